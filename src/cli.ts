@@ -1,0 +1,126 @@
+#!/usr/bin/env -S npx tsx
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
+import { ContentError } from './content/loader.ts';
+
+/** What a command gets: its arguments and a lazily loaded config. */
+export interface CommandContext {
+  args: string[];
+  config: () => Config;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export type Command = (ctx: CommandContext) => Promise<number>;
+
+/** Thrown for wrong usage; printed as one line with the usage hint, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> = {
+  content: {
+    usage: 'content check [--content DIR]',
+    load: async () => (await import('./commands/content.ts')).contentCommand,
+  },
+  compose: {
+    usage: 'compose <midweek|sunday> [--date YYYY-MM-DD] [--content DIR] [--json]',
+    load: async () => (await import('./commands/compose.ts')).composeCommand,
+  },
+  preview: {
+    usage: 'preview <midweek|sunday> [--date D] [--out DIR] [--content DIR] [--force]',
+    load: async () => (await import('./commands/preview.ts')).previewCommand,
+  },
+  subscribers: {
+    usage: 'subscribers add EMAIL [--name N] [--editions midweek,sunday] | import FILE.csv | export [--format csv|json] | remove EMAIL | list',
+    load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
+  },
+  send: {
+    usage: 'send <midweek|sunday> [--date D] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
+    load: async () => (await import('./commands/send.ts')).sendCommand,
+  },
+  report: {
+    usage: 'report <edition-id> [--failed] [--json]',
+    load: async () => (await import('./commands/report.ts')).reportCommand,
+  },
+  schedule: {
+    usage: 'schedule [--next] [--content DIR]',
+    load: async () => (await import('./commands/schedule.ts')).scheduleCommand,
+  },
+  serve: {
+    usage: 'serve [--port P] [--content DIR]',
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+  },
+  start: {
+    usage: 'start [--port P] [--content DIR]   (web server + scheduler)',
+    load: async () => (await import('./commands/start.ts')).startCommand,
+  },
+};
+
+function usage(): string {
+  return ['usage: almanac <command>', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`)].join('\n');
+}
+
+/** Runs the CLI with argv (without node and script); returns the exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`almanac: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  let config: Config | undefined;
+  const ctx: CommandContext = {
+    args,
+    config: () => (config ??= loadConfig(env)),
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  try {
+    const command = await entry.load();
+    return await command(ctx);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`almanac: configuration error: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`almanac ${name}: ${error.message}\nusage: almanac ${entry.usage}\n`);
+      return 2;
+    }
+    if (error instanceof ContentError) {
+      process.stderr.write(`almanac ${name}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`almanac ${name}: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+/** An error and its causes on one line each. */
+export function describeError(error: unknown): string {
+  const lines: string[] = [];
+  let e: unknown = error;
+  while (e) {
+    lines.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return lines.join('\n  caused by: ');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  loadDotEnv();
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`almanac: ${describeError(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

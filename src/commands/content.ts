@@ -1,0 +1,18 @@
+import { UsageError, type Command } from '../cli.ts';
+import { loadContent } from '../content/loader.ts';
+import { contentDir, contentOption, parse } from './args.ts';
+
+/** `content check`: validates all content and prints one line per problem. */
+export const contentCommand: Command = async (ctx) => {
+  const { values, positionals } = parse(ctx.args, contentOption);
+  if (positionals[0] !== 'check' || positionals.length > 1) throw new UsageError('expected: content check');
+  const dir = contentDir(values, ctx.config());
+  const { content, problems } = await loadContent(dir);
+  if (problems.length > 0) {
+    for (const line of problems) ctx.stdout.write(`${line}\n`);
+    ctx.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}\n`);
+    return 1;
+  }
+  ctx.stdout.write(`ok: ${content.news.length} news items and ${content.guides.length} guides in ${dir} are valid\n`);
+  return 0;
+};

@@ -1,0 +1,220 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { isValidTimeZone } from './editions/time.ts';
+
+/** The two edition kinds. */
+export const KINDS = ['midweek', 'sunday'] as const;
+export type Kind = (typeof KINDS)[number];
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** When an edition kind goes out: a weekday (0 = Sunday) and a local time. */
+export interface SendTime {
+  weekday: number;
+  hour: number;
+  minute: number;
+}
+
+export interface SmtpConfig {
+  /** smtp://user:pass@host:587 or smtps://…; unset means the outbox. */
+  url: string | undefined;
+  /** @default 5 */
+  maxConnections: number;
+  /** Messages per second across the pool, 0 = unlimited. @default 0 */
+  rateLimit: number;
+  /** Attempts for a 4xx-deferred recipient within one run. @default 3 */
+  retryAttempts: number;
+  /** First retry delay; doubles each attempt. @default 30000 */
+  retryBackoffMs: number;
+  /** Consecutive soft bounces across editions before a subscriber is suppressed. @default 5 */
+  softBounceLimit: number;
+}
+
+export interface DkimConfig {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+export interface Config {
+  contentDir: string;
+  dbPath: string;
+  timezone: string;
+  outboxDir: string;
+  baseUrl: string;
+  from: string;
+  replyTo: string;
+  postalAddress: string;
+  secret: string | undefined;
+  port: number;
+  /** Editions are numbered from this date (the first edition of each kind on or after it is No. 1). */
+  firstEditionDate: string;
+  schedule: Record<Kind, SendTime>;
+  /** A missed edition is still sent this long after its instant. @default 6 h */
+  catchUpGraceMs: number;
+  smtp: SmtpConfig;
+  dkim: DkimConfig | undefined;
+  /** Domain used in Message-ID and List-Id. */
+  mailDomain: string;
+}
+
+/** A configuration value that cannot be used; the message is one line for the operator. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const timeOfWeek = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(sun|mon|tue|wed|thu|fri|sat)[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)$/);
+
+function parseSendTime(value: string): SendTime {
+  const m = /^(\w{3})\w*\s+(\d{1,2}):(\d{2})$/.exec(value)!;
+  return { weekday: DAYS.indexOf(m[1] as (typeof DAYS)[number]), hour: Number(m[2]), minute: Number(m[3]) };
+}
+
+const positiveInt = z.coerce.number().int().min(1);
+const nonNegative = z.coerce.number().min(0);
+
+/** Each variable: its schema and what the operator is told it should be. */
+const VARIABLES = {
+  ALMANAC_CONTENT_DIR: { schema: z.string().min(1), expected: 'a directory path', default: './content' },
+  ALMANAC_DB: { schema: z.string().min(1), expected: 'a file path', default: './data/almanac.db' },
+  ALMANAC_TIMEZONE: {
+    schema: z.string().refine(isValidTimeZone),
+    expected: 'an IANA time zone such as Europe/Paris or UTC',
+    default: 'UTC',
+  },
+  SMTP_URL: {
+    schema: z.string().regex(/^smtps?:\/\/[^\s/]+(:\d+)?\/?$/).refine((v) => URL.canParse(v)),
+    expected: 'smtp://[user:pass@]host[:port] or smtps://…',
+    default: undefined,
+  },
+  ALMANAC_OUTBOX: { schema: z.string().min(1), expected: 'a directory path', default: './outbox' },
+  ALMANAC_BASE_URL: {
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: 'an absolute http(s) URL such as https://almanac.example',
+    default: 'http://localhost:3000',
+  },
+  ALMANAC_FROM: { schema: z.string().min(3), expected: 'an address such as "Almanac <news@almanac.example>"', default: 'Call Me Almanac <newsletter@almanac.example>' },
+  ALMANAC_REPLY_TO: { schema: z.string().min(3), expected: 'an email address', default: undefined },
+  ALMANAC_POSTAL_ADDRESS: {
+    schema: z.string().min(1),
+    expected: 'a postal address (CAN-SPAM)',
+    default: 'Call Me Almanac, 1 Example Street, Springfield 00000',
+  },
+  ALMANAC_SECRET: { schema: z.string().min(16), expected: 'at least 16 characters', default: undefined },
+  PORT: { schema: z.coerce.number().int().min(0).max(65535), expected: 'a TCP port 0–65535', default: '3000' },
+  ALMANAC_FIRST_EDITION: {
+    schema: z.iso.date(),
+    expected: 'a date YYYY-MM-DD',
+    default: '2026-01-01',
+  },
+  ALMANAC_MIDWEEK_AT: { schema: timeOfWeek, expected: 'a weekday and local time such as "wed 07:00"', default: 'wed 07:00' },
+  ALMANAC_SUNDAY_AT: { schema: timeOfWeek, expected: 'a weekday and local time such as "sun 08:00"', default: 'sun 08:00' },
+  ALMANAC_CATCHUP_GRACE_HOURS: { schema: nonNegative, expected: 'a number of hours ≥ 0', default: '6' },
+  SMTP_MAX_CONNECTIONS: { schema: positiveInt.max(100), expected: 'an integer 1–100', default: '5' },
+  SMTP_RATE_LIMIT: { schema: nonNegative, expected: 'messages per second ≥ 0 (0 = unlimited)', default: '0' },
+  SMTP_RETRY_ATTEMPTS: { schema: positiveInt.max(20), expected: 'an integer 1–20', default: '3' },
+  SMTP_RETRY_BACKOFF_MS: { schema: nonNegative, expected: 'milliseconds ≥ 0', default: '30000' },
+  ALMANAC_SOFT_BOUNCE_LIMIT: { schema: positiveInt, expected: 'an integer ≥ 1', default: '5' },
+  DKIM_DOMAIN: { schema: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i), expected: 'a domain name', default: undefined },
+  DKIM_SELECTOR: { schema: z.string().regex(/^[a-z0-9._-]+$/i), expected: 'a DNS label', default: undefined },
+  DKIM_PRIVATE_KEY: {
+    schema: z.string().min(1),
+    expected: 'a PEM private key, or a path to one',
+    default: undefined,
+  },
+} as const;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/** Every variable with its default and what it expects, for docs and `.env.example`. */
+export const VARIABLE_DOCS = Object.entries(VARIABLES).map(([name, v]) => ({
+  name,
+  default: v.default,
+  expected: v.expected,
+}));
+
+function read(env: Env, name: VariableName): unknown {
+  const spec = VARIABLES[name];
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? spec.default : raw;
+  if (value === undefined) return undefined;
+  const parsed = (spec.schema as z.ZodType).safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`${name}: expected ${spec.expected}, found ${JSON.stringify(raw ?? value)}`);
+  }
+  return parsed.data;
+}
+
+function str(env: Env, name: VariableName): string {
+  return read(env, name) as string;
+}
+
+function addressDomain(address: string): string {
+  const m = /@([^>\s]+)>?\s*$/.exec(address);
+  return m?.[1]?.toLowerCase() ?? 'almanac.example';
+}
+
+/** Turns an environment into a typed, validated config; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const dkimDomain = read(env, 'DKIM_DOMAIN') as string | undefined;
+  const dkimSelector = read(env, 'DKIM_SELECTOR') as string | undefined;
+  let dkimKey = read(env, 'DKIM_PRIVATE_KEY') as string | undefined;
+  const dkimSet = [dkimDomain, dkimSelector, dkimKey].filter((v) => v !== undefined).length;
+  if (dkimSet > 0 && dkimSet < 3) {
+    throw new ConfigError(
+      'DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: expected all three or none, found only some',
+    );
+  }
+  if (dkimKey !== undefined && !dkimKey.includes('PRIVATE KEY')) {
+    dkimKey = readKeyFile(dkimKey);
+  }
+  const from = str(env, 'ALMANAC_FROM');
+  return {
+    contentDir: str(env, 'ALMANAC_CONTENT_DIR'),
+    dbPath: str(env, 'ALMANAC_DB'),
+    timezone: str(env, 'ALMANAC_TIMEZONE'),
+    outboxDir: str(env, 'ALMANAC_OUTBOX'),
+    baseUrl: str(env, 'ALMANAC_BASE_URL').replace(/\/+$/, ''),
+    from,
+    replyTo: (read(env, 'ALMANAC_REPLY_TO') as string | undefined) ?? from,
+    postalAddress: str(env, 'ALMANAC_POSTAL_ADDRESS'),
+    secret: read(env, 'ALMANAC_SECRET') as string | undefined,
+    port: read(env, 'PORT') as number,
+    firstEditionDate: str(env, 'ALMANAC_FIRST_EDITION'),
+    schedule: {
+      midweek: parseSendTime(str(env, 'ALMANAC_MIDWEEK_AT')),
+      sunday: parseSendTime(str(env, 'ALMANAC_SUNDAY_AT')),
+    },
+    catchUpGraceMs: (read(env, 'ALMANAC_CATCHUP_GRACE_HOURS') as number) * 3_600_000,
+    smtp: {
+      url: read(env, 'SMTP_URL') as string | undefined,
+      maxConnections: read(env, 'SMTP_MAX_CONNECTIONS') as number,
+      rateLimit: read(env, 'SMTP_RATE_LIMIT') as number,
+      retryAttempts: read(env, 'SMTP_RETRY_ATTEMPTS') as number,
+      retryBackoffMs: read(env, 'SMTP_RETRY_BACKOFF_MS') as number,
+      softBounceLimit: read(env, 'ALMANAC_SOFT_BOUNCE_LIMIT') as number,
+    },
+    dkim: dkimKey ? { domainName: dkimDomain!, keySelector: dkimSelector!, privateKey: dkimKey } : undefined,
+    mailDomain: addressDomain(from),
+  };
+}
+
+function readKeyFile(path: string): string {
+  const full = resolve(path);
+  if (!existsSync(full)) {
+    throw new ConfigError(`DKIM_PRIVATE_KEY: expected a PEM private key, or a path to one, found ${JSON.stringify(path)} (no such file)`);
+  }
+  return readFileSync(full, 'utf8');
+}
+
+/** Loads `.env` (when present) into process.env without overriding what is already set. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

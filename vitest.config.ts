@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Tests start real SMTP and HTTP servers and child processes; two files at a time suits 2 cores.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});

@@ -73,14 +73,18 @@ function subjectFor(slot: EditionSlot, news: NewsItem[]): string {
 }
 
 function preheaderFor(slot: EditionSlot, news: NewsItem[], guides: FeaturedGuide[]): string {
-  const rest = news.slice(1, 4).map((n) => n.title);
+  if (news.length === 0) return `No news in the ${KIND_NAMES[slot.kind]} window this time.`;
   const guide = guides[0]?.guide.title;
-  const parts: string[] = [];
-  if (rest.length > 0) parts.push(`Also: ${rest.join(' · ')}`);
-  if (guide) parts.push(`the digest: ${guide}`);
-  if (parts.length === 0) return `No news in the ${KIND_NAMES[slot.kind]} window this time.`;
-  const text = parts.join(' — plus ');
-  return truncate(text.charAt(0).toUpperCase() + text.slice(1), PREHEADER_MAX);
+  const tail = guide ? `Plus the digest: ${guide}` : '';
+  // As many of the next headlines as fit beside the guide line, which always stays whole when it can.
+  const titles: string[] = [];
+  for (const item of news.slice(1, 4)) {
+    const next = `Also: ${[...titles, item.title].join(' · ')}`;
+    if (titles.length > 0 && next.length + tail.length + 3 > PREHEADER_MAX) break;
+    titles.push(item.title);
+  }
+  const head = titles.length > 0 ? `Also: ${titles.join(' · ')}` : '';
+  return truncate([head, tail].filter(Boolean).join(' — ') || `${news.length} story in this edition`, PREHEADER_MAX);
 }
 
 /** Composes the edition for a slot: selects, orders and pairs news and guides. Deterministic. */

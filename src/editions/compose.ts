@@ -75,7 +75,7 @@ function subjectFor(slot: EditionSlot, news: NewsItem[]): string {
 function preheaderFor(slot: EditionSlot, news: NewsItem[], guides: FeaturedGuide[]): string {
   if (news.length === 0) return `No news in the ${KIND_NAMES[slot.kind]} window this time.`;
   const guide = guides[0]?.guide.title;
-  const tail = guide ? `Plus the digest: ${guide}` : '';
+  const tail = guide ? `plus the digest: ${guide}` : '';
   // As many of the next headlines as fit beside the guide line, which always stays whole when it can.
   const titles: string[] = [];
   for (const item of news.slice(1, 4)) {
@@ -84,7 +84,8 @@ function preheaderFor(slot: EditionSlot, news: NewsItem[], guides: FeaturedGuide
     titles.push(item.title);
   }
   const head = titles.length > 0 ? `Also: ${titles.join(' · ')}` : '';
-  return truncate([head, tail].filter(Boolean).join(' — ') || `${news.length} story in this edition`, PREHEADER_MAX);
+  const text = [head, tail].filter(Boolean).join(' — ') || `The ${KIND_NAMES[slot.kind]} edition, No. ${slot.number}`;
+  return truncate(text.charAt(0).toUpperCase() + text.slice(1), PREHEADER_MAX);
 }
 
 /** Composes the edition for a slot: selects, orders and pairs news and guides. Deterministic. */

@@ -1,7 +1,36 @@
-import type { Command } from '../cli.ts';
+import { KINDS, type Config } from '../config.ts';
+import { UsageError, type Command } from '../cli.ts';
+import { KIND_NAMES, nextEdition } from '../editions/calendar.ts';
+import { formatLocal } from '../editions/time.ts';
+import { contentDir, contentOption, parse } from './args.ts';
 
-/** Placeholder until this command is built. */
+/** `schedule [--next]`: runs the scheduler in the foreground, or prints the next send instants. */
 export const scheduleCommand: Command = async (ctx) => {
-  ctx.stderr.write('almanac schedule: not available yet\n');
-  return 1;
+  const { values, positionals } = parse(ctx.args, { ...contentOption, next: { type: 'boolean' }, json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  if (values.next) {
+    ctx.stdout.write(values.json ? `${JSON.stringify(nextInstants(config, new Date()))}\n` : nextTable(config, new Date()));
+    return 0;
+  }
+  const { runService } = await import('../scheduler/service.ts');
+  return runService(config, { web: false, contentDir: contentDir(values, config) });
 };
+
+/** Next send instant of each kind, local and UTC. */
+export function nextInstants(config: Config, now: Date) {
+  return Object.fromEntries(
+    KINDS.map((kind) => {
+      const slot = nextEdition(kind, now, config);
+      return [kind, { id: slot.id, local: formatLocal(slot.sendAt, config.timezone), utc: slot.sendAt.toISOString() }];
+    }),
+  );
+}
+
+function nextTable(config: Config, now: Date): string {
+  const rows = Object.entries(nextInstants(config, now)).map(
+    ([kind, n]) => `${KIND_NAMES[kind as keyof typeof KIND_NAMES].padEnd(8)} ${n.local.padEnd(24)} ${n.utc}  ${n.id}`,
+  );
+  const header = `${'edition'.padEnd(8)} ${`local (${config.timezone})`.padEnd(24)} ${'UTC'.padEnd(24)}  id`;
+  return `${[header, ...rows].join('\n')}\n`;
+}

@@ -1,0 +1,24 @@
+/** One log event: a name and flat fields; written as one JSON line. */
+export type Logger = (event: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * A JSON-lines logger: `{"time":"…","level":"info","event":"send.finished","edition":"2026-11-25-midweek",…}`.
+ * Operators grep by `event` or `edition`; errors go out with level "error".
+ */
+export function jsonLogger(stream: NodeJS.WritableStream = process.stderr, clock: () => Date = () => new Date()): Logger {
+  return (event, fields = {}) => {
+    const level = typeof fields.level === 'string' ? fields.level : 'info';
+    const { level: _, ...rest } = fields;
+    stream.write(`${JSON.stringify({ time: clock().toISOString(), level, event, ...rest })}\n`);
+  };
+}
+
+/** A logger that keeps events in memory (for tests and health reports). */
+export function memoryLogger(): Logger & { events: { event: string; fields: Record<string, unknown> }[] } {
+  const events: { event: string; fields: Record<string, unknown> }[] = [];
+  const log = ((event: string, fields: Record<string, unknown> = {}) => {
+    events.push({ event, fields });
+  }) as Logger & { events: typeof events };
+  log.events = events;
+  return log;
+}

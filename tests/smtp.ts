@@ -5,10 +5,15 @@ export interface ReceivedMessage {
   from: string;
   to: string[];
   raw: string;
+  /** The server dropped the connection after receiving the data, before replying (the client cannot know it arrived). */
+  dropped?: boolean;
 }
 
 /** What the server answers for a recipient: accept, or an SMTP error reply. */
 export type RcptDecision = 'accept' | { code: number; message: string } | 'drop';
+
+/** What the server does once a message's data has arrived: reply 250, or drop the connection without a reply. */
+export type DataDecision = 'accept' | 'drop';
 
 export interface TestSmtpServer {
   port: number;
@@ -16,6 +21,10 @@ export interface TestSmtpServer {
   messages: ReceivedMessage[];
   /** Every recipient address in every accepted message, in arrival order. */
   recipients(): string[];
+  /** How many RCPT TO commands arrived for an address (any reply). */
+  rcptAttempts(address: string): number;
+  /** Stops listening and drops every open connection at once (a crashed relay). */
+  kill(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,18 +33,36 @@ export interface TestSmtpOptions {
   onRcpt?: (address: string, attempt: number) => RcptDecision;
   /** Called after a message is accepted. */
   onMessage?: (message: ReceivedMessage) => void;
+  /** Decide once the data has arrived; 'drop' records the message (flagged `dropped`) and drops the connection without a reply. */
+  onData?: (message: ReceivedMessage) => DataDecision;
+  /** Milliseconds to wait before the 250 reply to DATA (a slow relay). @default 0 */
+  replyDelayMs?: number;
+  /** Listen on this port (e.g. to restart a killed server on the same URL). @default 0 (ephemeral) */
+  port?: number;
+}
+
+interface ServerConnection {
+  _socket: { destroy(): void };
+  session: SMTPServerSession;
 }
 
 /** Starts a real SMTP server (smtp-server) on 127.0.0.1 with an ephemeral port. */
 export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const messages: ReceivedMessage[] = [];
   const attempts = new Map<string, number>();
+  const connections = () => (server as unknown as { connections: Set<ServerConnection> }).connections;
+  const dropSession = (session: SMTPServerSession) => {
+    for (const conn of connections()) {
+      if (conn.session === session) conn._socket.destroy();
+    }
+  };
   const server = new SMTPServer({
     disabledCommands: ['AUTH', 'STARTTLS'],
     authOptional: true,
     disableReverseLookup: true,
     logger: false,
     size: 10 * 1024 * 1024,
+    closeTimeout: 100,
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const email = address.address.toLowerCase();
       const attempt = (attempts.get(email) ?? 0) + 1;
@@ -44,10 +71,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
       if (decision === 'accept') return callback();
       if (decision === 'drop') {
         // Drop the TCP connection without a reply, as a crashing relay would.
-        (session as unknown as { socket?: { destroy(): void } }).socket?.destroy();
-        for (const conn of (server as unknown as { connections: Set<{ _socket: { destroy(): void }; session: SMTPServerSession }> }).connections) {
-          if (conn.session === session) conn._socket.destroy();
-        }
+        dropSession(session);
         return;
       }
       callback(Object.assign(new Error(decision.message), { responseCode: decision.code }));
@@ -61,19 +85,39 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
           to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
           raw: Buffer.concat(chunks).toString('utf8'),
         };
-        messages.push(message);
-        options.onMessage?.(message);
-        callback();
+        if (options.onData?.(message) === 'drop') {
+          messages.push({ ...message, dropped: true });
+          dropSession(session);
+          return;
+        }
+        const reply = () => {
+          messages.push(message);
+          options.onMessage?.(message);
+          callback();
+        };
+        if (options.replyDelayMs) setTimeout(reply, options.replyDelayMs);
+        else reply();
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
   const port = (server.server.address() as { port: number }).port;
+  let closed: Promise<void> | undefined;
+  const shutdown = () =>
+    (closed ??= new Promise<void>((resolve) => {
+      server.server.close(() => resolve());
+      for (const conn of connections()) conn._socket.destroy();
+    }));
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
     recipients: () => messages.flatMap((m) => m.to),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    rcptAttempts: (address) => attempts.get(address.toLowerCase()) ?? 0,
+    kill: shutdown,
+    close: shutdown,
   };
 }

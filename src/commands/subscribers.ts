@@ -1,7 +1,121 @@
-import type { Command } from '../cli.ts';
+import { readFileSync } from 'node:fs';
+import { UsageError, type Command, type CommandContext } from '../cli.ts';
+import { openDb } from '../db.ts';
+import { parseEditions } from '../subscribers/csv.ts';
+import { isValidEmail, normaliseEmail } from '../subscribers/email.ts';
+import { writeExport } from '../subscribers/export.ts';
+import { importCsv } from '../subscribers/import.ts';
+import { editionsOf, STATUSES, SubscriberStore } from '../subscribers/store.ts';
+import { parse } from './args.ts';
 
-/** Placeholder until this command is built. */
+/** `subscribers add|import|export|remove|list`: manage the subscriber list. */
 export const subscribersCommand: Command = async (ctx) => {
-  ctx.stderr.write('almanac subscribers: not available yet\n');
-  return 1;
+  const [action, ...rest] = ctx.args;
+  const run = ACTIONS[action ?? ''];
+  if (!run) throw new UsageError(action ? `unknown action '${action}': expected add, import, export, remove or list` : 'missing action: add, import, export, remove or list');
+  const db = openDb(ctx.config().dbPath);
+  try {
+    return await run(ctx, rest, new SubscriberStore(db));
+  } finally {
+    db.close();
+  }
 };
+
+type Action = (ctx: CommandContext, args: string[], store: SubscriberStore) => Promise<number> | number;
+
+function onePositional(positionals: string[], what: string): string {
+  if (positionals.length === 0) throw new UsageError(`missing ${what}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  return positionals[0]!;
+}
+
+const add: Action = (ctx, args, store) => {
+  const { values, positionals } = parse(args, { name: { type: 'string' }, editions: { type: 'string' } });
+  const email = onePositional(positionals, 'EMAIL');
+  if (!isValidEmail(email)) throw new UsageError(`invalid email address ${JSON.stringify(email)}`);
+  const parsed = parseEditions(values.editions ?? '');
+  if ('unknown' in parsed) throw new UsageError(`--editions: unknown edition '${parsed.unknown}': expected midweek, sunday or both`);
+  const { result, subscriber } = store.add({ email, name: values.name ?? null, editions: parsed.editions });
+  if (result === 'suppressed') {
+    ctx.stderr.write(
+      `almanac subscribers: refusing to add ${normaliseEmail(email)}: the address is suppressed (erased, hard-bounced or complained) and must not be mailed again\n`,
+    );
+    return 1;
+  }
+  const s = subscriber!;
+  const words = { added: 'added', updated: 'updated', unchanged: 'already subscribed, unchanged:' }[result];
+  ctx.stdout.write(`${words} ${s.email} (id ${s.id}, ${s.status}, editions: ${editionsOf(s).join(', ')})\n`);
+  return 0;
+};
+
+const importAction: Action = (ctx, args, store) => {
+  const { positionals } = parse(args, {});
+  const file = onePositional(positionals, 'FILE.csv');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new Error(`cannot read ${file}`, { cause });
+  }
+  const report = importCsv(store, text);
+  for (const issue of report.bad) ctx.stderr.write(`${file}:${issue.line}: ${issue.reason}\n`);
+  for (const issue of report.suppressed) ctx.stdout.write(`${file}:${issue.line}: ${issue.reason}\n`);
+  ctx.stdout.write(
+    `imported ${file}: ${report.added} added, ${report.present} already present (unchanged), ` +
+      `${report.suppressed.length} suppressed (skipped), ${report.bad.length} bad row${report.bad.length === 1 ? '' : 's'}\n`,
+  );
+  return report.bad.length > 0 ? 1 : 0;
+};
+
+const exportAction: Action = (ctx, args, store) => {
+  const { values, positionals } = parse(args, { format: { type: 'string', default: 'csv' } });
+  if (values.format !== 'csv' && values.format !== 'json') {
+    throw new UsageError(`--format: expected csv or json, found ${JSON.stringify(values.format)}`);
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  const email = positionals[0];
+  const n = writeExport(store, values.format, (chunk) => ctx.stdout.write(chunk), email);
+  if (email !== undefined && n === 0) {
+    ctx.stderr.write(`almanac subscribers: no subscriber with address ${normaliseEmail(email)}\n`);
+    return 1;
+  }
+  return 0;
+};
+
+const remove: Action = (ctx, args, store) => {
+  const { positionals } = parse(args, {});
+  const email = normaliseEmail(onePositional(positionals, 'EMAIL'));
+  if (!email) throw new UsageError('missing EMAIL');
+  const outcome = store.erase(email);
+  const lines: string[] = [];
+  if (outcome.subscriber) {
+    const s = outcome.subscriber;
+    lines.push(`erased subscriber ${s.id} (${email}): address, name, status, edition choice and consent record deleted`);
+  } else {
+    lines.push(`no subscriber with address ${email}`);
+  }
+  lines.push(`anonymised the address in ${outcome.deliveriesAnonymised} delivery record${outcome.deliveriesAnonymised === 1 ? '' : 's'}`);
+  lines.push(
+    outcome.suppressionAdded
+      ? 'kept a SHA-256 hash of the address in the suppression list: it will never be mailed again'
+      : 'the address hash was already in the suppression list: it will never be mailed again',
+  );
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+};
+
+const list: Action = (ctx, args, store) => {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const counts = store.counts();
+  if (values.json) {
+    ctx.stdout.write(`${JSON.stringify(counts)}\n`);
+    return 0;
+  }
+  const lines = [`subscribers: ${counts.total}`, ...STATUSES.map((s) => `  ${s.padEnd(13)} ${counts.byStatus[s]}`)];
+  lines.push('active by edition:', `  midweek       ${counts.byEdition.midweek}`, `  sunday        ${counts.byEdition.sunday}`);
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+};
+
+const ACTIONS: Record<string, Action> = { add, import: importAction, export: exportAction, remove, list };

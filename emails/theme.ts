@@ -1,0 +1,92 @@
+import type { CSSProperties } from 'react';
+import type { Kind } from '../src/config.ts';
+
+/**
+ * Colours come in text/background pairs so dark-mode clients that invert one of them
+ * never leave text without its background. Every pair meets WCAG AA (4.5:1).
+ */
+export const colors = {
+  page: '#efe9dd',
+  pageText: '#2b2a27',
+  paper: '#fffdf8',
+  ink: '#1d1f23',
+  muted: '#55595f',
+  rule: '#e2dccf',
+  link: '#0b4f8a',
+  mastheadBg: '#1c2733',
+  mastheadText: '#f7f1e3',
+  mastheadMuted: '#c9d2dc',
+  digestBg: '#f5efe2',
+  digestText: '#1d1f23',
+  badgeBg: '#ece5d6',
+  badgeText: '#3b3a36',
+  footerBg: '#efe9dd',
+  footerText: '#4a4d52',
+  codeBg: '#f1ece1',
+  codeText: '#2b2a27',
+} as const;
+
+/** Each kind's accent: the masthead rule, kicker and section labels. */
+export const accents: Record<Kind, { accent: string; accentOnPaper: string; kicker: string }> = {
+  midweek: { accent: '#e0a458', accentOnPaper: '#8a4b08', kicker: 'The week so far' },
+  sunday: { accent: '#8fc1a9', accentOnPaper: '#1f6b4f', kicker: 'The week in review' },
+};
+
+export const fonts = {
+  serif: "Georgia, 'Times New Roman', Times, serif",
+  sans: "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+  mono: "SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
+} as const;
+
+export const sizes = {
+  containerWidth: 600,
+  gutter: 28,
+  body: 16,
+  small: 13,
+  tiny: 12,
+  headline: 20,
+  guideTitle: 24,
+  masthead: 34,
+  lineHeight: 1.6,
+} as const;
+
+/** Body copy on paper. */
+export const text: CSSProperties = {
+  margin: '0 0 12px',
+  fontFamily: fonts.sans,
+  fontSize: `${sizes.body}px`,
+  lineHeight: sizes.lineHeight,
+  color: colors.ink,
+};
+
+/** A small uppercase label (kicker) in an accent colour. */
+export function label(color: string): CSSProperties {
+  return {
+    margin: '0 0 8px',
+    fontFamily: fonts.sans,
+    fontSize: `${sizes.tiny}px`,
+    fontWeight: 700,
+    letterSpacing: '0.12em',
+    textTransform: 'uppercase',
+    lineHeight: 1.4,
+    color,
+  };
+}
+
+/** Inline styles for the elements the safe Markdown renderer emits. */
+export const markdownStyles: Record<string, string> = {
+  p: `margin:0 0 12px;font-family:${fonts.sans};font-size:${sizes.body}px;line-height:${sizes.lineHeight};color:${colors.ink}`,
+  h: `margin:18px 0 8px;font-family:${fonts.serif};font-size:18px;line-height:1.3;font-weight:700;color:${colors.ink}`,
+  ul: `margin:0 0 12px;padding:0 0 0 22px;font-family:${fonts.sans};font-size:${sizes.body}px;line-height:${sizes.lineHeight};color:${colors.ink}`,
+  li: `margin:0 0 6px;color:${colors.ink}`,
+  a: `color:${colors.link};text-decoration:underline`,
+  strong: 'font-weight:700',
+  em: 'font-style:italic',
+  code: `font-family:${fonts.mono};font-size:14px;background-color:${colors.codeBg};color:${colors.codeText};padding:1px 4px;border-radius:3px`,
+  pre: `margin:0 0 12px;padding:12px;white-space:pre-wrap;word-break:break-word;font-family:${fonts.mono};font-size:13px;line-height:1.5;background-color:${colors.codeBg};color:${colors.codeText}`,
+  blockquote: `margin:0 0 12px;padding:0 0 0 14px;border-left:3px solid ${colors.rule};color:${colors.muted}`,
+  hr: `border:none;border-top:1px solid ${colors.rule};margin:16px 0`,
+  table: `border-collapse:collapse;width:100%;margin:0 0 12px;font-family:${fonts.sans};font-size:14px;color:${colors.ink}`,
+  th: `text-align:left;padding:6px 8px;border-bottom:2px solid ${colors.rule};font-weight:700;color:${colors.ink}`,
+  td: `text-align:left;padding:6px 8px;border-bottom:1px solid ${colors.rule};color:${colors.ink}`,
+};

@@ -1,0 +1,43 @@
+import type { Config } from '../config.ts';
+import { createOutboxTransport } from './outbox.ts';
+import { createSmtpTransport } from './smtp-transport.ts';
+
+export { TransportError } from './errors.ts';
+
+/** One prebuilt message for one recipient. */
+export interface OutgoingMessage {
+  /** Envelope sender (bare address). */
+  from: string;
+  /** Envelope recipient (bare address). */
+  to: string;
+  /** The complete RFC 5322 message, CRLF line endings. */
+  raw: string;
+  messageId: string;
+  editionId: string;
+}
+
+/** What the server said about one recipient: 250, or a classified error reply. */
+export type SendResult =
+  | { status: 'sent'; response: string }
+  | { status: 'deferred' | 'bounced' | 'failed'; code: number; enhanced?: string; response: string }; // 4xx, 5.1.x, other 5xx
+
+/**
+ * Sends one message at a time per call; calls may overlap (the SMTP transport keeps a pool).
+ * Connection-level failures (refused, dropped, timeout) THROW a TransportError { inDoubt } instead of returning.
+ */
+export interface Transport {
+  send(message: OutgoingMessage): Promise<SendResult>;
+  close(): Promise<void>;
+  readonly kind: 'smtp' | 'outbox';
+}
+
+/** SMTP pool from `config.smtp.url`, else an outbox writer to `${config.outboxDir}/<editionId>/<seq>-<recipient>.eml`. */
+export function createTransport(config: Config): Transport {
+  return config.smtp.url ? createSmtpTransport(config) : createOutboxTransport(config.outboxDir);
+}
+
+/** The bare address in `Name <addr@host>` (or the input when it is bare already). */
+export function bareAddress(address: string): string {
+  const m = /<([^>]+)>\s*$/.exec(address);
+  return (m?.[1] ?? address).trim();
+}

@@ -1,0 +1,83 @@
+import { archiveUrl, guideUrl } from '../../emails/components/edition-layout.tsx';
+import { longDate, shortDate, siteHost } from '../../emails/components/format.ts';
+import { accents } from '../../emails/theme.ts';
+import { KIND_NAMES } from '../editions/calendar.ts';
+import { NEWSLETTER_NAME, type Edition } from '../editions/compose.ts';
+import { markdownToText } from './markdown.ts';
+import type { RecipientLinks, RenderOptions } from './types.ts';
+
+const RULE = '='.repeat(60);
+const THIN = '-'.repeat(60);
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `${prefix}${line}` : line))
+    .join('\n');
+}
+
+/**
+ * The text/plain part, built from the edition rather than converted from the HTML, so it reads
+ * as a letter: every headline with its URL on its own line, the guides' TL;DR, takeaways and
+ * recent developments, and the footer links. Same slots as the HTML.
+ */
+export function editionText(edition: Edition, links: RecipientLinks, site: RenderOptions): string {
+  const kindName = KIND_NAMES[edition.kind];
+  const archive = archiveUrl(site.baseUrl, edition.id);
+  const out: string[] = [
+    NEWSLETTER_NAME.toUpperCase(),
+    `${kindName} · No. ${edition.number} · ${longDate(edition.date)}`,
+    accents[edition.kind].kicker,
+    RULE,
+    '',
+    `View in browser: ${archive}`,
+    '',
+  ];
+
+  if (edition.empty) {
+    out.push(`No news was published in this ${kindName} edition's window.`, '');
+  } else {
+    out.push(edition.kind === 'sunday' ? "THE WEEK'S NEWS" : 'NEWS SO FAR THIS WEEK', THIN, '');
+    edition.news.forEach((item, i) => {
+      out.push(
+        `${i + 1}. ${item.title}`,
+        `   ${item.source} · ${shortDate(item.published, site.timezone)} · Importance ${item.score}/10`,
+        `   ${item.url}`,
+        '',
+        indent(markdownToText(item.summary), '   '),
+        '',
+      );
+    });
+  }
+
+  if (edition.guides.length > 0) {
+    out.push(edition.guides.length === 1 ? 'THE GUIDE' : 'THE GUIDES', THIN, '');
+    for (const { guide, related } of edition.guides) {
+      const url = guideUrl(site.baseUrl, guide);
+      out.push(`${guide.title} (Guide · ${guide.kind})`, url, '', `TL;DR: ${guide.tldr}`, '', 'Key takeaways:');
+      for (const takeaway of guide.takeaways) out.push(indent(`- ${takeaway}`, '  ').replace(/\n/g, '\n    '));
+      out.push('');
+      if (guide.recent.trim() !== '') out.push('Recent developments:', '', indent(markdownToText(guide.recent), '  '), '');
+      if (related.length > 0) {
+        out.push(`More on ${guide.title}:`);
+        for (const item of related) out.push(`  - ${item.title} (${item.source})`, `    ${item.url}`);
+        out.push('');
+      }
+      out.push(`Read the full guide: ${url}`, '', THIN, '');
+    }
+  }
+
+  out.push(
+    `You get the ${kindName} edition of ${NEWSLETTER_NAME} because you subscribed at ${siteHost(site.baseUrl)}.`,
+    'Reply to this email to reach the editors.',
+    '',
+    `Manage preferences: ${links.preferencesUrl}`,
+    `Unsubscribe (one click): ${links.unsubscribeUrl}`,
+    `View in browser: ${archive}`,
+    '',
+    `${NEWSLETTER_NAME} · ${kindName} No. ${edition.number}`,
+    site.postalAddress,
+    '',
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,81 @@
+import { render, toPlainText } from '@react-email/render';
+import { createElement } from 'react';
+import ConfirmSubscriptionEmail, { confirmSubject } from '../../emails/confirm-subscription.tsx';
+import { EditionLayout } from '../../emails/components/edition-layout.tsx';
+import type { Kind } from '../config.ts';
+import type { Edition } from '../editions/compose.ts';
+import { editionText } from './edition-text.ts';
+import { escapeHtml } from './markdown.ts';
+import { SLOTS, SLOT_LINKS, SLOT_PATTERN, assertLinks, type SlotName } from './slots.ts';
+import type { RecipientLinks, RenderedEdition, RenderOptions } from './types.ts';
+
+export type { RecipientLinks, RenderedEdition, RenderOptions } from './types.ts';
+
+/** Refuses content that contains a slot marker, which personalisation would otherwise fill. */
+function assertNoMarkers(edition: Edition): void {
+  const texts: [string, string][] = [
+    ...edition.news.map((n): [string, string] => [n.file, `${n.title}\n${n.source}\n${n.summary}\n${n.url}`]),
+    ...edition.guides.map(({ guide: g }): [string, string] => [g.file, `${g.title}\n${g.kind}\n${g.tldr}\n${g.takeaways.join('\n')}\n${g.recent}`]),
+  ];
+  for (const [file, text] of texts) {
+    if (/%%ALMANAC_/.test(text)) throw new Error(`cannot render ${edition.id}: ${file} contains the reserved marker %%ALMANAC_`);
+  }
+}
+
+/** Renders an edition once: the HTML with one React render, the text part from the same edition; both hold slots. */
+export async function renderEdition(edition: Edition, options: RenderOptions): Promise<RenderedEdition> {
+  assertNoMarkers(edition);
+  let html: string;
+  try {
+    html = await render(createElement(EditionLayout, { edition, links: SLOT_LINKS, site: options }));
+  } catch (cause) {
+    throw new Error(`cannot render edition ${edition.id}`, { cause });
+  }
+  return {
+    id: edition.id,
+    kind: edition.kind,
+    subject: edition.subject,
+    preheader: edition.preheader,
+    html,
+    text: editionText(edition, SLOT_LINKS, options),
+  };
+}
+
+function fill(template: string, values: Record<SlotName, string>, what: string): string {
+  let out = template;
+  for (const name of Object.keys(SLOTS) as SlotName[]) out = out.split(SLOTS[name]).join(values[name]);
+  const left = out.match(SLOT_PATTERN);
+  if (left) throw new Error(`cannot personalise ${what}: slot ${left[0]} left unfilled`);
+  return out;
+}
+
+/** Fills the per-recipient slots (values HTML-escaped in the HTML part); throws if any slot is left unfilled. */
+export function personalise(rendered: RenderedEdition, links: RecipientLinks): { html: string; text: string } {
+  assertLinks(links, rendered.id);
+  const raw = { unsubscribeUrl: links.unsubscribeUrl, preferencesUrl: links.preferencesUrl };
+  const escaped = { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) };
+  return { html: fill(rendered.html, escaped, rendered.id), text: fill(rendered.text, raw, rendered.id) };
+}
+
+/** The public copy for the web archive: no personal links, both point to `${baseUrl}/subscribe`. */
+export function archiveCopy(rendered: RenderedEdition, baseUrl: string): { html: string; text: string } {
+  const subscribe = `${baseUrl}/subscribe`;
+  return personalise(rendered, { unsubscribeUrl: subscribe, preferencesUrl: subscribe });
+}
+
+/** Renders the double opt-in email (no slots: it goes to one person). */
+export async function renderConfirmation(input: {
+  name: string | null;
+  confirmUrl: string;
+  editions: Kind[];
+  baseUrl: string;
+  postalAddress: string;
+}): Promise<{ subject: string; html: string; text: string }> {
+  try {
+    const html = await render(createElement(ConfirmSubscriptionEmail, input));
+    const text = toPlainText(html);
+    return { subject: confirmSubject, html, text };
+  } catch (cause) {
+    throw new Error(`cannot render the confirmation email for ${input.confirmUrl}`, { cause });
+  }
+}

@@ -1,0 +1,104 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config, Kind } from '../config.ts';
+import type { Db } from '../db.ts';
+import type { RecipientLinks } from '../render/render-edition.ts';
+
+/** What a link does; each purpose signs differently, so a token for one never works for another. */
+export type TokenPurpose = 'unsubscribe' | 'preferences' | 'confirm';
+
+export type { RecipientLinks };
+
+/** Confirmation links stop working after this long; the form can send a new one. */
+export const CONFIRM_TOKEN_TTL_MS = 7 * 24 * 3_600_000;
+
+const VERSION = 1;
+const PURPOSES: Record<TokenPurpose, number> = { unsubscribe: 1, preferences: 2, confirm: 3 };
+const KIND_CODES: Record<Kind, number> = { midweek: 1, sunday: 2 };
+const CODE_KINDS: Record<number, Kind> = { 1: 'midweek', 2: 'sunday' };
+const MAC_BYTES = 16;
+const BASE_BYTES = 9; // version, purpose, kind, 6-byte id
+const SETTING_SECRET = 'token_secret';
+
+/** The signing secret: config.secret (ALMANAC_SECRET), else one generated once and kept in the settings table. */
+export function loadSecret(db: Db, config: Pick<Config, 'secret'>): string {
+  if (config.secret) return config.secret;
+  // INSERT OR IGNORE then read: two processes starting together agree on one secret.
+  db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(SETTING_SECRET, randomBytes(32).toString('base64url'));
+  return (db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTING_SECRET) as { value: string }).value;
+}
+
+/**
+ * Opaque, signed link tokens: base64url of [version, purpose, kind, subscriber id (48 bits), expiry (confirm only)]
+ * followed by the first 128 bits of HMAC-SHA256 over those bytes. No address is in them.
+ */
+export class Tokens {
+  private readonly key: Buffer;
+
+  constructor(
+    secret: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    if (secret.length < 16) throw new Error('token secret: expected at least 16 characters');
+    this.key = createHmac('sha256', secret).update('almanac link tokens v1').digest();
+  }
+
+  /** One-click unsubscribe token for one kind. */
+  unsubscribe(id: number, kind: Kind): string {
+    return this.sign('unsubscribe', id, kind);
+  }
+
+  /** Preferences page token. */
+  preferences(id: number): string {
+    return this.sign('preferences', id, undefined);
+  }
+
+  /** Double opt-in token; expires after CONFIRM_TOKEN_TTL_MS. */
+  confirm(id: number): string {
+    return this.sign('confirm', id, undefined, Math.floor((this.clock().getTime() + CONFIRM_TOKEN_TTL_MS) / 1000));
+  }
+
+  /** The subscriber (and kind) a token names, or undefined when it is malformed, tampered, expired or for another purpose. */
+  verify(token: string, purpose: TokenPurpose): { subscriberId: number; kind?: Kind } | undefined {
+    if (typeof token !== 'string' || token.length > 64 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+    const bytes = Buffer.from(token, 'base64url');
+    const payloadLength = BASE_BYTES + (purpose === 'confirm' ? 4 : 0);
+    // Only the canonical encoding is accepted: otherwise a changed padding bit would decode to the same bytes.
+    if (bytes.length !== payloadLength + MAC_BYTES || bytes.toString('base64url') !== token) return undefined;
+    const payload = bytes.subarray(0, payloadLength);
+    if (!timingSafeEqual(this.mac(payload), bytes.subarray(payloadLength))) return undefined;
+    if (payload[0] !== VERSION || payload[1] !== PURPOSES[purpose]) return undefined;
+    const kind = CODE_KINDS[payload[2]!];
+    if (purpose === 'unsubscribe' ? !kind : payload[2] !== 0) return undefined;
+    if (purpose === 'confirm' && payload.readUInt32BE(BASE_BYTES) * 1000 < this.clock().getTime()) return undefined;
+    const subscriberId = payload.readUIntBE(3, 6);
+    return kind ? { subscriberId, kind } : { subscriberId };
+  }
+
+  private sign(purpose: TokenPurpose, id: number, kind: Kind | undefined, expiresAt?: number): string {
+    if (!Number.isSafeInteger(id) || id < 1 || id >= 2 ** 48) throw new Error(`cannot make a ${purpose} token for subscriber id ${id}`);
+    const payload = Buffer.alloc(BASE_BYTES + (expiresAt === undefined ? 0 : 4));
+    payload[0] = VERSION;
+    payload[1] = PURPOSES[purpose];
+    payload[2] = kind ? KIND_CODES[kind] : 0;
+    payload.writeUIntBE(id, 3, 6);
+    if (expiresAt !== undefined) payload.writeUInt32BE(expiresAt, BASE_BYTES);
+    return Buffer.concat([payload, this.mac(payload)]).toString('base64url');
+  }
+
+  private mac(payload: Buffer): Buffer {
+    return createHmac('sha256', this.key).update(payload).digest().subarray(0, MAC_BYTES);
+  }
+}
+
+/** The personal links for one recipient of one kind: `${baseUrl}/unsubscribe/<t>`, `${baseUrl}/preferences/<t>`. */
+export function recipientLinks(baseUrl: string, tokens: Tokens, subscriberId: number, kind: Kind): RecipientLinks {
+  return {
+    unsubscribeUrl: `${baseUrl}/unsubscribe/${tokens.unsubscribe(subscriberId, kind)}`,
+    preferencesUrl: `${baseUrl}/preferences/${tokens.preferences(subscriberId)}`,
+  };
+}
+
+/** The confirmation link for a pending subscriber. */
+export function confirmUrl(baseUrl: string, tokens: Tokens, subscriberId: number): string {
+  return `${baseUrl}/confirm/${tokens.confirm(subscriberId)}`;
+}

@@ -1,0 +1,77 @@
+import type { IncomingMessage } from 'node:http';
+import type { Config } from '../config.ts';
+import type { Db } from '../db.ts';
+import type { Transport } from '../delivery/transport.ts';
+import { SubscriberStore } from '../subscribers/store.ts';
+import { loadSecret, Tokens } from '../subscribers/tokens.ts';
+import type { ParsedBody, Reply } from './http.ts';
+import { SlidingWindowLimiter } from './rate-limit.ts';
+
+/** What the web server needs; the caller builds the real things. */
+export interface WebDeps {
+  config: Config;
+  db: Db;
+  transport: Transport;
+  contentDir: string;
+  /** Scheduler state for /healthz. */
+  health?: () => Record<string, unknown>;
+  /** Subscribe requests per IP per window. @default { limit: 5, windowMs: 600_000 } */
+  subscribeRateLimit?: { limit: number; windowMs: number };
+  /** @default () => new Date() */
+  clock?: () => Date;
+  /** Operator log lines (never addresses). @default a line to stderr */
+  log?: (line: string) => void;
+}
+
+/** Shared state of one server: the store, tokens, limiter and the background work in flight. */
+export interface App {
+  deps: WebDeps;
+  config: Config;
+  store: SubscriberStore;
+  tokens: Tokens;
+  subscribeLimiter: SlidingWindowLimiter;
+  clock: () => Date;
+  log: (line: string) => void;
+  /** Runs work after the reply (so timing tells nothing), keeping track of it for shutdown. */
+  background: (work: Promise<unknown>) => void;
+  /** Resolves when no background work is left. */
+  idle: () => Promise<void>;
+}
+
+/** Builds the App from the deps. */
+export function createApp(deps: WebDeps): App {
+  const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${line}\n`));
+  const pending = new Set<Promise<unknown>>();
+  const rate = deps.subscribeRateLimit ?? { limit: 5, windowMs: 10 * 60_000 };
+  return {
+    deps,
+    config: deps.config,
+    store: new SubscriberStore(deps.db, clock),
+    tokens: new Tokens(loadSecret(deps.db, deps.config), clock),
+    subscribeLimiter: new SlidingWindowLimiter(rate.limit, rate.windowMs, clock),
+    clock,
+    log,
+    background(work) {
+      const tracked = work.catch((error: unknown) => log(`background task failed: ${(error as Error).message}`)).finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
+    async idle() {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/** One routed request. */
+export interface RouteRequest {
+  req: IncomingMessage;
+  method: string;
+  url: URL;
+  /** Decoded path parameters from the route pattern. */
+  params: string[];
+  ip: string;
+  /** Reads and parses the body (once). */
+  body: () => Promise<ParsedBody>;
+}
+
+export type Handler = (r: RouteRequest, app: App) => Promise<Reply> | Reply;

@@ -1,0 +1,21 @@
+import type { Handler } from '../app.ts';
+import { json } from '../pages.ts';
+
+/** `GET /healthz`: `{ ok, db, scheduler }`, 200 when the database answers, else 503. */
+export const health: Handler = (_r, app) => {
+  let db: string;
+  try {
+    app.deps.db.prepare('SELECT 1').get();
+    db = 'ok';
+  } catch (error) {
+    db = (error as Error).message;
+  }
+  let scheduler: Record<string, unknown> | null;
+  try {
+    scheduler = app.deps.health?.() ?? null;
+  } catch (error) {
+    scheduler = { error: (error as Error).message };
+  }
+  const ok = db === 'ok';
+  return json(ok ? 200 : 503, { ok, db, scheduler });
+};

@@ -1,7 +1,28 @@
 import type { Command } from '../cli.ts';
+import { UsageError } from '../cli.ts';
+import { openDb } from '../db.ts';
+import { editionReport, formatReport } from '../delivery/report.ts';
+import { parse } from './args.ts';
 
-/** Placeholder until this command is built. */
+/** `report <edition-id> [--failed] [--json]`: who got an edition (counts by state; --failed lists everyone who did not, with the last reply). Exit 1 when the edition was never sent. */
 export const reportCommand: Command = async (ctx) => {
-  ctx.stderr.write('almanac report: not available yet\n');
-  return 1;
+  const { values, positionals } = parse(ctx.args, { failed: { type: 'boolean' }, json: { type: 'boolean' } });
+  const id = positionals[0];
+  if (!id) throw new UsageError('missing edition id, e.g. 2026-11-25-midweek');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  if (!/^\d{4}-\d{2}-\d{2}-(midweek|sunday)$/.test(id)) {
+    throw new UsageError(`expected an edition id such as 2026-11-25-midweek, found ${JSON.stringify(id)}`);
+  }
+  const db = openDb(ctx.config().dbPath);
+  try {
+    const report = editionReport(db, id, !!values.failed);
+    if (!report) {
+      ctx.stderr.write(`almanac report: ${id} has not been sent (no edition row, no ledger rows)\n`);
+      return 1;
+    }
+    ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    return 0;
+  } finally {
+    db.close();
+  }
 };

@@ -1,5 +1,6 @@
 import type { SendResult } from './transport.ts';
 
+/** A reply that is not a 250. */
 export type FailedResult = Exclude<SendResult, { status: 'sent' }>;
 
 /** The RFC 3463 enhanced status code (e.g. `5.1.1`) in a reply's text, if any. */

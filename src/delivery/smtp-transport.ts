@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
-import type { SMTPPoolOptions } from 'nodemailer';
+import type { MailMessage, SMTPPoolOptions, SendMailOptions } from 'nodemailer';
 import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { TransportError } from './errors.ts';
@@ -63,19 +62,13 @@ export function poolOptions(config: Config): SMTPPoolOptions {
  */
 export function createSmtpTransport(config: Config): Transport {
   const pool = nodemailer.createTransport(poolOptions(config));
+  pool.use('stream', watchDataPhase);
   return {
     kind: 'smtp',
     async send(message: OutgoingMessage): Promise<SendResult> {
-      // The raw message is handed over as a stream so we can tell whether the server could have it:
-      // the stream only ends once nodemailer has read all of it for the DATA phase (after the 354).
-      // A connection lost before that cannot have delivered the message; one lost after it may have.
-      let dataWritten = false;
-      const raw = Readable.from([message.raw], { objectMode: false });
-      raw.once('end', () => {
-        dataWritten = true;
-      });
+      const probe: DataProbe = { dataStarted: false };
       try {
-        const info = await pool.sendMail({ envelope: { from: message.from, to: [message.to] }, raw });
+        const info = await pool.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: message.raw, [PROBE]: probe } as SendMailOptions);
         const rejected = (info.rejectedErrors as RejectedError[] | undefined)?.[0];
         if (rejected) return classifyRejected(rejected);
         return { status: 'sent', response: String(info.response ?? '250') };
@@ -90,8 +83,8 @@ export function createSmtpTransport(config: Config): Transport {
           return classifyReply(e.responseCode, e.response);
         }
         throw new TransportError(
-          `SMTP ${e.code ?? 'error'} sending ${message.editionId} to ${message.to}: ${e.message}`,
-          { inDoubt: dataWritten, code: e.originalCode ?? e.code, cause: error },
+          `SMTP ${e.originalCode ?? e.code ?? 'error'} sending ${message.editionId} to ${message.to}: ${e.message}`,
+          { inDoubt: probe.dataStarted, code: e.originalCode ?? e.code, cause: error },
         );
       }
     },
@@ -99,6 +92,37 @@ export function createSmtpTransport(config: Config): Transport {
       pool.close();
     },
   };
+}
+
+const PROBE = 'almanacDataProbe';
+
+/** Set once the message body starts flowing to the server (after its 354 reply to DATA). */
+interface DataProbe {
+  dataStarted: boolean;
+}
+
+/**
+ * nodemailer 'stream' plugin: tells whether a message could have reached the server. nodemailer
+ * pipes the message stream into the connection only after the server accepted the envelope and
+ * answered DATA with 354 (smtp-connection `send`), so a connection lost before that `pipe` call
+ * cannot have delivered it; one lost after it may have (the end-of-data dot may have been read).
+ */
+function watchDataPhase(mail: MailMessage, done: (err?: Error | null) => void): void {
+  const probe = (mail.data as Record<string, unknown>)[PROBE] as DataProbe | undefined;
+  const message = mail.message as unknown as { createReadStream: (...args: unknown[]) => NodeJS.ReadableStream };
+  if (probe) {
+    const create = message.createReadStream.bind(message);
+    message.createReadStream = (...args: unknown[]) => {
+      const stream = create(...args);
+      const pipe = stream.pipe.bind(stream);
+      stream.pipe = ((destination: NodeJS.WritableStream, options?: { end?: boolean }) => {
+        probe.dataStarted = true;
+        return pipe(destination, options);
+      }) as typeof stream.pipe;
+      return stream;
+    };
+  }
+  done();
 }
 
 function classifyRejected(rejected: RejectedError): SendResult {

@@ -1,0 +1,152 @@
+import type { Statement } from 'better-sqlite3';
+import { nowIso, type Db } from '../db.ts';
+
+/**
+ * A recipient's state for one edition.
+ * - sending:  written BEFORE the SMTP transaction; only ever seen mid-run (or after a crash).
+ * - sent:     the server replied 250; never sent again.
+ * - deferred: 4xx (or the connection failed before the data went out); retried in this run and the next.
+ * - bounced:  5.1.x unknown mailbox; the subscriber is suppressed.
+ * - failed:   other 5xx; recorded with the reply, not retried.
+ * - in_doubt: the message may or may not have arrived (crash or dropped connection after the data);
+ *             not resent unless `--resend-unknown`.
+ * - skipped:  the address is suppressed; not sent.
+ */
+export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped';
+
+/** Every state, in report order. */
+export const DELIVERY_STATES: readonly DeliveryState[] = ['sending', 'sent', 'deferred', 'failed', 'bounced', 'in_doubt', 'skipped'];
+
+/** States a run never sends to again (in_doubt only with `--resend-unknown`). */
+export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['sent', 'bounced', 'failed', 'in_doubt', 'skipped']);
+
+/** One ledger row. */
+export interface Delivery {
+  editionId: string;
+  subscriberId: number;
+  email: string;
+  state: DeliveryState;
+  attempts: number;
+  lastReply: string | null;
+  messageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A finished attempt to write back. */
+export interface DeliveryOutcome {
+  subscriberId: number;
+  state: Exclude<DeliveryState, 'sending'>;
+  reply: string;
+  messageId: string | null;
+}
+
+interface Row {
+  edition_id: string;
+  subscriber_id: number;
+  email: string;
+  state: DeliveryState;
+  attempts: number;
+  last_reply: string | null;
+  message_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The delivery ledger of one edition (table `deliveries`), with its statements prepared once. */
+export class Ledger {
+  private readonly txn: ReturnType<Db['transaction']>;
+  private readonly stmt: {
+    leftovers: Statement;
+    range: Statement;
+    sending: Statement;
+    outcome: Statement;
+    counts: Statement;
+    byStates: Statement;
+  };
+
+  constructor(
+    private readonly db: Db,
+    readonly editionId: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.txn = db.transaction((fn: () => unknown) => fn());
+    this.stmt = {
+      leftovers: db.prepare(
+        "UPDATE deliveries SET state = 'in_doubt', last_reply = coalesce(last_reply || ' | ', '') || 'no reply recorded: the sending run stopped mid-transaction', updated_at = ? WHERE edition_id = ? AND state = 'sending' RETURNING email",
+      ),
+      range: db.prepare('SELECT subscriber_id, state FROM deliveries WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ?'),
+      sending: db.prepare(
+        `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, message_id, created_at, updated_at)
+         VALUES (@editionId, @subscriberId, @email, 'sending', 1, @messageId, @now, @now)
+         ON CONFLICT (edition_id, subscriber_id) DO UPDATE SET
+           state = 'sending', attempts = attempts + 1, email = excluded.email, message_id = excluded.message_id, updated_at = excluded.updated_at`,
+      ),
+      outcome: db.prepare(
+        `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
+         VALUES (@editionId, @subscriberId, @email, @state, 0, @reply, @messageId, @now, @now)
+         ON CONFLICT (edition_id, subscriber_id) DO UPDATE SET
+           state = excluded.state, last_reply = excluded.last_reply, message_id = coalesce(excluded.message_id, message_id), updated_at = excluded.updated_at`,
+      ),
+      counts: db.prepare('SELECT state, count(*) AS n FROM deliveries WHERE edition_id = ? GROUP BY state'),
+      byStates: db.prepare('SELECT * FROM deliveries WHERE edition_id = ? AND state IN (SELECT value FROM json_each(?)) ORDER BY subscriber_id'),
+    };
+  }
+
+  private now(): string {
+    return nowIso(this.clock);
+  }
+
+  /** Runs `fn` in one transaction (ledger writes and the store's side effects commit together). */
+  transaction<T>(fn: () => T): T {
+    return this.txn.immediate(fn) as T;
+  }
+
+  /**
+   * Rows a crashed run left 'sending' become 'in_doubt'; returns their addresses.
+   * Only safe while holding the edition's send lock (a live run's 'sending' rows are real).
+   */
+  markLeftoversInDoubt(): string[] {
+    return (this.stmt.leftovers.all(this.now(), this.editionId) as { email: string }[]).map((r) => r.email);
+  }
+
+  /** Ledger states of subscribers with ids in [fromId, toId] (one keyset page). */
+  statesBetween(fromId: number, toId: number): Map<number, DeliveryState> {
+    const rows = this.stmt.range.all(this.editionId, fromId, toId) as { subscriber_id: number; state: DeliveryState }[];
+    return new Map(rows.map((r) => [r.subscriber_id, r.state]));
+  }
+
+  /** Marks a recipient 'sending' (attempts + 1) just before its SMTP transaction. */
+  markSending(subscriberId: number, email: string, messageId: string): void {
+    this.stmt.sending.run({ editionId: this.editionId, subscriberId, email, messageId, now: this.now() });
+  }
+
+  /** Writes what happened to one recipient. */
+  record(outcome: DeliveryOutcome, email: string): void {
+    this.stmt.outcome.run({ editionId: this.editionId, email, now: this.now(), ...outcome });
+  }
+
+  /** Rows per state for this edition (every state present, zero when none). */
+  counts(): Record<DeliveryState, number> {
+    const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
+    for (const r of this.stmt.counts.all(this.editionId) as { state: DeliveryState; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  }
+
+  /** Rows in the given states, in subscriber id order, read lazily. */
+  *rows(states: readonly DeliveryState[]): Generator<Delivery> {
+    for (const r of this.stmt.byStates.iterate(this.editionId, JSON.stringify(states)) as IterableIterator<Row>) {
+      yield {
+        editionId: r.edition_id,
+        subscriberId: r.subscriber_id,
+        email: r.email,
+        state: r.state,
+        attempts: r.attempts,
+        lastReply: r.last_reply,
+        messageId: r.message_id,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+      };
+    }
+  }
+}

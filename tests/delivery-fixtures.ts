@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import type { Config } from '../src/config.ts';
+import { openDb, type Db } from '../src/db.ts';
+import type { SendDeps, SendLogEvent } from '../src/delivery/sender.ts';
+import { createTransport, type Transport } from '../src/delivery/transport.ts';
+import { composeEdition } from '../src/editions/edition-for.ts';
+import type { Edition } from '../src/editions/compose.ts';
+import { renderEdition, type RenderedEdition } from '../src/render/render-edition.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
+import { Tokens, loadSecret, recipientLinks } from '../src/subscribers/tokens.ts';
+import { tempDir, testConfig, writeContent } from './helpers.ts';
+
+/** The Midweek edition these fixtures compose: news between Sunday 2026-11-22 08:00 and Wednesday 2026-11-25 07:00 UTC. */
+export const EDITION_DATE = '2026-11-25';
+export const EDITION_ID = '2026-11-25-midweek';
+
+/** A small content directory with fixed dates that makes 2026-11-25-midweek non-empty. */
+export function fixtureContent(): string {
+  return writeContent(
+    [
+      { slug: 'gpt-update', title: 'A model update ships', published: '2026-11-23T10:00:00Z', score: 8, topics: ['gpt-4o'] },
+      { slug: 'eval-paper', title: 'An evaluation paper', published: '2026-11-24T12:00:00Z', score: 6, topics: ['evals'] },
+      { slug: 'old-news', title: 'Last week', published: '2026-11-18T12:00:00Z', score: 9, topics: ['gpt-4o'] },
+    ],
+    [{ slug: 'gpt-4o', title: 'GPT-4o guide', topics: ['gpt-4o'] }],
+  );
+}
+
+/** An address for subscriber number i (1-based) in a test. */
+export function address(i: number, prefix = 'reader'): string {
+  return `${prefix}${String(i).padStart(5, '0')}@example.org`;
+}
+
+/** Adds active Midweek+Sunday subscribers in one transaction; returns their addresses in id order. */
+export function seedSubscribers(store: SubscriberStore, emails: string[]): string[] {
+  store.transaction(() => {
+    for (const email of emails) store.add({ email, editions: ['midweek', 'sunday'] });
+  });
+  return emails;
+}
+
+export interface Harness {
+  dir: string;
+  config: Config;
+  db: Db;
+  store: SubscriberStore;
+  contentDir: string;
+  edition: Edition;
+  rendered: RenderedEdition;
+  events: SendLogEvent[];
+  transport: Transport;
+  deps(overrides?: Partial<SendDeps>): SendDeps;
+  close(): Promise<void>;
+}
+
+/** A temp SQLite file, fixture content, the composed + rendered edition and a transport for `env`. */
+export async function harness(env: Record<string, string> = {}): Promise<Harness> {
+  const dir = tempDir('almanac-delivery-');
+  const contentDir = fixtureContent();
+  const config = testConfig({
+    ALMANAC_DB: join(dir, 'almanac.db'),
+    ALMANAC_OUTBOX: join(dir, 'outbox'),
+    ALMANAC_CONTENT_DIR: contentDir,
+    ALMANAC_BASE_URL: 'https://almanac.example',
+    ALMANAC_SECRET: 'test-secret-0123456789abcdef',
+    SMTP_RETRY_BACKOFF_MS: '20',
+    SMTP_RETRY_ATTEMPTS: '3',
+    ...env,
+  });
+  const db = openDb(config.dbPath);
+  const store = new SubscriberStore(db);
+  const tokens = new Tokens(loadSecret(db, config));
+  const { edition } = await composeEdition('midweek', EDITION_DATE, config, contentDir);
+  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  const events: SendLogEvent[] = [];
+  const transport = createTransport(config);
+  return {
+    dir,
+    config,
+    db,
+    store,
+    contentDir,
+    edition,
+    rendered,
+    events,
+    transport,
+    deps: (overrides = {}) => ({
+      db,
+      store,
+      transport,
+      config,
+      log: (e) => events.push(e),
+      links: (id, kind) => recipientLinks(config.baseUrl, tokens, id, kind),
+      ...overrides,
+    }),
+    close: async () => {
+      await transport.close();
+      db.close();
+    },
+  };
+}
+
+/** Ledger rows of an edition as { email: state }. */
+export function ledgerStates(db: Db, editionId = EDITION_ID): Record<string, string> {
+  const rows = db.prepare('SELECT email, state FROM deliveries WHERE edition_id = ? ORDER BY subscriber_id').all(editionId) as {
+    email: string;
+    state: string;
+  }[];
+  return Object.fromEntries(rows.map((r) => [r.email, r.state]));
+}
+
+/** How many times each address appears among the server's received messages. */
+export function receivedCounts(recipients: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of recipients) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+}

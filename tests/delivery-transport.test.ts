@@ -1,0 +1,153 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { buildMessage, compileMessage, newMessageId } from '../src/delivery/mime.ts';
+import { TransportError, createTransport, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
+import { harness, type Harness } from './delivery-fixtures.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+async function setup(env: Record<string, string>, server?: TestSmtpServer): Promise<{ h: Harness; message: (to: string) => OutgoingMessage }> {
+  const h = await harness(server ? { SMTP_URL: server.url, ...env } : env);
+  cleanup.push(() => h.close());
+  if (server) cleanup.push(() => server.close());
+  const template = compileMessage(h.rendered, {
+    from: h.config.from,
+    replyTo: h.config.replyTo,
+    mailDomain: h.config.mailDomain,
+    listId: { name: 'Midweek', domain: `midweek.${h.config.mailDomain}` },
+  });
+  const message = (to: string): OutgoingMessage => {
+    const messageId = newMessageId(h.config.mailDomain);
+    const raw = buildMessage(template, {
+      to,
+      links: { unsubscribeUrl: 'https://almanac.example/unsubscribe/tok', preferencesUrl: 'https://almanac.example/preferences/tok' },
+      messageId,
+      date: new Date(),
+    });
+    return { from: 'newsletter@almanac.example', to, raw, messageId, editionId: h.edition.id };
+  };
+  return { h, message };
+}
+
+async function sendError(transport: Transport, message: OutgoingMessage): Promise<TransportError> {
+  const error = await transport.send(message).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TransportError);
+  return error as TransportError;
+}
+
+describe('SMTP transport against a real server', () => {
+  test('replies are classified per recipient: 250 sent, 4xx deferred (421 too), 5.1.1 bounced, 5.7.1 failed', async () => {
+    const server = await startSmtpServer({
+      onRcpt: (address) =>
+        address.startsWith('gone')
+          ? { code: 550, message: '5.1.1 No such user' }
+          : address.startsWith('busy')
+            ? { code: 451, message: '4.3.0 Try again later' }
+            : address.startsWith('throttle')
+              ? { code: 421, message: '4.7.0 Too many messages, slow down' }
+              : address.startsWith('policy')
+                ? { code: 554, message: '5.7.1 Rejected by policy' }
+                : 'accept',
+    });
+    const { h, message } = await setup({}, server);
+    const results = Object.fromEntries(
+      await Promise.all(
+        ['ok@example.org', 'gone@example.org', 'busy@example.org', 'throttle@example.org', 'policy@example.org'].map(
+          async (to) => [to, await h.transport.send(message(to))] as const,
+        ),
+      ),
+    );
+    expect(results['ok@example.org']).toMatchObject({ status: 'sent' });
+    expect(results['gone@example.org']).toMatchObject({ status: 'bounced', code: 550, enhanced: '5.1.1' });
+    expect(results['busy@example.org']).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.3.0' });
+    expect(results['throttle@example.org']).toMatchObject({ status: 'deferred', code: 421, enhanced: '4.7.0' });
+    expect(results['policy@example.org']).toMatchObject({ status: 'failed', code: 554, enhanced: '5.7.1' });
+    expect(server.recipients()).toEqual(['ok@example.org']);
+  });
+
+  test('a connection dropped before the data is not in doubt; one dropped after the data (before the reply) is', async () => {
+    const server = await startSmtpServer({
+      onRcpt: (address) => (address.startsWith('drop-rcpt') ? 'drop' : 'accept'),
+      onData: (m) => (m.to[0]!.startsWith('drop-data') ? 'drop' : 'accept'),
+    });
+    const { h, message } = await setup({}, server);
+    expect(await h.transport.send(message('first@example.org'))).toMatchObject({ status: 'sent' });
+    // on a reused connection (nodemailer's requeue path) and on a fresh one
+    for (const to of ['drop-rcpt@example.org', 'drop-rcpt2@example.org']) {
+      const beforeData = await sendError(h.transport, message(to));
+      expect(beforeData.inDoubt).toBe(false);
+    }
+    const afterData = await sendError(h.transport, message('drop-data@example.org'));
+    expect(afterData.inDoubt).toBe(true);
+    expect(afterData.code).toBe('ECONNECTION');
+    // the pool recovers with a new connection
+    expect(await h.transport.send(message('ok@example.org'))).toMatchObject({ status: 'sent' });
+    expect(server.messages.map((m) => [m.to[0], !!m.dropped])).toEqual([
+      ['first@example.org', false],
+      ['drop-data@example.org', true],
+      ['ok@example.org', false],
+    ]);
+  });
+
+  test('an unreachable server throws a TransportError naming the recipient, not in doubt', async () => {
+    const server = await startSmtpServer();
+    const url = server.url;
+    await server.close();
+    const { h, message } = await setup({ SMTP_URL: url });
+    const error = await sendError(h.transport, message('ok@example.org'));
+    expect(error.inDoubt).toBe(false);
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.message).toContain('ok@example.org');
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  test('DKIM signs the message, and the signed headers include List-Unsubscribe and List-Unsubscribe-Post', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const server = await startSmtpServer();
+    const { h, message } = await setup(
+      {
+        DKIM_DOMAIN: 'almanac.example',
+        DKIM_SELECTOR: 'news2026',
+        DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+      server,
+    );
+    expect(await h.transport.send(message('ok@example.org'))).toMatchObject({ status: 'sent' });
+    const raw = server.messages[0]!.raw;
+    const header = /^DKIM-Signature:(.*(?:\r\n[ \t].*)*)/im.exec(raw)?.[1]?.replace(/\r\n[ \t]/g, ' ');
+    expect(header).toBeDefined();
+    const tags = Object.fromEntries(header!.split(';').map((t) => t.trim().split('=')).map(([k, ...v]) => [k!.trim(), v.join('=').replace(/\s+/g, '')]));
+    expect(tags.d).toBe('almanac.example');
+    expect(tags.s).toBe('news2026');
+    const signed = tags.h!.toLowerCase().split(':');
+    for (const name of ['from', 'to', 'subject', 'date', 'message-id', 'list-id', 'list-unsubscribe', 'list-unsubscribe-post']) {
+      expect(signed).toContain(name);
+    }
+    expect(tags.b!.length).toBeGreaterThan(100);
+  });
+});
+
+describe('outbox transport (no SMTP_URL)', () => {
+  test('writes one .eml per message under <outbox>/<edition-id>/, numbered, never overwriting', async () => {
+    const { h, message } = await setup({});
+    expect(h.transport.kind).toBe('outbox');
+    for (const to of ['a@example.org', 'B+tag@Example.org']) expect(await h.transport.send(message(to))).toMatchObject({ status: 'sent' });
+    // a second transport (a later run) continues the numbering
+    const again = createTransport(h.config);
+    await again.send(message('c@example.org'));
+    const folder = join(h.config.outboxDir, h.edition.id);
+    const files = readdirSync(folder).sort();
+    expect(files).toEqual(['000001-a@example.org.eml', '000002-b+tag@example.org.eml', '000003-c@example.org.eml']);
+    expect(readFileSync(join(folder, files[0]!), 'utf8')).toContain('To: a@example.org\r\n');
+  });
+});

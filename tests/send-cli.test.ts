@@ -1,0 +1,215 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { openDb, type Db } from '../src/db.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
+import { EDITION_DATE, EDITION_ID, address, fixtureContent, ledgerStates, receivedCounts, seedSubscribers } from './delivery-fixtures.ts';
+import { tempDir } from './helpers.ts';
+import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+interface Env {
+  dbPath: string;
+  contentDir: string;
+  env: Record<string, string>;
+  db: Db;
+  emails: string[];
+}
+
+/** A temp database seeded through the store, fixture content, and the environment for a child `almanac`. */
+function environment(subscribers: number, server: TestSmtpServer | undefined, extra: Record<string, string> = {}): Env {
+  const dir = tempDir('almanac-send-cli-');
+  const dbPath = join(dir, 'almanac.db');
+  const contentDir = fixtureContent();
+  const db = openDb(dbPath);
+  cleanup.push(() => void db.close());
+  const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dir,
+    ALMANAC_DB: dbPath,
+    ALMANAC_CONTENT_DIR: contentDir,
+    ALMANAC_OUTBOX: join(dir, 'outbox'),
+    ALMANAC_BASE_URL: 'https://almanac.example',
+    ALMANAC_SECRET: 'cli-test-secret-0123456789',
+    SMTP_RETRY_BACKOFF_MS: '20',
+    ...(server ? { SMTP_URL: server.url } : {}),
+    ...extra,
+  };
+  return { dbPath, contentDir, env, db, emails };
+}
+
+interface Run {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `almanac <args>` in the repository root as ONE process (`node --import tsx src/cli.ts`,
+ * not the `tsx` wrapper, whose SIGKILL would leave the real process running).
+ */
+function almanac(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  cleanup.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, done };
+}
+
+async function server(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
+  const s = await startSmtpServer(options);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const SEND = ['send', 'midweek', '--date', EDITION_DATE];
+
+describe('almanac send (child process)', () => {
+  test('killed with SIGKILL mid-run, then re-run: everyone gets it, duplicates only among rows reported in doubt', async () => {
+    const smtp = await server({ replyDelayMs: 25 });
+    const e = environment(250, smtp);
+    const first = almanac([...SEND, '--content', e.contentDir], e.env);
+    await until(() => smtp.messages.length >= 40);
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    expect(killed.signal).toBe('SIGKILL');
+    const afterKill = ledgerStates(e.db);
+    const leftSending = Object.values(afterKill).filter((s) => s === 'sending').length;
+    expect(leftSending).toBeGreaterThan(0);
+    expect(leftSending).toBeLessThanOrEqual(5); // at most maxConnections
+    expect(smtp.messages.length).toBeLessThan(250);
+
+    const second = await almanac([...SEND, '--content', e.contentDir], e.env).done;
+    const states = ledgerStates(e.db);
+    const inDoubt = Object.entries(states).filter(([, s]) => s === 'in_doubt').map(([email]) => email);
+    expect(inDoubt.length).toBe(leftSending);
+    expect(second.code).toBe(1); // in-doubt rows need a decision
+    expect(second.stdout).toContain(`in doubt ${inDoubt.length}`);
+    for (const email of inDoubt) expect(second.stdout).toContain(email);
+    let received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) {
+      if (inDoubt.includes(email)) expect(received.get(email) ?? 0, email).toBeLessThanOrEqual(1);
+      else expect(received.get(email), email).toBe(1);
+    }
+
+    const third = await almanac([...SEND, '--content', e.contentDir, '--resend-unknown'], e.env).done;
+    expect(third.code, third.stdout + third.stderr).toBe(0);
+    received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) {
+      const n = received.get(email) ?? 0;
+      expect(n, email).toBeGreaterThanOrEqual(1);
+      if (n > 1) expect(inDoubt, `duplicate for ${email}`).toContain(email);
+    }
+    expect(Object.values(ledgerStates(e.db)).every((s) => s === 'sent')).toBe(true);
+
+    const fourth = await almanac([...SEND, '--content', e.contentDir], e.env).done;
+    expect(fourth.code).toBe(0);
+    expect(fourth.stdout).toContain(`everyone already has ${EDITION_ID}: 250 sent`);
+  });
+
+  test('two concurrent runs of the same edition: the second refuses with exit 3; nobody gets two copies', async () => {
+    const smtp = await server({ replyDelayMs: 80 }); // slow enough that the first run is still going
+    const e = environment(300, smtp);
+    const first = almanac([...SEND], e.env);
+    await until(() => smtp.messages.length >= 5);
+    const second = await almanac([...SEND], e.env).done;
+    expect(second.code).toBe(3);
+    expect(second.stdout).toMatch(/another send of 2026-11-25-midweek is running \(owner [^)]+\)/);
+    const firstDone = await first.done;
+    expect(firstDone.code, firstDone.stdout + firstDone.stderr).toBe(0);
+    const received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) expect(received.get(email), email).toBe(1);
+  });
+
+  test('SIGTERM: finishes what is in flight, records it, prints how to resume and exits 143', async () => {
+    const smtp = await server({ replyDelayMs: 20 });
+    const e = environment(200, smtp);
+    const run = almanac([...SEND], e.env);
+    await until(() => smtp.messages.length >= 20);
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.code).toBe(143);
+    expect(result.stdout).toContain('Resume with: npm run -s almanac -- send midweek --date 2026-11-25');
+    const states = Object.values(ledgerStates(e.db));
+    expect(states).not.toContain('sending');
+    expect(states.filter((s) => s === 'sent').length).toBe(smtp.messages.length); // every 250 recorded
+
+    const resumed = await almanac([...SEND], e.env).done;
+    expect(resumed.code).toBe(0);
+    const received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) expect(received.get(email), email).toBe(1);
+  });
+
+  test('summary, report and report --failed tell who got it', async () => {
+    const smtp = await server({
+      onRcpt: (to) => (to === address(2) ? { code: 550, message: '5.1.1 No such user' } : to === address(3) ? { code: 451, message: '4.3.0 Later' } : 'accept'),
+    });
+    const e = environment(5, smtp, { SMTP_RETRY_ATTEMPTS: '1', SMTP_RETRY_BACKOFF_MS: '5' });
+    const sent = await almanac([...SEND], e.env).done;
+    expect(sent.code).toBe(1); // one deferred remains
+    expect(sent.stdout).toContain(`${EDITION_ID}: sent 3 · bounced 1 · failed 0 · deferred 1 · in doubt 0 · skipped 0`);
+    expect(sent.stdout).toMatch(/msg\/s/);
+    expect(sent.stdout).toContain('retried by the next run: npm run -s almanac -- send midweek --date 2026-11-25');
+    // log lines on stderr are JSON with the edition id
+    const events = sent.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; editionId: string });
+    expect(events.some((ev) => ev.event === 'recipient.bounced' && ev.editionId === EDITION_ID)).toBe(true);
+
+    const report = await almanac(['report', EDITION_ID], e.env).done;
+    expect(report.code).toBe(0);
+    expect(report.stdout).toMatch(/3\s+sent/);
+    expect(report.stdout).toMatch(/1\s+bounced/);
+    expect(report.stdout).toMatch(/1\s+deferred/);
+
+    const failed = await almanac(['report', EDITION_ID, '--failed'], e.env).done;
+    expect(failed.stdout).toMatch(new RegExp(`bounced\\s+${address(2)}\\s+attempts 1 .*550 5\\.1\\.1 No such user`));
+    expect(failed.stdout).toMatch(new RegExp(`deferred\\s+${address(3)}\\s+attempts 2 .*451 4\\.3\\.0 Later`));
+
+    const json = JSON.parse((await almanac(['report', EDITION_ID, '--json'], e.env).done).stdout) as { counts: Record<string, number> };
+    expect(json.counts).toMatchObject({ sent: 3, bounced: 1, deferred: 1 });
+
+    const unknown = await almanac(['report', '2026-12-02-midweek'], e.env).done;
+    expect(unknown.code).toBe(1);
+    const bad = await almanac(['report', 'yesterday'], e.env).done;
+    expect(bad.code).toBe(2);
+  });
+
+  test('--to sends one [TEST] copy and leaves the ledger alone; --dry-run sends nothing', async () => {
+    const smtp = await server();
+    const e = environment(3, smtp);
+    const test1 = await almanac([...SEND, '--to', 'editor@example.net'], e.env).done;
+    expect(test1.code, test1.stderr).toBe(0);
+    expect(smtp.recipients()).toEqual(['editor@example.net']);
+    expect(smtp.messages[0]!.raw).toMatch(/^Subject: \[TEST\] /m);
+    expect(e.db.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 0 });
+
+    const dry = await almanac([...SEND, '--dry-run'], e.env).done;
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`dry run: ${EDITION_ID} would go to 3 of 3 active subscribers`);
+    expect(smtp.messages).toHaveLength(1);
+
+    const usage = await almanac(['send', 'midweek', '--to', 'not-an-address'], e.env).done;
+    expect(usage.code).toBe(2);
+  });
+});

@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Body, Container, Head, Html, Link, Preview, Section, Text } from '@react-email/components';
 import type { Kind } from '../src/config.ts';
 import { KIND_NAMES } from '../src/editions/calendar.ts';

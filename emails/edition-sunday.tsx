@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { devPreviewProps } from '../scripts/dev-preview-props.ts';
 import { EditionLayout, type EditionEmailProps } from './components/edition-layout.tsx';
 

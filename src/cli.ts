@@ -2,6 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { ContentError } from './content/loader.ts';
+import { errorText } from './log.ts';
 
 /** What a command gets: its arguments and a lazily loaded config. */
 export interface CommandContext {
@@ -103,13 +104,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 /** An error and its causes on one line each. */
 export function describeError(error: unknown): string {
-  const lines: string[] = [];
-  let e: unknown = error;
-  while (e) {
-    lines.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return lines.join('\n  caused by: ');
+  return errorText(error, '\n  caused by: ');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -22,3 +22,12 @@ export function memoryLogger(): Logger & { events: { event: string; fields: Reco
   log.events = events;
   return log;
 }
+
+/** An error and its causes on one line: `cannot send x: caused by: ECONNREFUSED`. */
+export function errorText(error: unknown, separator = ': caused by: '): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(separator);
+}

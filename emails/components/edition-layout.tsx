@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Body, Container, Head, Html, Preview, Section, Text } from '@react-email/components';
 import { KIND_NAMES } from '../../src/editions/calendar.ts';
 import type { Edition } from '../../src/editions/compose.ts';

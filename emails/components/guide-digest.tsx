@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Link, Section, Text } from '@react-email/components';
 import type { FeaturedGuide } from '../../src/editions/compose.ts';
 import { colors, fonts, label, sizes, text } from '../theme.ts';

@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { colors, fonts, sizes } from '../theme.ts';
 
 /** The editors' importance mark for a news item, e.g. `Importance 8/10`. */

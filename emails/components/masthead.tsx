@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Link, Section, Text } from '@react-email/components';
 import type { Kind } from '../../src/config.ts';
 import { KIND_NAMES } from '../../src/editions/calendar.ts';

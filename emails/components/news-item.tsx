@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Link, Section, Text } from '@react-email/components';
 import type { NewsItem as NewsItemData } from '../../src/content/loader.ts';
 import { colors, fonts, sizes } from '../theme.ts';

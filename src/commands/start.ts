@@ -1,7 +1,16 @@
-import type { Command } from '../cli.ts';
+import { UsageError, type Command } from '../cli.ts';
+import { runService } from '../scheduler/service.ts';
+import { contentDir, contentOption, parse } from './args.ts';
 
-/** Placeholder until this command is built. */
+/** `start [--port P]`: the web server and the scheduler together (what `npm start` runs). */
 export const startCommand: Command = async (ctx) => {
-  ctx.stderr.write('almanac start: not available yet\n');
-  return 1;
+  const { values, positionals } = parse(ctx.args, { ...contentOption, port: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
+  }
+  return runService(config, { web: true, contentDir: contentDir(values, config), port });
 };

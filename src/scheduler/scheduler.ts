@@ -2,7 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import type { Db } from '../db.ts';
 import { latestEdition, nextEdition, type EditionSlot } from '../editions/calendar.ts';
-import type { Logger } from '../log.ts';
+import { errorText, type Logger } from '../log.ts';
 
 /** What one attempt to send an edition came to. */
 export type RunOutcome =
@@ -152,7 +152,7 @@ export class Scheduler {
       if (!this.reportedStale.has(slot.id)) {
         this.reportedStale.add(slot.id);
         log('schedule.skip-stale', {
-          edition: slot.id,
+          editionId: slot.id,
           level: 'warn',
           lateMinutes: Math.round(lateMs / 60_000),
           graceMinutes: Math.round(config.catchUpGraceMs / 60_000),
@@ -162,12 +162,12 @@ export class Scheduler {
       return;
     }
     this.lastAttempt.set(slot.id, now.getTime());
-    log('schedule.run', { edition: slot.id, reason, lateSeconds: Math.round(lateMs / 1000) });
+    log('schedule.run', { editionId: slot.id, reason, lateSeconds: Math.round(lateMs / 1000) });
     let result: RunResult;
     try {
       result = await this.options.run(kind, slot.date, this.abort.signal);
     } catch (error) {
-      result = { outcome: 'failed', detail: error instanceof Error ? error.message : String(error) };
+      result = { outcome: 'failed', detail: errorText(error) };
     }
     this.record(kind, slot, result);
   }
@@ -179,7 +179,7 @@ export class Scheduler {
     if (failed) this.health.error = `${slot.id}: ${result.outcome}: ${result.detail}`;
     else if (this.health.error?.startsWith(slot.id)) this.health.error = null;
     this.options.log(`schedule.${result.outcome}`, {
-      edition: slot.id,
+      editionId: slot.id,
       level: failed ? 'error' : result.outcome === 'partial' || result.outcome === 'locked' ? 'warn' : 'info',
       detail: result.detail,
       ...(result.problems ? { problems: result.problems } : {}),

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { openDb } from '../src/db.ts';
+import { createTransport } from '../src/delivery/transport.ts';
+import { memoryLogger } from '../src/log.ts';
+import { editionRunner } from '../src/scheduler/run-edition.ts';
+import { Scheduler } from '../src/scheduler/scheduler.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
+import { address, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
+import { tempDir, testConfig, writeContent } from './helpers.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+
+const children: ChildProcess[] = [];
+const servers: TestSmtpServer[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  for (const server of servers.splice(0)) await server.close();
+});
+
+function counts(recipients: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of recipients) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a scheduler fire runs the real send path (injected clock, real SMTP, real SQLite)', () => {
+  test('sends the due edition to every active subscriber exactly once, and never again', async () => {
+    const smtp = await startSmtpServer();
+    servers.push(smtp);
+    const dir = tempDir();
+    const config = testConfig({ ALMANAC_DB: join(dir, 'a.db'), SMTP_URL: smtp.url, ALMANAC_BASE_URL: 'https://almanac.example' });
+    const db = openDb(config.dbPath);
+    const store = new SubscriberStore(db);
+    const emails = seedSubscribers(store, Array.from({ length: 25 }, (_, i) => address(i + 1)));
+    store.subscribe({ email: 'pending@example.org', editions: ['midweek'], ip: '127.0.0.1', wording: 'v1' });
+    const transport = createTransport(config);
+    const log = memoryLogger();
+    let now = new Date('2026-11-25T07:00:00Z');
+    const scheduler = new Scheduler({ config, db, log, clock: () => now, run: editionRunner(config, { db, transport, contentDir: fixtureContent(), log }) });
+
+    await scheduler.reconcile('midweek', 'fire');
+    now = new Date('2026-11-25T07:10:00Z');
+    await scheduler.catchUp('wake'); // already fully sent: nothing more
+    await transport.close();
+    db.close();
+
+    expect(smtp.recipients().sort()).toEqual([...emails].sort());
+    expect(scheduler.status().last.midweek?.outcome).toBe('sent');
+    expect(log.events.filter((e) => e.event === 'schedule.run')).toHaveLength(1);
+  });
+});
+
+/** A content dir and schedule that make an edition due one minute ago, whatever today's date is. */
+function dueNow(): { env: Record<string, string>; contentDir: string } {
+  const now = new Date();
+  const due = new Date(now.getTime() - 60_000);
+  const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][due.getUTCDay()]!;
+  const at = `${day} ${String(due.getUTCHours()).padStart(2, '0')}:${String(due.getUTCMinutes()).padStart(2, '0')}`;
+  const published = new Date(due.getTime() - 3_600_000).toISOString();
+  const contentDir = writeContent([{ slug: 'fresh', title: 'Fresh news', published, score: 7, topics: ['x'] }], [{ slug: 'g', topics: ['x'] }]);
+  // The Sunday edition goes out on the following day, so it is never due during the test and its
+  // previous instant (six days ago) opens the Midweek window well before the news.
+  const sundayDay = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(due.getUTCDay() + 1) % 7]!;
+  return {
+    env: { ALMANAC_TIMEZONE: 'UTC', ALMANAC_MIDWEEK_AT: at, ALMANAC_SUNDAY_AT: `${sundayDay} 12:00`, ALMANAC_CATCHUP_GRACE_HOURS: '1' },
+    contentDir,
+  };
+}
+
+function startScheduler(env: Record<string, string>): ChildProcess {
+  const child = spawn('node_modules/.bin/tsx', ['src/cli.ts', 'schedule'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    log += String(c);
+  });
+  (child as ChildProcess & { log: () => string }).log = () => log;
+  children.push(child);
+  return child;
+}
+
+function ledger(dbPath: string): { email: string; state: string }[] {
+  const db = openDb(dbPath);
+  try {
+    return db.prepare('SELECT email, state FROM deliveries').all() as { email: string; state: string }[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('scheduler processes on one database (child processes, real SMTP)', () => {
+  test('two schedulers started together send each subscriber one copy in total', async () => {
+    const smtp = await startSmtpServer({ replyDelayMs: 5 });
+    servers.push(smtp);
+    const dir = tempDir();
+    const dbPath = join(dir, 'a.db');
+    const { env, contentDir } = dueNow();
+    const db = openDb(dbPath);
+    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 60 }, (_, i) => address(i + 1)));
+    db.close();
+    const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
+    const a = startScheduler(childEnv);
+    const b = startScheduler(childEnv);
+    await until(() => smtp.recipients().length >= emails.length, 60_000, 'every subscriber to receive the edition');
+    await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show up
+    a.kill('SIGTERM');
+    b.kill('SIGTERM');
+    const received = counts(smtp.recipients());
+    expect([...received.keys()].sort()).toEqual([...emails].sort());
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  test('a scheduler killed mid-send and restarted resumes: everyone gets it, duplicates only among rows in doubt', async () => {
+    const smtp = await startSmtpServer({ replyDelayMs: 40 });
+    servers.push(smtp);
+    const dir = tempDir();
+    const dbPath = join(dir, 'a.db');
+    const { env, contentDir } = dueNow();
+    const db = openDb(dbPath);
+    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 80 }, (_, i) => address(i + 1)));
+    db.close();
+    const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
+
+    const first = startScheduler(childEnv);
+    await until(() => smtp.recipients().length >= 15, 60_000, 'the first scheduler to be mid-send');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const beforeRestart = smtp.recipients().length;
+    expect(beforeRestart).toBeLessThan(emails.length);
+
+    const second = startScheduler(childEnv);
+    await until(() => new Set(smtp.recipients()).size >= emails.length, 60_000, 'the restarted scheduler to finish');
+    await new Promise((r) => setTimeout(r, 1000));
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+
+    const received = counts(smtp.recipients());
+    expect([...received.keys()].sort()).toEqual([...emails].sort());
+    const inDoubt = new Set(ledger(dbPath).filter((r) => r.state === 'in_doubt').map((r) => r.email));
+    const duplicated = [...received].filter(([, n]) => n > 1).map(([email]) => email);
+    for (const email of duplicated) expect(inDoubt.has(email)).toBe(true);
+    expect(inDoubt.size).toBeLessThanOrEqual(2);
+  });
+});

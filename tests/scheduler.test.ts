@@ -88,7 +88,7 @@ describe('catch-up and firing (fake runner, real database)', () => {
     await s.catchUp('start');
     expect(calls).toEqual([]);
     const skip = log.events.filter((e) => e.event === 'schedule.skip-stale');
-    expect(skip.map((e) => e.fields.edition).sort()).toEqual(['2026-11-22-sunday', '2026-11-25-midweek']);
+    expect(skip.map((e) => e.fields.editionId).sort()).toEqual(['2026-11-22-sunday', '2026-11-25-midweek']);
     expect(String(skip[0]!.fields.hint)).toMatch(/almanac -- send/);
   });
 

@@ -1,0 +1,123 @@
+/**
+ * `npm run demo`: with no configuration, creates a database under ./data, adds a few sample
+ * subscribers, composes the current Midweek edition from the shipped content and sends it through
+ * the outbox (.eml files), then says where the messages are and how to look at them.
+ * Running it again sends nothing twice: the ledger already has everyone.
+ */
+import { readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../src/config.ts';
+import { runSend } from '../src/commands/send.ts';
+import { openDb } from '../src/db.ts';
+import { loadValidContent } from '../src/content/loader.ts';
+import { editionOn, latestEdition, type EditionSlot } from '../src/editions/calendar.ts';
+import { compose } from '../src/editions/compose.ts';
+import { addDays } from '../src/editions/time.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
+
+const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+export const SAMPLE_SUBSCRIBERS = [
+  { email: 'ada@example.com', name: 'Ada Lovelace' },
+  { email: 'grace@example.com', name: 'Grace Hopper' },
+  { email: 'alan@example.org', name: 'Alan Turing' },
+  { email: 'katherine@example.net', name: 'Katherine Johnson' },
+  { email: 'edsger@example.org', name: 'Edsger Dijkstra' },
+];
+
+export interface DemoOptions {
+  /** Folder that gets data/ and outbox/. @default the repository */
+  root?: string;
+  /** @default <repository>/content */
+  contentDir?: string;
+  now?: Date;
+  out?: NodeJS.WritableStream;
+}
+
+/** The demo's config: the defaults (the database at data/almanac.db, never a real SMTP relay). */
+export function demoConfig(root: string, contentDir: string): Config {
+  return loadConfig({
+    ALMANAC_DB: join(root, 'data', 'almanac.db'),
+    ALMANAC_OUTBOX: join(root, 'outbox'),
+    ALMANAC_CONTENT_DIR: contentDir,
+  });
+}
+
+/**
+ * The Midweek edition to show: the latest one whose instant has passed, or, when the shipped content
+ * is older than that, the latest Midweek that has news.
+ */
+export async function demoEdition(config: Config, now: Date): Promise<{ slot: EditionSlot; fellBack: boolean }> {
+  const content = await loadValidContent(config.contentDir);
+  const current = latestEdition('midweek', now, config);
+  const oldest = Math.min(...content.news.map((n) => n.published.getTime()));
+  let slot = current;
+  while (compose(content, slot).empty && slot.window.from.getTime() > oldest) {
+    slot = editionOn('midweek', addDays(slot.date, -7), config);
+  }
+  if (compose(content, slot).empty) slot = current;
+  return { slot, fellBack: slot.id !== current.id };
+}
+
+/** Runs the demo; returns the send's exit code. */
+export async function main(options: DemoOptions = {}): Promise<number> {
+  const root = options.root ?? REPO;
+  const out = options.out ?? process.stdout;
+  const say = (line = '') => out.write(`${line}\n`);
+  const config = demoConfig(root, options.contentDir ?? join(REPO, 'content'));
+  const now = options.now ?? new Date();
+  const show = (path: string) => relative(process.cwd(), path) || '.';
+
+  const db = openDb(config.dbPath);
+  try {
+    const store = new SubscriberStore(db);
+    let added = 0;
+    for (const s of SAMPLE_SUBSCRIBERS) {
+      if (store.add({ email: s.email, name: s.name, editions: ['midweek', 'sunday'] }).result === 'added') added++;
+    }
+    say(`Almanac demo · database ${show(config.dbPath)} · ${added} sample subscriber(s) added, ${SAMPLE_SUBSCRIBERS.length - added} already there`);
+
+    const { slot, fellBack } = await demoEdition(config, now);
+    say(
+      fellBack
+        ? `The current Midweek has no news in the shipped content; using the latest one that does: ${slot.id}`
+        : `Sending the current Midweek edition: ${slot.id}`,
+    );
+    say('');
+    const result = await runSend(config, { kind: 'midweek', date: slot.date, db, out, progress: false, err: nullStream() });
+    const dir = join(config.outboxDir, slot.id);
+    const files = safeList(dir).filter((f) => f.endsWith('.eml'));
+    say('');
+    say(`Messages: ${files.length} .eml file(s) in ${show(dir)}/ (SMTP_URL is not set, so nothing left this machine)`);
+    if (files[0]) {
+      const first = join(dir, files[0]);
+      say(`  open one in a mail client (Thunderbird, Apple Mail, Outlook open .eml files), or read it: less ${show(first)}`);
+    }
+    say('See the edition in a browser:');
+    say(`  npm run -s almanac -- preview midweek --date ${slot.date}   # writes preview/${slot.id}.html, .txt and .eml`);
+    say('  npm run dev                                                  # React Email preview server on http://localhost:3001');
+    say(`  npm start                                                    # then http://localhost:3000/archive/${slot.id}`);
+    say(`Run the demo again: nobody gets a second copy (the ledger says who has it): npm run -s almanac -- report ${slot.id}`);
+    return result.exitCode;
+  } finally {
+    db.close();
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Swallows the send's JSON log lines; the demo prints its own summary. */
+function nullStream(): NodeJS.WriteStream {
+  return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main();
+}

@@ -150,4 +150,25 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
     for (const email of duplicated) expect(inDoubt.has(email)).toBe(true);
     expect(inDoubt.size).toBeLessThanOrEqual(2);
   });
+
+  test('SIGTERM mid-send: in-flight messages finish and are recorded, nothing is left sending, exit 0', async () => {
+    const smtp = await startSmtpServer({ replyDelayMs: 60 });
+    servers.push(smtp);
+    const dbPath = join(tempDir(), 'a.db');
+    const { env, contentDir } = dueNow();
+    const db = openDb(dbPath);
+    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 80 }, (_, i) => address(i + 1)));
+    db.close();
+    const child = startScheduler({ ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' });
+    await until(() => smtp.recipients().length >= 10, 60_000, 'the scheduler to be mid-send');
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(0);
+    const rows = ledger(dbPath);
+    expect(rows.filter((r) => r.state === 'sending' || r.state === 'in_doubt')).toEqual([]);
+    const sent = rows.filter((r) => r.state === 'sent').map((r) => r.email).sort();
+    expect(sent).toEqual([...new Set(smtp.recipients())].sort());
+    expect(sent.length).toBeLessThan(emails.length);
+    expect((child as ChildProcess & { log: () => string }).log()).toMatch(/"event":"service.stopped"/);
+  });
 });

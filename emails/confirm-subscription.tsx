@@ -4,7 +4,7 @@ import { Body, Container, Head, Html, Link, Preview, Section, Text } from '@reac
 import type { Kind } from '../src/config.ts';
 import { KIND_NAMES } from '../src/editions/calendar.ts';
 import { NEWSLETTER_NAME } from '../src/editions/compose.ts';
-import { colors, fonts, sizes, text } from './theme.ts';
+import { button, colors, fonts, sizes, text } from './theme.ts';
 import { siteHost } from './components/format.ts';
 
 interface ConfirmSubscriptionEmailProps {
@@ -48,17 +48,7 @@ export const ConfirmSubscriptionEmail = ({ name, confirmUrl, editions, baseUrl, 
           <Text style={{ margin: '20px 0' }}>
             <Link
               href={confirmUrl}
-              style={{
-                display: 'inline-block',
-                padding: '12px 20px',
-                borderRadius: '4px',
-                backgroundColor: colors.mastheadBg,
-                color: colors.mastheadText,
-                fontFamily: fonts.sans,
-                fontSize: '16px',
-                fontWeight: 700,
-                textDecoration: 'none',
-              }}
+              style={button(true)}
             >
               Confirm my subscription
             </Link>

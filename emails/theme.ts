@@ -73,6 +73,21 @@ export function label(color: string): CSSProperties {
   };
 }
 
+/** A call-to-action link drawn as a button (dark fill, light text); `large` for the one action of an email. */
+export function button(large = false): CSSProperties {
+  return {
+    display: 'inline-block',
+    padding: large ? '12px 20px' : '10px 16px',
+    borderRadius: '4px',
+    backgroundColor: colors.mastheadBg,
+    color: colors.mastheadText,
+    fontFamily: fonts.sans,
+    fontSize: large ? '16px' : '14px',
+    fontWeight: 700,
+    textDecoration: 'none',
+  };
+}
+
 /** Inline styles for the elements the safe Markdown renderer emits. */
 export const markdownStyles: Record<string, string> = {
   p: `margin:0 0 12px;font-family:${fonts.sans};font-size:${sizes.body}px;line-height:${sizes.lineHeight};color:${colors.ink}`,

@@ -2,7 +2,7 @@
 /** @jsxImportSource react */
 import { Link, Section, Text } from '@react-email/components';
 import type { FeaturedGuide } from '../../src/editions/compose.ts';
-import { colors, fonts, label, sizes, text } from '../theme.ts';
+import { button, colors, fonts, label, sizes, text } from '../theme.ts';
 import { shortDate } from './format.ts';
 import { MarkdownBlock } from './markdown-block.tsx';
 
@@ -78,17 +78,7 @@ export const GuideDigest = ({ featured, guideUrl, accent, timezone }: GuideDiges
       <Text style={{ margin: '18px 0 0' }}>
         <Link
           href={guideUrl}
-          style={{
-            display: 'inline-block',
-            padding: '10px 16px',
-            borderRadius: '4px',
-            backgroundColor: colors.mastheadBg,
-            color: colors.mastheadText,
-            fontFamily: fonts.sans,
-            fontSize: '14px',
-            fontWeight: 700,
-            textDecoration: 'none',
-          }}
+          style={button()}
         >
           Read the full guide →
         </Link>

@@ -108,6 +108,11 @@ export function describeError(error: unknown): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // `almanac subscribers export | head`: a closed pipe ends the output, not the program with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   loadDotEnv();
   main(process.argv.slice(2)).then(
     (code) => {

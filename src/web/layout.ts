@@ -30,6 +30,11 @@ form.inline{display:inline-block;margin:0 8px 12px 0}
 ul.editions{list-style:none;padding:0;margin:0}
 ul.editions li{padding:10px 0;border-bottom:1px solid #e2dccf}
 .meta{color:#55595f;font-size:15px}
+main table{display:block;max-width:100%;overflow-x:auto;border-collapse:collapse;font-size:15px}
+main th,main td{border:1px solid #e2dccf;padding:6px 8px;text-align:left;vertical-align:top}
+main pre{max-width:100%;overflow-x:auto}
+main img{max-width:100%;height:auto}
+main a{overflow-wrap:anywhere}
 footer{max-width:40rem;margin:0 auto 24px;padding:0 20px;font-size:14px;color:#4a4d52}
 `;
 

@@ -61,6 +61,8 @@ describe('almanac subscribers (child process)', () => {
     const added = await almanac(['subscribers', 'add', 'Op@Example.com', '--name', 'Op', '--editions', 'sunday'], env);
     expect(added.code).toBe(0);
     expect(added.stdout).toContain('added op@example.com');
+    const renamed = await almanac(['subscribers', 'add', 'op@example.com', '--name', 'Operator'], env);
+    expect(renamed.stdout).toContain('editions: sunday)'); // without --editions, their choice stays
     const bad = await almanac(['subscribers', 'add', 'x@example.com', '--editions', 'daily'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("unknown edition 'daily'");

@@ -35,7 +35,10 @@ const add: Action = (ctx, args, store) => {
   if (!isValidEmail(email)) throw new UsageError(`invalid email address ${JSON.stringify(email)}`);
   const parsed = parseEditions(values.editions ?? '');
   if ('unknown' in parsed) throw new UsageError(`--editions: unknown edition '${parsed.unknown}': expected midweek, sunday or both`);
-  const { result, subscriber } = store.add({ email, name: values.name ?? null, editions: parsed.editions });
+  // Without --editions, an existing subscriber keeps the editions they chose.
+  const existing = values.editions === undefined ? store.findByEmail(email) : undefined;
+  const kept = existing ? editionsOf(existing) : [];
+  const { result, subscriber } = store.add({ email, name: values.name ?? null, editions: kept.length > 0 ? kept : parsed.editions });
   if (result === 'suppressed') {
     ctx.stderr.write(
       `almanac subscribers: refusing to add ${normaliseEmail(email)}: the address is suppressed (erased, hard-bounced or complained) and must not be mailed again\n`,

@@ -50,8 +50,8 @@ describe('renderEdition', () => {
       expect(copy.text).toContain(`https://almanac.example/guides/${guide.slug}`);
     }
     // The identity of the edition and the footer.
-    expect(html).toContain('Sunday · No. 48 · Sunday 29 November 2026');
-    expect(copy.text).toContain('Sunday · No. 48 · Sunday 29 November 2026');
+    expect(html).toContain('Sunday · No. 48 · 29 November 2026');
+    expect(copy.text).toContain('Sunday · No. 48 · 29 November 2026');
     for (const part of [copy.html, copy.text]) {
       expect(part).toContain('https://almanac.example/archive/2026-11-29-sunday');
       expect(part).toContain(SITE.postalAddress);

@@ -10,6 +10,15 @@ export function longDate(date: string): string {
   return `${DAYS[day]} ${d} ${MONTHS[m - 1]} ${y}`;
 }
 
+/**
+ * The edition's identity line: `Midweek · No. 47 · Wednesday 25 November 2026`; the weekday is left out
+ * where it would repeat the kind's name (`Sunday · No. 47 · 22 November 2026`).
+ */
+export function editionLine(kindName: string, number: number, date: string): string {
+  const full = longDate(date);
+  return `${kindName} · No. ${number} · ${full.startsWith(`${kindName} `) ? full.slice(kindName.length + 1) : full}`;
+}
+
 /** An instant as its local date in `timeZone`, e.g. `24 Nov 2026`. */
 export function shortDate(instant: Date, timeZone: string): string {
   const p = localParts(instant, timeZone);

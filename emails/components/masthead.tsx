@@ -5,7 +5,7 @@ import type { Kind } from '../../src/config.ts';
 import { KIND_NAMES } from '../../src/editions/calendar.ts';
 import { NEWSLETTER_NAME } from '../../src/editions/compose.ts';
 import { accents, colors, fonts, label, sizes } from '../theme.ts';
-import { longDate } from './format.ts';
+import { editionLine } from './format.ts';
 
 interface MastheadProps {
   kind: Kind;
@@ -49,7 +49,8 @@ export const Masthead = ({ kind, number, date, archiveUrl }: MastheadProps) => {
           {NEWSLETTER_NAME}
         </Text>
         <Text style={{ margin: '0', fontFamily: fonts.sans, fontSize: '14px', lineHeight: 1.5, color: colors.mastheadMuted }}>
-          <strong style={{ color: colors.mastheadText }}>{KIND_NAMES[kind]}</strong> · No. {number} · {longDate(date)}
+          <strong style={{ color: colors.mastheadText }}>{KIND_NAMES[kind]}</strong>
+          {editionLine(KIND_NAMES[kind], number, date).slice(KIND_NAMES[kind].length)}
         </Text>
       </Section>
     </>

@@ -1,5 +1,5 @@
 import { archiveUrl, guideUrl } from '../../emails/components/edition-layout.tsx';
-import { longDate, shortDate, siteHost } from '../../emails/components/format.ts';
+import { editionLine, shortDate, siteHost } from '../../emails/components/format.ts';
 import { accents } from '../../emails/theme.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { NEWSLETTER_NAME, type Edition } from '../editions/compose.ts';
@@ -26,7 +26,7 @@ export function editionText(edition: Edition, links: RecipientLinks, site: Rende
   const archive = archiveUrl(site.baseUrl, edition.id);
   const out: string[] = [
     NEWSLETTER_NAME.toUpperCase(),
-    `${kindName} · No. ${edition.number} · ${longDate(edition.date)}`,
+    editionLine(kindName, edition.number, edition.date),
     accents[edition.kind].kicker,
     RULE,
     '',

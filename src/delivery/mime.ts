@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config, Kind } from '../config.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { escapeHtml } from '../render/markdown.ts';
-import { SLOTS, SLOT_PATTERN, assertLinks, slotName, type SlotName } from '../render/slots.ts';
+import { SLOT_PATTERN, assertLinks, slotName, type SlotName } from '../render/slots.ts';
 import type { RecipientLinks, RenderedEdition } from '../render/types.ts';
 
 /**
@@ -22,6 +22,8 @@ export interface MessageCommon {
 /** One body part, split at the slots: `chunks[i]` (encoded), then slot `slots[i]`, then `chunks[i + 1]`… */
 interface CompiledPart {
   chunks: string[];
+  /** `chunks` as UTF-8 bytes (ASCII: they are quoted-printable), encoded once. */
+  bytes: Buffer[];
   slots: SlotName[];
 }
 
@@ -43,10 +45,12 @@ const QP_LINE = 76;
 /** Quoted-printable encodes UTF-8 text; `\n` becomes a hard CRLF break, long lines get soft breaks. */
 export function encodeQuotedPrintable(input: string): string {
   const bytes = Buffer.from(input.replace(/\r\n?/g, '\n'), 'utf8');
-  let out = '';
+  // Lines are collected and joined once: `out += line` would build a rope of thousands of pieces,
+  // which V8 walks slowly every time the result is copied or turned into bytes.
+  const out: string[] = [];
   let line = '';
   const flush = (soft: boolean) => {
-    out += soft ? `${line}=${CRLF}` : `${line}${CRLF}`;
+    out.push(soft ? `${line}=${CRLF}` : `${line}${CRLF}`);
     line = '';
   };
   for (let i = 0; i < bytes.length; i++) {
@@ -59,12 +63,13 @@ export function encodeQuotedPrintable(input: string): string {
       continue;
     }
     const literal = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9;
-    // A leading dot is encoded so SMTP dot-stuffing never matters.
+    if (line.length + (literal ? 1 : 3) > QP_LINE - 1) flush(true);
+    // A dot starting a line (also after a soft break) is encoded: some relays mangle leading dots.
     const token = literal && !(b === 0x2e && line === '') ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
-    if (line.length + token.length > QP_LINE - 1) flush(true);
     line += token;
   }
-  return out + line;
+  out.push(line);
+  return out.join('');
 }
 
 function compilePart(body: string, what: string): CompiledPart {
@@ -79,7 +84,9 @@ function compilePart(body: string, what: string): CompiledPart {
     last = m.index + m[0].length;
   }
   chunks.push(encodeQuotedPrintable(body.slice(last)));
-  return { chunks, slots };
+  const bytes = chunks.map((c) => Buffer.from(c, 'utf8'));
+  // Flat copies of the (ASCII) chunks: joining template-literal ropes per copy is several times slower.
+  return { chunks: bytes.map((b) => b.toString('latin1')), bytes, slots };
 }
 
 function isAscii(text: string): boolean {
@@ -169,43 +176,56 @@ export function compileMessage(rendered: RenderedEdition, common: MessageCommon)
   };
 }
 
-function joinPart(part: CompiledPart, values: Record<SlotName, string>): string {
-  let out = part.chunks[0]!;
-  for (let i = 0; i < part.slots.length; i++) out += `${values[part.slots[i]!]}=${CRLF}${part.chunks[i + 1]!}`;
-  return out;
+type RecipientFields = { to: string; links: RecipientLinks; messageId: string; date: Date; subjectPrefix?: string };
+
+/**
+ * One recipient's copy as a list of pieces, in order: the template's big encoded chunks (shared,
+ * through `chunk`) and the small per-recipient strings (headers, slot values, through `small`).
+ */
+function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields, chunk: (part: CompiledPart, i: number) => T, small: (s: string) => T): T[] {
+  assertLinks(recipient.links, `${template.id} for ${recipient.to}`);
+  const subject = recipient.subjectPrefix ? headerLine('Subject', recipient.subjectPrefix + template.subject) : template.subjectHeader;
+  const b = template.boundary;
+  const pieces: T[] = [
+    small(
+      template.commonHeaders +
+        addressLine('To', recipient.to) +
+        subject +
+        `Date: ${rfc2822Date(recipient.date)}${CRLF}` +
+        `Message-ID: ${recipient.messageId}${CRLF}` +
+        `List-Unsubscribe: <${recipient.links.unsubscribeUrl.replace(/[\r\n<>]/g, '')}>${CRLF}` +
+        `Content-Type: multipart/alternative; boundary="${b}"${CRLF}` +
+        CRLF +
+        partHeaders(b, 'plain'),
+    ),
+  ];
+  const addPart = (part: CompiledPart, escape: boolean) => {
+    pieces.push(chunk(part, 0));
+    for (let i = 0; i < part.slots.length; i++) {
+      const value = recipient.links[part.slots[i]!];
+      pieces.push(small(`${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`), chunk(part, i + 1));
+    }
+  };
+  addPart(template.text, false);
+  pieces.push(small(CRLF + partHeaders(b, 'html')));
+  addPart(template.html, true);
+  pieces.push(small(`${CRLF}--${b}--${CRLF}`));
+  return pieces;
 }
 
 /** A complete RFC 5322 message for one recipient, CRLF line endings; throws if a slot value is missing. */
-export function buildMessage(
-  template: MessageTemplate,
-  recipient: { to: string; links: RecipientLinks; messageId: string; date: Date; subjectPrefix?: string },
-): string {
-  assertLinks(recipient.links, `${template.id} for ${recipient.to}`);
-  const textValues = {} as Record<SlotName, string>;
-  const htmlValues = {} as Record<SlotName, string>;
-  for (const name of Object.keys(SLOTS) as SlotName[]) {
-    textValues[name] = encodeQuotedPrintable(recipient.links[name]);
-    htmlValues[name] = encodeQuotedPrintable(escapeHtml(recipient.links[name]));
-  }
-  const subject = recipient.subjectPrefix ? headerLine('Subject', recipient.subjectPrefix + template.subject) : template.subjectHeader;
-  const b = template.boundary;
-  return (
-    template.commonHeaders +
-    addressLine('To', recipient.to) +
-    subject +
-    `Date: ${rfc2822Date(recipient.date)}${CRLF}` +
-    `Message-ID: ${recipient.messageId}${CRLF}` +
-    `List-Unsubscribe: <${recipient.links.unsubscribeUrl.replace(/[\r\n<>]/g, '')}>${CRLF}` +
-    `Content-Type: multipart/alternative; boundary="${b}"${CRLF}` +
-    CRLF +
-    partHeaders(b, 'plain') +
-    joinPart(template.text, textValues) +
-    CRLF +
-    partHeaders(b, 'html') +
-    joinPart(template.html, htmlValues) +
-    CRLF +
-    `--${b}--${CRLF}`
-  );
+export function buildMessage(template: MessageTemplate, recipient: RecipientFields): string {
+  // join (not +=) gives a flat string: a rope of many pieces is very slow to turn into bytes later.
+  return messagePieces(template, recipient, (part, i) => part.chunks[i]!, (s) => s).join('');
+}
+
+/**
+ * The same message as buildMessage, as a list of byte pieces: the template's big chunks are encoded
+ * once and shared by every copy, so a copy costs only its few small per-recipient pieces, never a
+ * UTF-8 encoding of the whole message.
+ */
+export function buildMessageBytes(template: MessageTemplate, recipient: RecipientFields): Buffer[] {
+  return messagePieces(template, recipient, (part, i) => part.bytes[i]!, (s) => Buffer.from(s, 'utf8'));
 }
 
 /** A one-off message without list headers or slots (the confirmation email). */

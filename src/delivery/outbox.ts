@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TransportError } from './errors.ts';
-import type { OutgoingMessage, SendResult, Transport } from './transport.ts';
+import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
 
 /** A recipient address made safe as part of a file name. */
 export function sanitiseForFile(address: string): string {
@@ -33,7 +33,7 @@ export function createOutboxTransport(dir: string): Transport {
         const seq = seqFor(folder, message.editionId);
         const file = join(folder, `${String(seq).padStart(6, '0')}-${sanitiseForFile(message.to)}.eml`);
         const tmp = `${file}.tmp-${process.pid}`;
-        writeFileSync(tmp, message.raw);
+        writeFileSync(tmp, rawBytes(message.raw));
         renameSync(tmp, file);
         return { status: 'sent', response: `250 written to ${file}` };
       } catch (cause) {

@@ -8,7 +8,7 @@ import { isPolicyRejection, isSoftBounceReply } from './classify.ts';
 import { markEditionSent, upsertEditionRow } from './edition-record.ts';
 import { TransportError } from './errors.ts';
 import { Ledger, type DeliveryState } from './ledger.ts';
-import { buildMessage, compileMessage, newMessageId, type MessageTemplate } from './mime.ts';
+import { buildMessage, buildMessageBytes, compileMessage, newMessageId, type MessageTemplate } from './mime.ts';
 import { OutageGate } from './outage.ts';
 import { RateLimiter, realClock } from './rate-limit.ts';
 import { RecipientFlags } from './recipient-flags.ts';
@@ -435,10 +435,10 @@ async function run(
   };
 
   /** Builds a recipient's copy; a failure is recorded as 'failed' for that recipient only. */
-  const build = (r: Recipient): { raw: string; messageId: string } | undefined => {
+  const build = (r: Recipient): { raw: Buffer[]; messageId: string } | undefined => {
     const messageId = newMessageId(config.mailDomain);
     try {
-      return { raw: buildMessage(template, { to: r.email, links: deps.links(r.id, edition.kind), messageId, date: clock() }), messageId };
+      return { raw: buildMessageBytes(template, { to: r.email, links: deps.links(r.id, edition.kind), messageId, date: clock() }), messageId };
     } catch (cause) {
       const reply = `cannot build the message: ${(cause as Error).message}`;
       ledger.record({ subscriberId: r.id, state: 'failed', reply, messageId: null }, r.email);
@@ -450,7 +450,7 @@ async function run(
 
   let inFlight = 0;
   const completed: Completion[] = [];
-  const dispatch = (recipient: Recipient, message: { raw: string; messageId: string }) => {
+  const dispatch = (recipient: Recipient, message: { raw: Buffer[]; messageId: string }) => {
     inFlight++;
     counts.attempted++;
     const epoch = outage.epoch;
@@ -467,10 +467,10 @@ async function run(
   };
 
   /** One wake-up: record replies, then pick and mark the next recipients, in one transaction. */
-  const step = (): { raw: string; messageId: string; recipient: Recipient }[] =>
+  const step = (): { raw: Buffer[]; messageId: string; recipient: Recipient }[] =>
     ledger.transaction(() => {
       for (const c of completed.splice(0)) recordCompletion(c);
-      const picked: { raw: string; messageId: string; recipient: Recipient }[] = [];
+      const picked: { raw: Buffer[]; messageId: string; recipient: Recipient }[] = [];
       while (!stop.signal.aborted && !outage.paused && inFlight + picked.length < slots) {
         const next = queue.take(realClock.now());
         if (next === 'wait' || next === 'done') break;

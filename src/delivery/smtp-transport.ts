@@ -3,7 +3,7 @@ import type { MailMessage, SMTPPoolOptions, SendMailOptions } from 'nodemailer';
 import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { TransportError } from './errors.ts';
-import type { OutgoingMessage, SendResult, Transport } from './transport.ts';
+import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
 
 /**
  * Headers covered by the DKIM signature. RFC 8058 one-click unsubscribe is only honoured when the
@@ -68,7 +68,7 @@ export function createSmtpTransport(config: Config): Transport {
     async send(message: OutgoingMessage): Promise<SendResult> {
       const probe: DataProbe = { dataStarted: false };
       try {
-        const info = await pool.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: message.raw, [PROBE]: probe } as SendMailOptions);
+        const info = await pool.sendMail({ envelope: { from: message.from, to: [message.to] }, raw: rawBytes(message.raw), [PROBE]: probe } as SendMailOptions);
         const rejected = (info.rejectedErrors as RejectedError[] | undefined)?.[0];
         if (rejected) return classifyRejected(rejected);
         return { status: 'sent', response: String(info.response ?? '250') };

@@ -10,8 +10,11 @@ export interface OutgoingMessage {
   from: string;
   /** Envelope recipient (bare address). */
   to: string;
-  /** The complete RFC 5322 message, CRLF line endings. */
-  raw: string;
+  /**
+   * The complete RFC 5322 message, CRLF line endings: a string, bytes, or byte pieces in order (the
+   * sender passes pieces that share the edition's encoded body; they are joined once per copy).
+   */
+  raw: string | Buffer | readonly Buffer[];
   messageId: string;
   editionId: string;
 }
@@ -29,6 +32,12 @@ export interface Transport {
   send(message: OutgoingMessage): Promise<SendResult>;
   close(): Promise<void>;
   readonly kind: 'smtp' | 'outbox';
+}
+
+/** A message's bytes in one Buffer (joins pieces; encodes a string as UTF-8). */
+export function rawBytes(raw: OutgoingMessage['raw']): Buffer {
+  if (typeof raw === 'string') return Buffer.from(raw, 'utf8');
+  return Buffer.isBuffer(raw) ? raw : Buffer.concat(raw);
 }
 
 /** SMTP pool from `config.smtp.url`, else an outbox writer to `${config.outboxDir}/<editionId>/<seq>-<recipient>.eml`. */

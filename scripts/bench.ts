@@ -1,0 +1,521 @@
+/**
+ * Throughput and memory of the real send path at newsletter scale (issue 7).
+ * `npm run bench [-- --subscribers N] [--baseline N] [--connections C]`
+ *
+ * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, plain SQL).
+ * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
+ * 3. Runs the real `runSend` (compose → render → checks → ledger → SMTP) for the Sunday edition of
+ *    2026-11-22 in a child process of its own, so its peak RSS is the sender's alone (not the
+ *    seeding's or the baseline's); the child reports its timings and `resourceUsage().maxRSS`.
+ * 4. Times the ledger's writes in isolation (same Ledger statements, same transactions).
+ * 5. Runs a naive baseline against the same sink: a React render + toPlainText + `sendMail` per recipient.
+ * 6. Checks that the sink received every message, prints a table and, as the last line, one JSON object.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../src/config.ts';
+import { openDb } from '../src/db.ts';
+import { runSend } from '../src/commands/send.ts';
+import { Ledger } from '../src/delivery/ledger.ts';
+import { composeEdition } from '../src/editions/edition-for.ts';
+import type { Edition } from '../src/editions/compose.ts';
+import { renderEdition } from '../src/render/render-edition.ts';
+import { Tokens, recipientLinks } from '../src/subscribers/tokens.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SCRIPT = join(ROOT, 'scripts', 'bench.ts');
+const SINK = join(ROOT, 'scripts', 'smtp-sink.ts');
+
+/** The edition every run sends: a full Sunday (12 news items, 3 guides) from the shipped content. */
+export const BENCH_KIND = 'sunday' as const;
+export const BENCH_DATE = '2026-11-22';
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef';
+
+export interface BenchOptions {
+  /** @default 20000 */
+  subscribers: number;
+  /** Recipients in the naive baseline. @default 1000 */
+  baseline: number;
+  /** Pooled SMTP connections (SMTP_MAX_CONNECTIONS). @default 5 (the config default) */
+  connections: number;
+  /** Content directory. @default <repo>/content */
+  contentDir: string;
+}
+
+/** Parses `--subscribers N --baseline N --connections C [--content DIR]`; errors say what was expected. */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      subscribers: { type: 'string' },
+      baseline: { type: 'string' },
+      connections: { type: 'string' },
+      content: { type: 'string' },
+    },
+    strict: true,
+  });
+  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, found ${JSON.stringify(raw)}`);
+    return n;
+  };
+  return {
+    subscribers: int('subscribers', values.subscribers, 20_000, 1),
+    baseline: int('baseline', values.baseline, 1_000, 1),
+    connections: int('connections', values.connections, 5, 1),
+    contentDir: resolve(values.content ?? join(ROOT, 'content')),
+  };
+}
+
+/** The bench's config: the sink as SMTP server, rate limit off, everything else as shipped. */
+export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number }): Config {
+  return loadConfig({
+    ALMANAC_DB: input.dbPath,
+    ALMANAC_CONTENT_DIR: input.contentDir,
+    ALMANAC_BASE_URL: 'https://almanac.example',
+    ALMANAC_SECRET: BENCH_SECRET,
+    SMTP_URL: `smtp://127.0.0.1:${input.port}`,
+    SMTP_MAX_CONNECTIONS: String(input.connections),
+    SMTP_RATE_LIMIT: '0',
+  });
+}
+
+/** A synthetic subscriber's address. */
+export function benchAddress(id: number): string {
+  return `reader${String(id).padStart(7, '0')}@bench.example`;
+}
+
+/** Inserts `n` active Midweek+Sunday subscribers (ids 1..n) in one transaction, with SQL matching SubscriberStore's rows. */
+export function seedDatabase(dbPath: string, n: number): { ms: number } {
+  const started = performance.now();
+  const db = openDb(dbPath);
+  try {
+    const now = new Date().toISOString();
+    const insert = db.prepare(
+      `INSERT INTO subscribers (id, email, name, status, midweek, sunday, consent_source, requested_at, confirmed_at, created_at, updated_at)
+       VALUES (?, ?, NULL, 'active', 1, 1, 'import', ?, ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      for (let id = 1; id <= n; id++) insert.run(id, benchAddress(id), now, now, now, now);
+      // The store never reuses an id: keep its high-water mark in step.
+      db.prepare("INSERT INTO settings (key, value) VALUES ('subscribers.last_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(n));
+    }).immediate();
+  } finally {
+    db.close();
+  }
+  return { ms: performance.now() - started };
+}
+
+/** What the sink received, printed by it on SIGTERM. */
+export interface SinkCounts {
+  messages: number;
+  recipients: number;
+  bytes: number;
+}
+
+/** Starts scripts/smtp-sink.ts as its own process; `stop()` sends SIGTERM and resolves with its counts. */
+export async function startSinkProcess(): Promise<{ port: number; pid: number; stop: () => Promise<SinkCounts> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SINK], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let buffer = '';
+  let onLine: (() => void) | undefined;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let i: number;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, i));
+      buffer = buffer.slice(i + 1);
+      onLine?.();
+    }
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const nextLine = (index: number) =>
+    new Promise<string>((resolveLine, reject) => {
+      const check = () => {
+        if (lines.length > index) {
+          onLine = undefined;
+          resolveLine(lines[index]!);
+        }
+      };
+      onLine = check;
+      check();
+      void exited.then((code) => reject(new Error(`the SMTP sink exited (code ${code}) before printing line ${index + 1}`)));
+    });
+  const { port } = JSON.parse(await nextLine(0)) as { port: number };
+  return {
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      const counts = nextLine(1);
+      child.kill('SIGTERM');
+      const parsed = JSON.parse(await counts) as SinkCounts;
+      await exited;
+      return parsed;
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the stat line (11 and 12 after the command name).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Input of the sender child process. */
+export interface SenderInput {
+  dbPath: string;
+  contentDir: string;
+  port: number;
+  connections: number;
+}
+
+/** What the sender child reports (one JSON line on stdout). */
+export interface SenderReport {
+  /** Compose + render of the edition, the first (cold) time in this process. */
+  renderMs: number;
+  /** runSend from call to return: compose, render, checks, every send, the summary. */
+  wallMs: number;
+  /** The engine's own duration (sendEdition's run, without compose/render). */
+  engineMs: number;
+  sent: number;
+  complete: boolean;
+  exitCode: number;
+  ledgerSent: number;
+  maxRssMb: number;
+  /** RSS before runSend (modules loaded, edition rendered once). */
+  rssBeforeMb: number;
+  /** CPU time (user + system) the sender process spent in runSend, per message sent. */
+  cpuUsPerMessage: number;
+  /** Highest values of process.memoryUsage() sampled every 100 ms during runSend, MB. */
+  memoryPeaksMb: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+}
+
+/** The sender child's work: compose + render once (timed), then the real `runSend` end to end. */
+export async function senderChild(input: SenderInput): Promise<SenderReport> {
+  const config = benchConfig(input);
+  const t0 = performance.now();
+  const { edition } = await composeEdition(BENCH_KIND, BENCH_DATE, config, input.contentDir);
+  await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  const renderMs = performance.now() - t0;
+  const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
+
+  let out = '';
+  const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });
+  const collect = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      out += chunk.toString();
+      cb();
+    },
+  });
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], m[k] / 2 ** 20);
+  };
+  const sampler = setInterval(sample, 100);
+  const cpu0 = process.cpuUsage();
+  const t1 = performance.now();
+  const result = await runSend(config, {
+    kind: BENCH_KIND,
+    date: BENCH_DATE,
+    contentDir: input.contentDir,
+    out: collect,
+    err: sink as unknown as NodeJS.WriteStream,
+    progress: false,
+  });
+  const wallMs = performance.now() - t1;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  sample();
+  const summary = result.summary;
+  if (!summary) throw new Error(`the bench's send did not run: ${out}`);
+  return {
+    renderMs,
+    wallMs,
+    engineMs: summary.durationMs,
+    sent: summary.sent,
+    complete: summary.complete,
+    exitCode: result.exitCode,
+    ledgerSent: summary.ledger.sent,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    rssBeforeMb,
+    cpuUsPerMessage: (cpu.user + cpu.system) / Math.max(1, summary.sent),
+    memoryPeaksMb: peaks,
+  };
+}
+
+/** Runs `senderChild` in a fresh Node process (this script with `--sender-child`) and returns its report. */
+export async function runSenderProcess(input: SenderInput): Promise<SenderReport> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), SCRIPT, '--sender-child', JSON.stringify(input)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !last.startsWith('{')) throw new Error(`the sender process failed (exit ${code}):\n${stderr}${stdout}`);
+  return JSON.parse(last) as SenderReport;
+}
+
+/**
+ * The ledger's cost in isolation: the same Ledger statements the send loop runs per recipient
+ * ('sending' before the SMTP call, then the outcome), for `n` recipients, committed in
+ * transactions of `batch` recipients (the loop commits each wake-up's replies and the next picks
+ * together). Written under a separate edition id in the same database file.
+ */
+export function measureLedger(dbPath: string, n: number, batch: number): { ms: number; usPerMessage: number } {
+  const db = openDb(dbPath);
+  try {
+    const ledger = new Ledger(db, `bench-ledger-probe-${batch}`);
+    const started = performance.now();
+    let previous: number[] = [];
+    for (let from = 1; from <= n + batch; from += batch) {
+      const current: number[] = [];
+      for (let id = from; id < from + batch && id <= n; id++) current.push(id);
+      ledger.transaction(() => {
+        for (const id of previous) ledger.record({ subscriberId: id, state: 'sent', reply: '250 Message queued', messageId: `<${id}@bench>` }, benchAddress(id));
+        for (const id of current) ledger.markSending(id, benchAddress(id), `<${id}@bench>`);
+      });
+      previous = current;
+    }
+    const ms = performance.now() - started;
+    return { ms, usPerMessage: (ms * 1000) / n };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The naive sender: per recipient, a React render of the edition with that recipient's links, a
+ * toPlainText for the text part, and nodemailer `sendMail({ from, to, subject, html, text, headers })`
+ * on a pooled transport, `connections` recipients at a time. Returns messages per second.
+ */
+export async function runBaseline(input: {
+  edition: Edition;
+  config: Config;
+  count: number;
+  connections: number;
+}): Promise<{ ms: number; sent: number; msgsPerSecond: number }> {
+  const { edition, config } = input;
+  // Loaded here, not at the top: the sender process imports this file too and must not carry them.
+  const [{ render, toPlainText }, { default: nodemailer }, { createElement }, { EditionLayout }] = await Promise.all([
+    import('@react-email/render'),
+    import('nodemailer'),
+    import('react'),
+    import('../emails/components/edition-layout.tsx'),
+  ]);
+  const tokens = new Tokens(BENCH_SECRET);
+  const site = { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone };
+  const pool = nodemailer.createTransport({ url: config.smtp.url, pool: true, maxConnections: input.connections, maxMessages: Infinity });
+  const renderFor = async (id: number) => {
+    const links = recipientLinks(config.baseUrl, tokens, id, edition.kind);
+    const html = await render(createElement(EditionLayout, { edition, links, site }));
+    return { html, text: toPlainText(html), links };
+  };
+  await renderFor(1); // warm-up (the first render loads and compiles the components), not timed
+  let next = 1;
+  let sent = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next <= input.count) {
+      const id = next++;
+      const { html, text, links } = await renderFor(id);
+      await pool.sendMail({
+        from: config.from,
+        to: benchAddress(id),
+        subject: edition.subject,
+        html,
+        text,
+        headers: {
+          'List-Unsubscribe': `<${links.unsubscribeUrl}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          'List-Id': `Sunday <sunday.${config.mailDomain}>`,
+        },
+      });
+      sent++;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: input.connections }, worker));
+  } finally {
+    pool.close();
+  }
+  const ms = performance.now() - started;
+  return { ms, sent, msgsPerSecond: (sent * 1000) / ms };
+}
+
+/** Everything one bench run measured. */
+export interface BenchResult {
+  machine: string;
+  subscribers: number;
+  connections: number;
+  seedMs: number;
+  sender: SenderReport;
+  msgsPerSecond: number;
+  ledger: { batch1: { ms: number; usPerMessage: number }; batchC: { ms: number; usPerMessage: number } };
+  baseline: { count: number; ms: number; msgsPerSecond: number };
+  sink: SinkCounts;
+  /** CPU the sink process used during the send, as a share of one core (Linux). */
+  sinkCpuShare: number | undefined;
+  speedup: number;
+  load: number[];
+}
+
+/** The summary JSON (the last line of the output); the first six keys are fixed by issue 7. */
+export function resultJson(r: BenchResult): Record<string, unknown> {
+  const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+  return {
+    subscribers: r.subscribers,
+    msgs_per_s: round(r.msgsPerSecond),
+    baseline_msgs_per_s: round(r.baseline.msgsPerSecond),
+    speedup: round(r.speedup),
+    peak_rss_mb: round(r.sender.maxRssMb),
+    render_ms: round(r.sender.renderMs),
+    connections: r.connections,
+    engine_msgs_per_s: round((r.sender.sent * 1000) / r.sender.engineMs),
+    sender_cpu_us_per_msg: round(r.sender.cpuUsPerMessage),
+    ledger_us_per_msg: round(r.ledger.batchC.usPerMessage, 2),
+    ledger_us_per_msg_unbatched: round(r.ledger.batch1.usPerMessage, 2),
+    sink_messages: r.sink.messages,
+    baseline_sample: r.baseline.count,
+    load_avg_1m: r.load[0],
+  };
+}
+
+/** The readable table printed before the JSON line. */
+export function formatTable(r: BenchResult): string {
+  const f = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  const ledgerShare = (r.ledger.batchC.ms / r.sender.wallMs) * 100;
+  const rows: [string, string][] = [
+    ['machine', r.machine],
+    ['load average (1/5/15 min) at the start', r.load.map((x) => x.toFixed(2)).join(' / ')],
+    ['subscribers (active, Sunday)', f(r.subscribers)],
+    ['pooled SMTP connections', String(r.connections)],
+    ['seeding (one transaction, parent process)', `${f(r.seedMs)} ms`],
+    ['compose + render (once, cold, sender process)', `${f(r.sender.renderMs, 1)} ms`],
+    ['send, end to end (runSend: compose → render → ledger → SMTP)', `${f(r.sender.wallMs)} ms`],
+    ['throughput, end to end', `${f(r.msgsPerSecond)} msg/s`],
+    ['throughput, send loop only (sendEdition)', `${f((r.sender.sent * 1000) / r.sender.engineMs)} msg/s`],
+    ['sink CPU during the send (separate process)', r.sinkCpuShare === undefined ? 'n/a' : `${f(r.sinkCpuShare * 100)}% of one core`],
+    ['sender CPU (user + system) per message', `${f(r.sender.cpuUsPerMessage)} µs (${f((r.sender.cpuUsPerMessage * r.sender.sent) / r.sender.wallMs / 10)}% of one core)`],
+    ['ledger writes in isolation, batched like the loop', `${f(r.ledger.batchC.ms)} ms (${f(r.ledger.batchC.usPerMessage, 1)} µs/msg, ~${f(ledgerShare, 1)}% of the send)`],
+    ['ledger writes in isolation, one transaction per step', `${f(r.ledger.batch1.ms)} ms (${f(r.ledger.batch1.usPerMessage, 1)} µs/msg)`],
+    ['peak RSS of the sender process (maxRSS)', `${f(r.sender.maxRssMb, 1)} MB (${f(r.sender.rssBeforeMb, 1)} MB before the send)`],
+    [
+      'memory peaks during the send (sampled)',
+      `heap used ${f(r.sender.memoryPeaksMb.heapUsed)} / total ${f(r.sender.memoryPeaksMb.heapTotal)} MB, external ${f(r.sender.memoryPeaksMb.external)} MB (buffers ${f(r.sender.memoryPeaksMb.arrayBuffers)})`,
+    ],
+    [`naive baseline (React render + sendMail per message, ${f(r.baseline.count)} msgs)`, `${f(r.baseline.msgsPerSecond, 1)} msg/s`],
+    ['speedup over the baseline', `${f(r.speedup, 1)}×`],
+    ['sink received', `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent + ${f(r.baseline.count)} baseline`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+/** "2× <CPU model>, 8 GB, Linux, Node 20.x". */
+export function machineLine(): string {
+  const list = cpus();
+  return `${list.length}× ${list[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, ${platform()}, Node ${process.versions.node}`;
+}
+
+/** Runs the whole bench; prints the table and the JSON line to `out`; throws if any message is missing. */
+export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.WritableStream = process.stdout): Promise<BenchResult> {
+  const options = parseBenchArgs(argv);
+  const load = loadavg().map((x) => Math.round(x * 100) / 100);
+  const dir = mkdtempSync(join(tmpdir(), 'almanac-bench-'));
+  const dbPath = join(dir, 'almanac.db');
+  const say = (line: string) => out.write(`${line}\n`);
+  try {
+    // The edition must be the full Sunday the figures describe.
+    const precheck = loadConfig({ ALMANAC_CONTENT_DIR: options.contentDir, ALMANAC_DB: dbPath });
+    const { edition } = await composeEdition(BENCH_KIND, BENCH_DATE, precheck, options.contentDir);
+    if (edition.news.length !== 12 || edition.guides.length !== 3) {
+      throw new Error(
+        `bench: expected the Sunday edition of ${BENCH_DATE} from ${options.contentDir} to have 12 news items and 3 guides, found ${edition.news.length} and ${edition.guides.length}`,
+      );
+    }
+    say(`bench: seeding ${options.subscribers.toLocaleString('en-US')} subscribers in ${dbPath}`);
+    const { ms: seedMs } = seedDatabase(dbPath, options.subscribers);
+    const sinkProcess = await startSinkProcess();
+    let sink: SinkCounts | undefined;
+    try {
+      say(`bench: SMTP sink pid ${sinkProcess.pid} on 127.0.0.1:${sinkProcess.port}; sending ${edition.id} (${options.connections} connections)`);
+      const input: SenderInput = { dbPath, contentDir: options.contentDir, port: sinkProcess.port, connections: options.connections };
+      const sinkCpu0 = processCpuSeconds(sinkProcess.pid);
+      const sender = await runSenderProcess(input);
+      const sinkCpu1 = processCpuSeconds(sinkProcess.pid);
+      const sinkCpuShare = sinkCpu0 !== undefined && sinkCpu1 !== undefined ? (sinkCpu1 - sinkCpu0) / (sender.wallMs / 1000) : undefined;
+      if (sender.sent !== options.subscribers || !sender.complete) {
+        throw new Error(`bench: the send did not complete: ${JSON.stringify(sender)}`);
+      }
+      const ledger = {
+        batch1: measureLedger(dbPath, options.subscribers, 1),
+        batchC: measureLedger(dbPath, options.subscribers, options.connections),
+      };
+      const count = Math.min(options.baseline, options.subscribers);
+      say(`bench: naive baseline on ${count.toLocaleString('en-US')} recipients`);
+      const config = benchConfig(input);
+      const baseline = await runBaseline({ edition, config, count, connections: options.connections });
+      sink = await sinkProcess.stop();
+      if (sink.messages !== options.subscribers + baseline.sent || sink.recipients !== options.subscribers + baseline.sent) {
+        throw new Error(
+          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers} + ${baseline.sent} baseline`,
+        );
+      }
+      const msgsPerSecond = (sender.sent * 1000) / sender.wallMs;
+      const result: BenchResult = {
+        machine: machineLine(),
+        subscribers: options.subscribers,
+        connections: options.connections,
+        seedMs,
+        sender,
+        msgsPerSecond,
+        ledger,
+        baseline: { count: baseline.sent, ms: baseline.ms, msgsPerSecond: baseline.msgsPerSecond },
+        sink,
+        sinkCpuShare,
+        speedup: msgsPerSecond / baseline.msgsPerSecond,
+        load,
+      };
+      say('');
+      say(formatTable(result));
+      say(JSON.stringify(resultJson(result)));
+      return result;
+    } finally {
+      if (!sink) await sinkProcess.stop().catch(() => undefined);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--sender-child') {
+    const report = await senderChild(JSON.parse(argv[1]!) as SenderInput);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    try {
+      await main(argv);
+    } catch (error) {
+      process.stderr.write(`${(error as Error).stack ?? error}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

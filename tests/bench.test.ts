@@ -1,0 +1,45 @@
+import { Writable } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { main, parseBenchArgs } from '../scripts/bench.ts';
+
+/** A stream that keeps what is written to it. */
+function capture(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+describe('npm run bench (smoke: no timing thresholds)', () => {
+  test('sends the full Sunday edition to every subscriber through the sink and ends with the JSON summary', async () => {
+    const out = capture();
+    const result = await main(['--subscribers', '300', '--baseline', '50'], out.stream);
+
+    // Every message arrived: the real send's and the baseline's.
+    expect(result.sender.sent).toBe(300);
+    expect(result.sender.complete).toBe(true);
+    expect(result.sink.messages).toBe(350);
+    expect(result.sink.recipients).toBe(350);
+
+    const lines = out.text().trim().split('\n');
+    const json = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(Object.keys(json).slice(0, 6)).toEqual(['subscribers', 'msgs_per_s', 'baseline_msgs_per_s', 'speedup', 'peak_rss_mb', 'render_ms']);
+    expect(json.subscribers).toBe(300);
+    expect(json.sink_messages).toBe(350);
+    for (const key of ['msgs_per_s', 'baseline_msgs_per_s', 'speedup', 'peak_rss_mb', 'render_ms']) {
+      expect(typeof json[key], key).toBe('number');
+      expect(json[key] as number, key).toBeGreaterThan(0);
+    }
+    expect(out.text()).toContain('throughput, end to end');
+  }, 180_000);
+
+  test('arguments: defaults, and errors that say what was expected', () => {
+    expect(parseBenchArgs([])).toMatchObject({ subscribers: 20_000, baseline: 1_000, connections: 5 });
+    expect(parseBenchArgs(['--subscribers', '100000', '--connections', '10'])).toMatchObject({ subscribers: 100_000, connections: 10 });
+    expect(() => parseBenchArgs(['--subscribers', 'many'])).toThrow('--subscribers: expected an integer >= 1, found "many"');
+  });
+});

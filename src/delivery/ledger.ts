@@ -41,7 +41,8 @@ export interface DeliveryOutcome {
   messageId: string | null;
 }
 
-interface Row {
+/** A `deliveries` row as SQLite returns it. */
+export interface DeliveryRow {
   edition_id: string;
   subscriber_id: number;
   email: string;
@@ -51,6 +52,21 @@ interface Row {
   message_id: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A ledger row as the rest of the program sees it. */
+export function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    editionId: r.edition_id,
+    subscriberId: r.subscriber_id,
+    email: r.email,
+    state: r.state,
+    attempts: r.attempts,
+    lastReply: r.last_reply,
+    messageId: r.message_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 /** The delivery ledger of one edition (table `deliveries`), with its statements prepared once. */
@@ -135,18 +151,8 @@ export class Ledger {
 
   /** Rows in the given states, in subscriber id order, read lazily. */
   *rows(states: readonly DeliveryState[]): Generator<Delivery> {
-    for (const r of this.stmt.byStates.iterate(this.editionId, JSON.stringify(states)) as IterableIterator<Row>) {
-      yield {
-        editionId: r.edition_id,
-        subscriberId: r.subscriber_id,
-        email: r.email,
-        state: r.state,
-        attempts: r.attempts,
-        lastReply: r.last_reply,
-        messageId: r.message_id,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      };
+    for (const r of this.stmt.byStates.iterate(this.editionId, JSON.stringify(states)) as IterableIterator<DeliveryRow>) {
+      yield toDelivery(r);
     }
   }
 }

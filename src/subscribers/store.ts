@@ -1,4 +1,5 @@
 import type { Kind } from '../config.ts';
+import { toDelivery, type Delivery, type DeliveryRow } from '../delivery/ledger.ts';
 import { nowIso, type Db } from '../db.ts';
 import type { ConsentSource } from './consent.ts';
 import { hashEmail, isValidEmail, normaliseEmail } from './email.ts';
@@ -33,16 +34,7 @@ export interface Subscriber {
 }
 
 /** One row of the delivery ledger, as kept for a subscriber. */
-export interface DeliveryRecord {
-  subscriberId: number;
-  editionId: string;
-  state: string;
-  attempts: number;
-  lastReply: string | null;
-  messageId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type DeliveryRecord = Omit<Delivery, 'email'>;
 
 /** A subscriber the operator or an import names. */
 export interface SubscriberInput {
@@ -103,17 +95,6 @@ interface Row {
   confirmed_at: string | null;
   soft_bounces: number;
   last_reply: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface DeliveryRow {
-  subscriber_id: number;
-  edition_id: string;
-  state: string;
-  attempts: number;
-  last_reply: string | null;
-  message_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -446,22 +427,10 @@ export class SubscriberStore {
 
   /** The delivery ledger ordered by subscriber id, then edition id, read lazily (for export). */
   *deliveryHistory(): Generator<DeliveryRecord> {
-    const rows = this.db
-      .prepare(
-        'SELECT subscriber_id, edition_id, state, attempts, last_reply, message_id, created_at, updated_at FROM deliveries ORDER BY subscriber_id, edition_id',
-      )
-      .iterate() as IterableIterator<DeliveryRow>;
+    const rows = this.db.prepare('SELECT * FROM deliveries ORDER BY subscriber_id, edition_id').iterate() as IterableIterator<DeliveryRow>;
     for (const r of rows) {
-      yield {
-        subscriberId: r.subscriber_id,
-        editionId: r.edition_id,
-        state: r.state,
-        attempts: r.attempts,
-        lastReply: r.last_reply,
-        messageId: r.message_id,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      };
+      const { email: _, ...record } = toDelivery(r);
+      yield record;
     }
   }
 }

@@ -62,7 +62,11 @@ describe('sending an edition through a real SMTP server', () => {
       expect(received.get(email) ?? 0, email).toBe(expected);
     }
     expect(server.rcptAttempts(address(5))).toBe(3);
-    expect(server.rcptAttempts(throttled)).toBe(4); // first attempt + 3 retries
+    // First attempt + 3 retries. smtp-server closes the channel after a 421, as RFC 5321 says; on a
+    // loaded machine the client can see the close before the reply, which is a connection failure
+    // (deferred and retried too, but not an SMTP reply): then the address is tried once more.
+    expect(server.rcptAttempts(throttled)).toBeGreaterThanOrEqual(4);
+    expect(server.rcptAttempts(throttled)).toBeLessThanOrEqual(5);
 
     const states = ledgerStates(h.db);
     expect(states[address(1)]).toBe('sent');

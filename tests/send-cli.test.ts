@@ -130,11 +130,14 @@ describe('almanac send (child process)', () => {
   });
 
   test('two concurrent runs of the same edition: the second refuses with exit 3; nobody gets two copies', async () => {
-    const smtp = await server({ replyDelayMs: 80 }); // slow enough that the first run is still going
+    // Slow replies until the second run has answered, so the first is still going however slow the machine.
+    let secondDone = false;
+    const smtp = await server({ replyDelayMs: () => (secondDone ? 0 : 200) });
     const e = environment(300, smtp);
     const first = almanac([...SEND], e.env);
     await until(() => smtp.messages.length >= 5);
     const second = await almanac([...SEND], e.env).done;
+    secondDone = true;
     expect(second.code).toBe(3);
     expect(second.stdout).toMatch(/another send of 2026-11-25-midweek is running \(owner [^)]+\)/);
     const firstDone = await first.done;

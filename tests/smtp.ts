@@ -36,7 +36,7 @@ export interface TestSmtpOptions {
   /** Decide once the data has arrived; 'drop' records the message (flagged `dropped`) and drops the connection without a reply. */
   onData?: (message: ReceivedMessage) => DataDecision;
   /** Milliseconds to wait before the 250 reply to DATA (a slow relay). @default 0 */
-  replyDelayMs?: number;
+  replyDelayMs?: number | (() => number);
   /** Listen on this port (e.g. to restart a killed server on the same URL). @default 0 (ephemeral) */
   port?: number;
 }
@@ -95,7 +95,8 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
           options.onMessage?.(message);
           callback();
         };
-        if (options.replyDelayMs) setTimeout(reply, options.replyDelayMs);
+        const delay = typeof options.replyDelayMs === 'function' ? options.replyDelayMs() : options.replyDelayMs;
+        if (delay) setTimeout(reply, delay);
         else reply();
       });
     },

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { buildMessage, compileMessage, newMessageId } from '../src/delivery/mime.ts';
 import { TransportError, createTransport, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
 import { harness, type Harness } from './delivery-fixtures.ts';
+import { SMTPServer } from 'smtp-server';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -109,6 +110,37 @@ describe('SMTP transport against a real server', () => {
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.message).toContain('ok@example.org');
     expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  test('credentials in SMTP_URL are used to AUTH, percent-decoded', async () => {
+    const logins: { username: string; password: string }[] = [];
+    const received: string[] = [];
+    const server = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true, // loopback only; a real relay offers STARTTLS first
+      authMethods: ['PLAIN', 'LOGIN'],
+      disableReverseLookup: true,
+      logger: false,
+      onAuth(auth, _session, cb) {
+        logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
+        if (auth.username === 'news@almanac.example' && auth.password === 'p@ss:w/rd') return cb(null, { user: auth.username });
+        cb(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
+      },
+      onData(stream, session, cb) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.server.address() as { port: number }).port;
+    const { h, message } = await setup({ SMTP_URL: `smtp://news%40almanac.example:p%40ss%3Aw%2Frd@127.0.0.1:${port}` });
+    expect(await h.transport.send(message('reader@example.org'))).toMatchObject({ status: 'sent' });
+    expect(logins).toEqual([{ username: 'news@almanac.example', password: 'p@ss:w/rd' }]);
+    expect(received).toEqual(['reader@example.org']);
   });
 
   test('DKIM signs the message, and the signed headers include List-Unsubscribe and List-Unsubscribe-Post', async () => {

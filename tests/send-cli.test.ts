@@ -215,4 +215,17 @@ describe('almanac send (child process)', () => {
     const usage = await almanac(['send', 'midweek', '--to', 'not-an-address'], e.env).done;
     expect(usage.code).toBe(2);
   });
+
+  test('on a terminal, a live progress bar shows done/total, rate and ETA (run under script(1) for a real pty)', async () => {
+    const smtp = await server({ replyDelayMs: 10 });
+    const e = environment(120, smtp);
+    const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...SEND].join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...e.env, COLUMNS: '120' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout!.on('data', (c: Buffer) => (screen += c.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(screen).toMatch(/\r\[#*-*\] \d+\/120 \d+% · [\d,]+ msg\/s · ETA /);
+    expect(screen).toContain(`${EDITION_ID}: sent 120`);
+  });
 });

@@ -82,7 +82,7 @@ export class Ledger {
   };
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     readonly editionId: string,
     private readonly clock: () => Date = () => new Date(),
   ) {

@@ -78,7 +78,8 @@ function dueNow(): { env: Record<string, string>; contentDir: string } {
 }
 
 function startScheduler(env: Record<string, string>): ChildProcess {
-  const child = spawn('node_modules/.bin/tsx', ['src/cli.ts', 'schedule'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Node itself with tsx's loader (not the tsx wrapper): a signal must reach the scheduler, not a parent that leaves it orphaned.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'schedule'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (c: Buffer) => {
     log += String(c);

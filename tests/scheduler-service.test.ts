@@ -98,17 +98,22 @@ function ledger(dbPath: string): { email: string; state: string }[] {
   }
 }
 
+/** A real SMTP server, a database with `subscribers` active readers, and the environment of a scheduler process for them. */
+async function processSetup(subscribers: number, replyDelayMs: number) {
+  const smtp = await startSmtpServer({ replyDelayMs });
+  servers.push(smtp);
+  const dbPath = join(tempDir(), 'a.db');
+  const { env, contentDir } = dueNow();
+  const db = openDb(dbPath);
+  const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
+  db.close();
+  const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
+  return { smtp, dbPath, emails, childEnv };
+}
+
 describe('scheduler processes on one database (child processes, real SMTP)', () => {
   test('two schedulers started together send each subscriber one copy in total', async () => {
-    const smtp = await startSmtpServer({ replyDelayMs: 5 });
-    servers.push(smtp);
-    const dir = tempDir();
-    const dbPath = join(dir, 'a.db');
-    const { env, contentDir } = dueNow();
-    const db = openDb(dbPath);
-    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 60 }, (_, i) => address(i + 1)));
-    db.close();
-    const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
+    const { smtp, emails, childEnv } = await processSetup(60, 5);
     const a = startScheduler(childEnv);
     const b = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= emails.length, 60_000, 'every subscriber to receive the edition');
@@ -121,15 +126,7 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
   });
 
   test('a scheduler killed mid-send and restarted resumes: everyone gets it, duplicates only among rows in doubt', async () => {
-    const smtp = await startSmtpServer({ replyDelayMs: 40 });
-    servers.push(smtp);
-    const dir = tempDir();
-    const dbPath = join(dir, 'a.db');
-    const { env, contentDir } = dueNow();
-    const db = openDb(dbPath);
-    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 80 }, (_, i) => address(i + 1)));
-    db.close();
-    const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
+    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 40);
 
     const first = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= 15, 60_000, 'the first scheduler to be mid-send');
@@ -153,14 +150,8 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
   });
 
   test('SIGTERM mid-send: in-flight messages finish and are recorded, nothing is left sending, exit 0', async () => {
-    const smtp = await startSmtpServer({ replyDelayMs: 60 });
-    servers.push(smtp);
-    const dbPath = join(tempDir(), 'a.db');
-    const { env, contentDir } = dueNow();
-    const db = openDb(dbPath);
-    const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: 80 }, (_, i) => address(i + 1)));
-    db.close();
-    const child = startScheduler({ ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' });
+    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 60);
+    const child = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= 10, 60_000, 'the scheduler to be mid-send');
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));

@@ -4,7 +4,7 @@ import type { Kind } from '../src/config.ts';
 import { openDb, type Db } from '../src/db.ts';
 import { memoryLogger } from '../src/log.ts';
 import { Scheduler, type RunResult } from '../src/scheduler/scheduler.ts';
-import { nextInstants } from '../src/commands/schedule.ts';
+import { nextInstants } from '../src/editions/calendar.ts';
 import { almanac } from './cli.ts';
 import { tempDir, testConfig } from './helpers.ts';
 

@@ -1,7 +1,6 @@
-import { KINDS, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { UsageError, type Command } from '../cli.ts';
-import { KIND_NAMES, nextEdition } from '../editions/calendar.ts';
-import { formatLocal } from '../editions/time.ts';
+import { KIND_NAMES, nextInstants } from '../editions/calendar.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 
 /** `schedule [--next]`: runs the scheduler in the foreground, or prints the next send instants. */
@@ -16,16 +15,6 @@ export const scheduleCommand: Command = async (ctx) => {
   const { runService } = await import('../scheduler/service.ts');
   return runService(config, { web: false, contentDir: contentDir(values, config) });
 };
-
-/** Next send instant of each kind, local and UTC. */
-export function nextInstants(config: Config, now: Date) {
-  return Object.fromEntries(
-    KINDS.map((kind) => {
-      const slot = nextEdition(kind, now, config);
-      return [kind, { id: slot.id, local: formatLocal(slot.sendAt, config.timezone), utc: slot.sendAt.toISOString() }];
-    }),
-  );
-}
 
 function nextTable(config: Config, now: Date): string {
   const rows = Object.entries(nextInstants(config, now)).map(

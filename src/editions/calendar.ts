@@ -1,5 +1,5 @@
-import type { Config, Kind, SendTime } from '../config.ts';
-import { addDays, daysBetween, weekday, zonedDate, zonedInstant, type DateString } from './time.ts';
+import { KINDS, type Config, type Kind, type SendTime } from '../config.ts';
+import { addDays, daysBetween, formatLocal, weekday, zonedDate, zonedInstant, type DateString } from './time.ts';
 
 export type CalendarConfig = Pick<Config, 'timezone' | 'schedule' | 'firstEditionDate'>;
 
@@ -78,4 +78,13 @@ export function editionById(id: string, config: CalendarConfig): EditionSlot | u
   if (!m) return undefined;
   const slot = editionOn(m[2] as Kind, m[1]!, config);
   return slot.id === id ? slot : undefined;
+}
+
+/** The next send instant of each kind after `now`: its edition id, local wall-clock time and UTC (ISO). */
+export function nextInstants(config: CalendarConfig, now: Date): Record<Kind, { id: string; local: string; utc: string }> {
+  const entry = (kind: Kind) => {
+    const slot = nextEdition(kind, now, config);
+    return { id: slot.id, local: formatLocal(slot.sendAt, config.timezone), utc: slot.sendAt.toISOString() };
+  };
+  return Object.fromEntries(KINDS.map((kind) => [kind, entry(kind)])) as Record<Kind, { id: string; local: string; utc: string }>;
 }

@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import type { Db } from '../db.ts';
-import { latestEdition, nextEdition, type EditionSlot } from '../editions/calendar.ts';
+import { latestEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
 import { errorText, type Logger } from '../log.ts';
 
 /** What one attempt to send an edition came to. */
@@ -189,16 +189,16 @@ export class Scheduler {
   /** True when the ledger says the edition is complete (or it was skipped as empty). */
   private isFinished(slot: EditionSlot): boolean {
     const row = this.options.db.prepare('SELECT status FROM editions WHERE id = ?').get(slot.id) as { status: string } | undefined;
-    return row?.status === 'sent' || row?.status === 'skipped' || this.health.last[slot.kind]?.edition === slot.id && this.health.last[slot.kind]?.outcome === 'empty';
+    if (row?.status === 'sent' || row?.status === 'skipped') return true;
+    // An empty edition has no ledger row; this process remembers it was skipped.
+    const last = this.health.last[slot.kind];
+    return last?.edition === slot.id && last.outcome === 'empty';
   }
 
   /** The next send instant of each kind, ISO. */
   nextInstants(): Record<Kind, string> {
-    const now = this.clock();
-    return {
-      midweek: nextEdition('midweek', now, this.options.config).sendAt.toISOString(),
-      sunday: nextEdition('sunday', now, this.options.config).sendAt.toISOString(),
-    };
+    const next = nextInstants(this.options.config, this.clock());
+    return { midweek: next.midweek.utc, sunday: next.sunday.utc };
   }
 
   /** A snapshot for /healthz. */

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { buildMessage, compileMessage, newMessageId } from '../src/delivery/mime.ts';
+import { buildMessage, buildMessageBytes, compileMessage, newMessageId } from '../src/delivery/mime.ts';
 import { TransportError, createTransport, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
 import { harness, type Harness } from './delivery-fixtures.ts';
 import { SMTPServer } from 'smtp-server';
@@ -14,7 +14,10 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(env: Record<string, string>, server?: TestSmtpServer): Promise<{ h: Harness; message: (to: string) => OutgoingMessage }> {
+async function setup(
+  env: Record<string, string>,
+  server?: TestSmtpServer,
+): Promise<{ h: Harness; message: (to: string) => OutgoingMessage; pieces: (to: string) => OutgoingMessage & { raw: Buffer[] } }> {
   const h = await harness(server ? { SMTP_URL: server.url, ...env } : env);
   cleanup.push(() => h.close());
   if (server) cleanup.push(() => server.close());
@@ -34,7 +37,19 @@ async function setup(env: Record<string, string>, server?: TestSmtpServer): Prom
     });
     return { from: 'newsletter@almanac.example', to, raw, messageId, editionId: h.edition.id };
   };
-  return { h, message };
+  // As the sender builds copies: byte pieces, with per-recipient links of different lengths.
+  const pieces = (to: string) => {
+    const messageId = newMessageId(h.config.mailDomain);
+    const token = to.repeat(1 + (to.length % 4));
+    const raw = buildMessageBytes(template, {
+      to,
+      links: { unsubscribeUrl: `https://almanac.example/unsubscribe/${token}`, preferencesUrl: `https://almanac.example/preferences/${token}` },
+      messageId,
+      date: new Date(),
+    });
+    return { from: 'newsletter@almanac.example', to, raw, messageId, editionId: h.edition.id };
+  };
+  return { h, message, pieces };
 }
 
 async function sendError(transport: Transport, message: OutgoingMessage): Promise<TransportError> {
@@ -98,6 +113,31 @@ describe('SMTP transport against a real server', () => {
       ['drop-data@example.org', true],
       ['ok@example.org', false],
     ]);
+  });
+
+  test('at most SMTP_MAX_CONNECTIONS connections carry every message, each arriving byte for byte as built', async () => {
+    const server = await startSmtpServer({ replyDelayMs: () => Math.floor(Math.random() * 5) });
+    const { h, pieces } = await setup({ SMTP_MAX_CONNECTIONS: '2' }, server);
+    // Addresses of different lengths give copies of different sizes through each reused buffer.
+    const messages = Array.from({ length: 40 }, (_, i) => pieces(`${'r'.repeat(1 + ((i * 7) % 23))}${i}@example.org`));
+    const results = await Promise.all(messages.map((m) => h.transport.send(m)));
+    expect(results.every((r) => r.status === 'sent')).toBe(true);
+    expect(server.connectionsOpened()).toBe(2);
+    const received = new Map(server.messages.map((m) => [m.to[0], m.raw]));
+    for (const m of messages) expect(received.get(m.to)).toBe(Buffer.concat(m.raw).toString('utf8'));
+  });
+
+  test('a pooled connection the relay closed while idle is replaced; the message is sent, not failed', async () => {
+    const server = await startSmtpServer();
+    const { h, message } = await setup({ SMTP_MAX_CONNECTIONS: '1' }, server);
+    expect(await h.transport.send(message('first@example.org'))).toMatchObject({ status: 'sent' });
+    server.dropConnections(); // the client has not seen the close yet when it sends
+    expect(await h.transport.send(message('second@example.org'))).toMatchObject({ status: 'sent' });
+    server.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // now it has
+    expect(await h.transport.send(message('third@example.org'))).toMatchObject({ status: 'sent' });
+    expect(server.recipients()).toEqual(['first@example.org', 'second@example.org', 'third@example.org']);
+    expect(server.connectionsOpened()).toBe(3);
   });
 
   test('an unreachable server throws a TransportError naming the recipient, not in doubt', async () => {

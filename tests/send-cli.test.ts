@@ -5,7 +5,7 @@ import { openDb, type Db } from '../src/db.ts';
 import { SubscriberStore } from '../src/subscribers/store.ts';
 import { EDITION_DATE, EDITION_ID, address, fixtureContent, ledgerStates, receivedCounts, seedSubscribers } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
-import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
+import { TEST_TLS_CERT, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -214,6 +214,23 @@ describe('almanac send (child process)', () => {
 
     const usage = await almanac(['send', 'midweek', '--to', 'not-an-address'], e.env).done;
     expect(usage.code).toBe(2);
+  });
+
+  test('TLS: STARTTLS on smtp://, TLS from the start on smtps://, the certificate verified; an untrusted one is refused', async () => {
+    for (const mode of ['starttls', 'implicit'] as const) {
+      const smtp = await server({ tls: mode });
+      // A relay with a private CA is trusted the Node way, as an operator would (README).
+      const e = environment(2, smtp, { NODE_EXTRA_CA_CERTS: TEST_TLS_CERT });
+      const run = await almanac(SEND, e.env).done;
+      expect(run.code, run.stderr).toBe(0);
+      expect(smtp.messages.map((m) => [m.to[0], m.secure])).toEqual(e.emails.map((to) => [to, true]));
+    }
+    const smtp = await server({ tls: 'starttls' });
+    const e = environment(1, smtp);
+    const run = await almanac([...SEND, '--to', 'editor@example.net'], e.env).done;
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/certificate/i);
+    expect(smtp.messages).toHaveLength(0);
   });
 
   test('on a terminal, a live progress bar shows done/total, rate and ETA (run under script(1) for a real pty)', async () => {

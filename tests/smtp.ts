@@ -1,4 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+
+/** The test certificate (self-signed, for localhost and 127.0.0.1): trust it with NODE_EXTRA_CA_CERTS. */
+export const TEST_TLS_CERT = join(import.meta.dirname, 'fixtures', 'tls', 'cert.pem');
+const TEST_TLS_KEY = join(import.meta.dirname, 'fixtures', 'tls', 'key.pem');
 
 /** One message as the test SMTP server received it. */
 export interface ReceivedMessage {
@@ -7,6 +13,8 @@ export interface ReceivedMessage {
   raw: string;
   /** The server dropped the connection after receiving the data, before replying (the client cannot know it arrived). */
   dropped?: boolean;
+  /** The session was encrypted (STARTTLS or TLS from the start). */
+  secure?: boolean;
 }
 
 /** What the server answers for a recipient: accept, or an SMTP error reply. */
@@ -23,6 +31,10 @@ export interface TestSmtpServer {
   recipients(): string[];
   /** How many RCPT TO commands arrived for an address (any reply). */
   rcptAttempts(address: string): number;
+  /** How many connections clients have opened so far. */
+  connectionsOpened(): number;
+  /** Drops every open connection but keeps listening (a relay closing idle sessions). */
+  dropConnections(): void;
   /** Stops listening and drops every open connection at once (a crashed relay). */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -39,6 +51,8 @@ export interface TestSmtpOptions {
   replyDelayMs?: number | (() => number);
   /** Listen on this port (e.g. to restart a killed server on the same URL). @default 0 (ephemeral) */
   port?: number;
+  /** Offer STARTTLS, or speak TLS from the start (smtps), with the test certificate. @default no TLS */
+  tls?: 'starttls' | 'implicit';
 }
 
 interface ServerConnection {
@@ -50,6 +64,7 @@ interface ServerConnection {
 export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const messages: ReceivedMessage[] = [];
   const attempts = new Map<string, number>();
+  let opened = 0;
   const connections = () => (server as unknown as { connections: Set<ServerConnection> }).connections;
   const dropSession = (session: SMTPServerSession) => {
     for (const conn of connections()) {
@@ -57,12 +72,17 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     }
   };
   const server = new SMTPServer({
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(options.tls ? { key: readFileSync(TEST_TLS_KEY), cert: readFileSync(TEST_TLS_CERT), secure: options.tls === 'implicit' } : {}),
     authOptional: true,
     disableReverseLookup: true,
     logger: false,
     size: 10 * 1024 * 1024,
     closeTimeout: 100,
+    onConnect(_session, callback) {
+      opened++;
+      callback();
+    },
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const email = address.address.toLowerCase();
       const attempt = (attempts.get(email) ?? 0) + 1;
@@ -84,6 +104,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
           raw: Buffer.concat(chunks).toString('utf8'),
+          secure: session.secure,
         };
         if (options.onData?.(message) === 'drop') {
           messages.push({ ...message, dropped: true });
@@ -114,10 +135,14 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     }));
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `${options.tls === 'implicit' ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
     messages,
     recipients: () => messages.flatMap((m) => m.to),
     rcptAttempts: (address) => attempts.get(address.toLowerCase()) ?? 0,
+    connectionsOpened: () => opened,
+    dropConnections: () => {
+      for (const conn of connections()) conn._socket.destroy();
+    },
     kill: shutdown,
     close: shutdown,
   };

@@ -4,6 +4,7 @@ import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
+import { installDataStreamFastPath } from './data-stream-fast-path.ts';
 import { TransportError } from './errors.ts';
 import type { OutgoingMessage, SendResult, Transport } from './transport.ts';
 
@@ -53,6 +54,7 @@ export function connectionOptions(config: Config): ConnectionOptions {
  * it reuses, so a run's memory does not grow with the messages sent.
  */
 export function createSmtpTransport(config: Config): Transport {
+  installDataStreamFastPath();
   const options = connectionOptions(config);
   const { user, pass } = options.auth ?? {};
   const auth = user || pass ? { user: user ?? '', credentials: { user: user ?? '', pass: pass ?? '' } } : undefined;

@@ -45,7 +45,7 @@ export const ConfirmSubscriptionEmail = ({ name, confirmUrl, editions, baseUrl, 
             Someone, hopefully you, asked to receive {editionList(editions)} of {NEWSLETTER_NAME} at this address. Please confirm
             that it was you:
           </Text>
-          <Text style={{ margin: '20px 0' }}>
+          <Text style={{ margin: '20px 0', fontFamily: fonts.sans }}>
             <Link
               href={confirmUrl}
               style={button(true)}

@@ -32,10 +32,14 @@ export const accents: Record<Kind, { accent: string; accentOnPaper: string; kick
   sunday: { accent: '#8fc1a9', accentOnPaper: '#1f6b4f', kicker: 'The week in review' },
 };
 
+/**
+ * Font stacks, written compactly because they repeat in every text cell: multi-word names unquoted
+ * (valid CSS, and a quote costs six bytes once React escapes it as `&#x27;`), no spaces after commas.
+ */
 export const fonts = {
-  serif: "Georgia, 'Times New Roman', Times, serif",
-  sans: "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
-  mono: "SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
+  serif: 'Georgia,Times New Roman,Times,serif',
+  sans: '-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif',
+  mono: 'SFMono-Regular,Menlo,Consolas,Liberation Mono,monospace',
 } as const;
 
 export const sizes = {
@@ -50,7 +54,21 @@ export const sizes = {
   lineHeight: 1.6,
 } as const;
 
-/** Body copy on paper. */
+/**
+ * The type a text cell sets once for everything inside it: paragraphs, links and spans inherit it
+ * and declare only what differs. Every cell that holds text declares its own, because Outlook's Word
+ * engine does not inherit fonts into nested tables. @default body size and line height
+ */
+export function cellType(size: number = sizes.body, lineHeight: number = sizes.lineHeight): CSSProperties {
+  return { fontFamily: fonts.sans, fontSize: `${size}px`, lineHeight };
+}
+
+/** A serif heading's type; the colour comes from its cell. */
+export function serif(size: number, lineHeight: number): CSSProperties {
+  return { fontFamily: fonts.serif, fontSize: `${size}px`, lineHeight, fontWeight: 700 };
+}
+
+/** Body copy on paper, for an element in a cell that sets no type (the confirmation email). */
 export const text: CSSProperties = {
   margin: '0 0 12px',
   fontFamily: fonts.sans,
@@ -59,11 +77,10 @@ export const text: CSSProperties = {
   color: colors.ink,
 };
 
-/** A small uppercase label (kicker) in an accent colour. */
-export function label(color: string): CSSProperties {
+/** A small uppercase label (kicker) in an accent colour, in a cell whose type is sans (cellType). */
+export function label(color?: string): CSSProperties {
   return {
     margin: '0 0 8px',
-    fontFamily: fonts.sans,
     fontSize: `${sizes.tiny}px`,
     fontWeight: 700,
     letterSpacing: '0.12em',
@@ -73,7 +90,10 @@ export function label(color: string): CSSProperties {
   };
 }
 
-/** A call-to-action link drawn as a button (dark fill, light text); `large` for the one action of an email. */
+/**
+ * A call-to-action link drawn as a button (dark fill, light text); `large` for the one action of an email.
+ * Its font family comes from the paragraph or cell it sits in.
+ */
 export function button(large = false): CSSProperties {
   return {
     display: 'inline-block',
@@ -81,15 +101,17 @@ export function button(large = false): CSSProperties {
     borderRadius: '4px',
     backgroundColor: colors.mastheadBg,
     color: colors.mastheadText,
-    fontFamily: fonts.sans,
     fontSize: large ? '16px' : '14px',
     fontWeight: 700,
     textDecoration: 'none',
   };
 }
 
-/** Inline styles for the elements the safe Markdown renderer emits. */
-export const markdownStyles: Record<string, string> = {
+/** Inline styles for each element the safe Markdown renderer emits; an empty string means none. */
+export type MarkdownStyles = Record<'p' | 'h' | 'ul' | 'li' | 'a' | 'strong' | 'em' | 'code' | 'pre' | 'blockquote' | 'hr' | 'table' | 'th' | 'td', string>;
+
+/** Markdown styles for a page that sets no type around the fragment (the web guide pages): each element carries its own. */
+export const markdownStyles: MarkdownStyles = {
   p: `margin:0 0 12px;font-family:${fonts.sans};font-size:${sizes.body}px;line-height:${sizes.lineHeight};color:${colors.ink}`,
   h: `margin:18px 0 8px;font-family:${fonts.serif};font-size:18px;line-height:1.3;font-weight:700;color:${colors.ink}`,
   ul: `margin:0 0 12px;padding:0 0 0 22px;font-family:${fonts.sans};font-size:${sizes.body}px;line-height:${sizes.lineHeight};color:${colors.ink}`,
@@ -104,4 +126,25 @@ export const markdownStyles: Record<string, string> = {
   table: `border-collapse:collapse;width:100%;margin:0 0 12px;font-family:${fonts.sans};font-size:14px;color:${colors.ink}`,
   th: `text-align:left;padding:6px 8px;border-bottom:2px solid ${colors.rule};font-weight:700;color:${colors.ink}`,
   td: `text-align:left;padding:6px 8px;border-bottom:1px solid ${colors.rule};color:${colors.ink}`,
+};
+
+/**
+ * Markdown styles for email, inside a cell that sets cellType() and the ink colour: only what differs
+ * from the cell. `strong` and `em` are bold and italic in every client without a style. Two looks are
+ * kept as they have always rendered: a quote's paragraphs in ink (the complete `p` style set ink over
+ * the quote's muted colour) and tables at `line-height:normal` (their cell set none). A table's cells
+ * declare the font family themselves, as Outlook does not inherit it into a nested table.
+ */
+export const emailMarkdownStyles: MarkdownStyles = {
+  ...markdownStyles,
+  p: 'margin:0 0 12px',
+  h: `margin:18px 0 8px;font-family:${fonts.serif};font-size:18px;line-height:1.3;font-weight:700`,
+  ul: 'margin:0 0 12px;padding:0 0 0 22px',
+  li: 'margin:0 0 6px',
+  strong: '',
+  em: '',
+  blockquote: `margin:0 0 12px;padding:0 0 0 14px;border-left:3px solid ${colors.rule}`,
+  table: `border-collapse:collapse;width:100%;margin:0 0 12px;font-size:14px;line-height:normal;color:${colors.ink}`,
+  th: `text-align:left;padding:6px 8px;border-bottom:2px solid ${colors.rule};font-family:${fonts.sans};font-weight:700;color:${colors.ink}`,
+  td: `text-align:left;padding:6px 8px;border-bottom:1px solid ${colors.rule};font-family:${fonts.sans};color:${colors.ink}`,
 };

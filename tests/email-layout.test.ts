@@ -48,3 +48,40 @@ describe('layout in a real browser', () => {
     expect(wide.container).toBeLessThanOrEqual(600);
   });
 });
+
+/** Text whose font family is not declared at or below its nearest table cell, and font families (outside cells) that repeat what is inherited. */
+async function fontDeclarations(html: string): Promise<{ undeclared: string[]; redundant: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 680, height: 800 } });
+  try {
+    await page.setContent(html, { waitUntil: 'load' });
+    return await page.evaluate(() => {
+      const undeclared: string[] = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentElement!;
+        if (!node.textContent?.trim() || parent.closest('[data-skip-in-text]')) continue;
+        let declared = false;
+        for (let el: HTMLElement | null = parent; el && !declared; el = el.tagName === 'TD' ? null : el.parentElement) {
+          declared = el.style.fontFamily !== '';
+        }
+        if (!declared) undeclared.push(node.textContent.trim().slice(0, 40));
+      }
+      const redundant = Array.from(document.querySelectorAll<HTMLElement>('body *:not(td):not(th)'))
+        .filter((el) => el.style.fontFamily !== '' && getComputedStyle(el.parentElement!).fontFamily === getComputedStyle(el).fontFamily)
+        .map((el) => `<${el.tagName.toLowerCase()}> ${el.textContent?.trim().slice(0, 40)}`);
+      return { undeclared, redundant };
+    });
+  } finally {
+    await page.close();
+  }
+}
+
+describe('type declared once per cell', () => {
+  // Outlook's Word engine does not inherit fonts into nested tables, so each cell declares its own;
+  // inside a cell, paragraphs, links and spans inherit it instead of repeating it (size of every copy sent).
+  test.each(['sunday', 'midweek'] as const)('in the %s edition every text cell declares its font and nothing inside repeats it', async (kind) => {
+    const { edition } = await fixtureEdition(kind, wideNews(), fullGuides());
+    const { html } = personalise(await renderEdition(edition, SITE), { unsubscribeUrl: 'https://almanac.example/u/x', preferencesUrl: 'https://almanac.example/p/x' });
+    expect(await fontDeclarations(html)).toEqual({ undeclared: [], redundant: [] });
+  });
+});

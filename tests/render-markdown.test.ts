@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { emailMarkdownStyles } from '../emails/theme.ts';
 import { markdownToHtml, markdownToText, safeHref } from '../src/render/markdown.ts';
 
 describe('markdownToHtml', () => {
@@ -26,6 +27,15 @@ describe('markdownToHtml', () => {
     expect(html).not.toMatch(/<(p|ul|li|code)>/);
     expect(html).toMatch(/<li style="[^"]*color:#/);
     expect(markdownToHtml('just *this*', { inline: true })).toMatch(/^just <em style="[^"]+">this<\/em>$/);
+  });
+
+  test('email styles leave the type to the surrounding cell; the default styles carry it for web pages', () => {
+    const markdown = 'Some **bold** and a [link](https://x.example).\n\n- item';
+    expect(markdownToHtml(markdown, { styles: emailMarkdownStyles })).toBe(
+      '<p style="margin:0 0 12px">Some <strong>bold</strong> and a <a href="https://x.example/" style="color:#0b4f8a;text-decoration:underline" target="_blank">link</a>.</p>' +
+        '<ul style="margin:0 0 12px;padding:0 0 0 22px"><li style="margin:0 0 6px">item</li></ul>',
+    );
+    expect(markdownToHtml(markdown)).toMatch(/^<p style="margin:0 0 12px;font-family:[^"]+;font-size:16px;line-height:1\.6;color:#1d1f23">/);
   });
 });
 

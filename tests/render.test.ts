@@ -120,6 +120,15 @@ describe('renderEdition', () => {
     await expect(renderEdition(edition, SITE)).rejects.toThrow(/story-01\.md contains the reserved marker/);
   });
 
+  test('a full Sunday edition stays compact: type is set once per cell, not on every paragraph', async () => {
+    // Each byte is sent once per subscriber; this edition was 45 KB when every paragraph and link carried its own type.
+    const { edition } = await fixtureEdition('sunday', fullNews(), fullGuides());
+    const rendered = await renderEdition(edition, SITE);
+    expect(Buffer.byteLength(rendered.html)).toBeLessThan(30_000);
+    expect(rendered.html).not.toContain('<!-- -->');
+    expect(rendered.html).not.toMatch(/margin-(top|right|bottom|left):/);
+  });
+
   test('an empty edition renders and says so', async () => {
     const { edition } = await fixtureEdition('sunday', [], fullGuides());
     expect(edition.empty).toBe(true);

@@ -1,12 +1,13 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
-import { Body, Container, Head, Html, Preview, Section, Text } from '@react-email/components';
+import { Body, Head, Html, Preview } from '@react-email/components';
 import { KIND_NAMES } from '../../src/editions/calendar.ts';
 import type { Edition } from '../../src/editions/compose.ts';
 import type { RecipientLinks, RenderOptions } from '../../src/render/types.ts';
-import { accents, colors, fonts, sizes, text } from '../theme.ts';
+import { accents, cellType, colors, sizes } from '../theme.ts';
 import { Footer } from './footer.tsx';
 import { GuideDigest } from './guide-digest.tsx';
+import { Cell, LayoutTable } from './layout-table.tsx';
 import { Masthead } from './masthead.tsx';
 import { NewsItem } from './news-item.tsx';
 import { SectionLabel } from './section-label.tsx';
@@ -35,6 +36,9 @@ function countLine(edition: Edition): string {
     : `The week so far: ${stories} since Sunday, and ${guides} worth your time.`;
 }
 
+/** The news and guides sections: paper, ink and body type, which the paragraphs inside inherit. */
+const paperCell = { backgroundColor: colors.paper, color: colors.ink, ...cellType() };
+
 /** The whole edition email, both kinds; the kind shows in the masthead's name, number and date. */
 export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
   const accent = accents[edition.kind];
@@ -49,38 +53,40 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
       </Head>
       <Preview>{edition.preheader}</Preview>
       <Body style={{ margin: '0', padding: '0 8px 24px', backgroundColor: colors.page, color: colors.pageText }}>
-        <Container
+        <LayoutTable
+          align="center"
           style={{
             maxWidth: `${sizes.containerWidth}px`,
             width: '100%',
             backgroundColor: colors.paper,
             color: colors.ink,
-            fontFamily: fonts.sans,
             overflowWrap: 'anywhere',
             wordBreak: 'break-word',
           }}
         >
           <Masthead kind={edition.kind} number={edition.number} date={edition.date} archiveUrl={archive} />
 
-          <Section style={{ backgroundColor: colors.paper, color: colors.ink, padding: `24px ${sizes.gutter}px 8px` }}>
+          <Cell style={{ ...paperCell, padding: `24px ${sizes.gutter}px 8px` }}>
             {edition.empty ? (
-              <Text style={text}>
-                No news was published in this {KIND_NAMES[edition.kind]} edition’s window. The guides below are still worth a read.
-              </Text>
+              <p style={{ margin: '0 0 12px' }}>
+                {`No news was published in this ${KIND_NAMES[edition.kind]} edition’s window. The guides below are still worth a read.`}
+              </p>
             ) : (
               <>
-                <Text style={{ ...text, margin: '0 0 22px', fontSize: '15px', color: colors.muted }}>{countLine(edition)}</Text>
-                <SectionLabel color={colors.ink}>{edition.kind === 'sunday' ? 'The week’s news' : 'News so far this week'}</SectionLabel>
-                {edition.news.map((item, i) => (
-                  <NewsItem key={item.url} item={item} timezone={site.timezone} divider={i > 0} />
-                ))}
+                <p style={{ margin: '0 0 22px', fontSize: '15px', color: colors.muted }}>{countLine(edition)}</p>
+                <SectionLabel>{edition.kind === 'sunday' ? 'The week’s news' : 'News so far this week'}</SectionLabel>
+                <LayoutTable>
+                  {edition.news.map((item, i) => (
+                    <NewsItem key={item.url} item={item} timezone={site.timezone} divider={i > 0} />
+                  ))}
+                </LayoutTable>
               </>
             )}
-          </Section>
+          </Cell>
 
           {edition.guides.length > 0 && (
-            <Section style={{ backgroundColor: colors.paper, color: colors.ink, padding: `16px ${sizes.gutter}px 12px` }}>
-              <SectionLabel color={colors.ink}>{edition.guides.length === 1 ? 'The guide' : 'The guides'}</SectionLabel>
+            <Cell style={{ ...paperCell, padding: `16px ${sizes.gutter}px 12px` }}>
+              <SectionLabel>{edition.guides.length === 1 ? 'The guide' : 'The guides'}</SectionLabel>
               <div style={{ height: '16px', lineHeight: '16px', fontSize: '1px' }}>&nbsp;</div>
               {edition.guides.map((featured) => (
                 <GuideDigest
@@ -91,7 +97,7 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
                   timezone={site.timezone}
                 />
               ))}
-            </Section>
+            </Cell>
           )}
 
           <Footer
@@ -102,7 +108,7 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
             baseUrl={site.baseUrl}
             postalAddress={site.postalAddress}
           />
-        </Container>
+        </LayoutTable>
       </Body>
     </Html>
   );

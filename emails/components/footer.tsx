@@ -1,12 +1,12 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
-import { Link, Section, Text } from '@react-email/components';
 import type { Kind } from '../../src/config.ts';
 import { KIND_NAMES } from '../../src/editions/calendar.ts';
 import { NEWSLETTER_NAME } from '../../src/editions/compose.ts';
 import type { RecipientLinks } from '../../src/render/types.ts';
-import { colors, fonts, sizes } from '../theme.ts';
+import { cellType, colors, sizes } from '../theme.ts';
 import { siteHost } from './format.ts';
+import { Cell } from './layout-table.tsx';
 
 interface FooterProps {
   kind: Kind;
@@ -17,42 +17,44 @@ interface FooterProps {
   postalAddress: string;
 }
 
-const small = {
-  margin: '0 0 10px',
-  fontFamily: fonts.sans,
-  fontSize: `${sizes.small}px`,
-  lineHeight: 1.6,
-  color: colors.footerText,
-};
 const footerLink = { color: colors.footerText, textDecoration: 'underline' };
+const paragraph = { margin: '0 0 10px' };
 
-/** Why you get this, preferences, one-click unsubscribe, the archive copy and the postal address. */
+/** Why you get this, preferences, one-click unsubscribe, the archive copy and the postal address: the container's last row. */
 export const Footer = ({ kind, number, links, archiveUrl, baseUrl, postalAddress }: FooterProps) => (
-  <Section style={{ backgroundColor: colors.footerBg, color: colors.footerText, padding: `22px ${sizes.gutter}px 28px`, borderTop: `1px solid ${colors.rule}` }}>
-    <Text style={small}>
-      You get the {KIND_NAMES[kind]} edition of {NEWSLETTER_NAME} because you subscribed at{' '}
-      <Link href={baseUrl} style={footerLink}>
+  <Cell
+    style={{
+      backgroundColor: colors.footerBg,
+      color: colors.footerText,
+      padding: `22px ${sizes.gutter}px 28px`,
+      borderTop: `1px solid ${colors.rule}`,
+      ...cellType(sizes.small, 1.6),
+    }}
+  >
+    <p style={paragraph}>
+      {`You get the ${KIND_NAMES[kind]} edition of ${NEWSLETTER_NAME} because you subscribed at `}
+      <a href={baseUrl} style={footerLink} target="_blank">
         {siteHost(baseUrl)}
-      </Link>
+      </a>
       . Reply to this email to reach the editors.
-    </Text>
-    <Text style={{ ...small, fontWeight: 700 }}>
-      <Link href={links.preferencesUrl} style={footerLink}>
+    </p>
+    <p style={{ ...paragraph, fontWeight: 700 }}>
+      <a href={links.preferencesUrl} style={footerLink} target="_blank">
         Manage preferences
-      </Link>
+      </a>
       {' · '}
-      <Link href={links.unsubscribeUrl} style={footerLink}>
+      <a href={links.unsubscribeUrl} style={footerLink} target="_blank">
         Unsubscribe
-      </Link>
+      </a>
       {' · '}
-      <Link href={archiveUrl} style={footerLink}>
+      <a href={archiveUrl} style={footerLink} target="_blank">
         View in browser
-      </Link>
-    </Text>
-    <Text style={{ ...small, margin: '0' }}>
-      {NEWSLETTER_NAME} · {KIND_NAMES[kind]} No. {number}
+      </a>
+    </p>
+    <p style={{ margin: '0' }}>
+      {`${NEWSLETTER_NAME} · ${KIND_NAMES[kind]} No. ${number}`}
       <br />
       {postalAddress}
-    </Text>
-  </Section>
+    </p>
+  </Cell>
 );

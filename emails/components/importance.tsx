@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
-import { colors, fonts, sizes } from '../theme.ts';
+import { colors, sizes } from '../theme.ts';
 
-/** The editors' importance mark for a news item, e.g. `Importance 8/10`. */
+/** The editors' importance mark for a news item, e.g. `Importance 8/10`; its font comes from the cell. */
 export const Importance = ({ score }: { score: number }) => (
   <span
     style={{
@@ -11,13 +11,12 @@ export const Importance = ({ score }: { score: number }) => (
       borderRadius: '10px',
       backgroundColor: colors.badgeBg,
       color: colors.badgeText,
-      fontFamily: fonts.sans,
       fontSize: `${sizes.tiny - 1}px`,
       fontWeight: 700,
       letterSpacing: '0.02em',
       whiteSpace: 'nowrap',
     }}
   >
-    Importance {score}/10
+    {`Importance ${score}/10`}
   </span>
 );

@@ -2,6 +2,7 @@
 /** @jsxImportSource react */
 import type { CSSProperties } from 'react';
 import { markdownToHtml } from '../../src/render/markdown.ts';
+import { emailMarkdownStyles } from '../theme.ts';
 
 interface MarkdownBlockProps {
   markdown: string;
@@ -9,7 +10,10 @@ interface MarkdownBlockProps {
   style?: CSSProperties;
 }
 
-/** Content Markdown through the safe renderer (raw HTML dropped, unsafe links unlinked). */
+/**
+ * Content Markdown through the safe renderer (raw HTML dropped, unsafe links unlinked), styled for
+ * a cell that sets the body type (cellType) and ink colour.
+ */
 export const MarkdownBlock = ({ markdown, inline = false, style }: MarkdownBlockProps) => (
-  <div style={style} dangerouslySetInnerHTML={{ __html: markdownToHtml(markdown, { inline }) }} />
+  <div style={style} dangerouslySetInnerHTML={{ __html: markdownToHtml(markdown, { inline, styles: emailMarkdownStyles }) }} />
 );

@@ -1,11 +1,12 @@
 import { Lexer, type Token, type Tokens } from 'marked';
-import { markdownStyles as css } from '../../emails/theme.ts';
+import { markdownStyles, type MarkdownStyles } from '../../emails/theme.ts';
 
 /**
  * Safe Markdown for email and the web. We walk marked's tokens ourselves instead of using its
  * renderer, so every byte of output is escaped here: raw HTML in content is dropped (its text kept,
  * escaped; script/style bodies removed), links survive only as http(s) or mailto, images become
- * their alt text. Elements carry inline styles from emails/theme.ts (email clients drop <style>).
+ * their alt text. Elements carry inline styles from emails/theme.ts (email clients drop <style>):
+ * complete ones by default, or only what differs from the surrounding cell (emailMarkdownStyles).
  */
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -74,31 +75,31 @@ function visibleTokens(tokens: Token[] | undefined): Token[] {
   return out;
 }
 
-function inlineHtml(tokens: Token[] | undefined): string {
+function inlineHtml(tokens: Token[] | undefined, css: MarkdownStyles): string {
   let out = '';
-  for (const token of visibleTokens(tokens)) out += inlineTokenHtml(token);
+  for (const token of visibleTokens(tokens)) out += inlineTokenHtml(token, css);
   return out;
 }
 
-function inlineTokenHtml(token: Token): string {
+function inlineTokenHtml(token: Token, css: MarkdownStyles): string {
   const t = token as Tokens.Generic;
   switch (t.type) {
     case 'text':
-      return t.tokens ? inlineHtml(t.tokens) : escapeHtml(decodeEntities(t.text as string));
+      return t.tokens ? inlineHtml(t.tokens, css) : escapeHtml(decodeEntities(t.text as string));
     case 'escape':
       return escapeHtml(t.text as string);
     case 'strong':
-      return tag('strong', css.strong, inlineHtml(t.tokens));
+      return tag('strong', css.strong, inlineHtml(t.tokens, css));
     case 'em':
-      return tag('em', css.em, inlineHtml(t.tokens));
+      return tag('em', css.em, inlineHtml(t.tokens, css));
     case 'del':
-      return tag('del', undefined, inlineHtml(t.tokens));
+      return tag('del', undefined, inlineHtml(t.tokens, css));
     case 'codespan':
       return tag('code', css.code, escapeHtml(t.text as string));
     case 'br':
       return '<br>';
     case 'link': {
-      const inner = inlineHtml(t.tokens);
+      const inner = inlineHtml(t.tokens, css);
       const href = safeHref(t.href as string);
       return href ? `<a href="${escapeHtml(href)}" style="${css.a}" target="_blank">${inner}</a>` : inner;
     }
@@ -110,45 +111,45 @@ function inlineTokenHtml(token: Token): string {
     case 'checkbox':
       return t.checked ? '☑ ' : '☐ ';
     default:
-      return t.tokens ? inlineHtml(t.tokens) : escapeHtml(decodeEntities(String(t.text ?? '')));
+      return t.tokens ? inlineHtml(t.tokens, css) : escapeHtml(decodeEntities(String(t.text ?? '')));
   }
 }
 
-function blockHtml(tokens: Token[], inline: boolean): string {
+function blockHtml(tokens: Token[], inline: boolean, css: MarkdownStyles): string {
   let out = '';
-  for (const token of tokens) out += blockTokenHtml(token, inline);
+  for (const token of tokens) out += blockTokenHtml(token, inline, css);
   return out;
 }
 
-function blockTokenHtml(token: Token, inline: boolean): string {
+function blockTokenHtml(token: Token, inline: boolean, css: MarkdownStyles): string {
   const t = token as Tokens.Generic;
   switch (t.type) {
     case 'space':
     case 'def':
       return '';
     case 'paragraph':
-      return inline ? inlineHtml(t.tokens) : tag('p', css.p, inlineHtml(t.tokens));
+      return inline ? inlineHtml(t.tokens, css) : tag('p', css.p, inlineHtml(t.tokens, css));
     case 'heading':
-      return inline ? inlineHtml(t.tokens) : tag('p', css.h, inlineHtml(t.tokens));
+      return inline ? inlineHtml(t.tokens, css) : tag('p', css.h, inlineHtml(t.tokens, css));
     case 'text':
-      return inlineTokenHtml(token);
+      return inlineTokenHtml(token, css);
     case 'code':
       return tag('pre', css.pre, escapeHtml(t.text as string));
     case 'blockquote':
-      return tag('blockquote', css.blockquote, blockHtml(t.tokens ?? [], false));
+      return tag('blockquote', css.blockquote, blockHtml(t.tokens ?? [], false, css));
     case 'hr':
       return `<hr style="${css.hr}">`;
     case 'list': {
       const list = t as Tokens.List;
       const name = list.ordered ? 'ol' : 'ul';
       const start = list.ordered && list.start !== '' && list.start !== 1 ? ` start="${Number(list.start)}"` : '';
-      const items = list.items.map((item) => tag('li', css.li, listItemHtml(item))).join('');
+      const items = list.items.map((item) => tag('li', css.li, listItemHtml(item, css))).join('');
       return `<${name}${start} style="${css.ul}">${items}</${name}>`;
     }
     case 'table': {
       const table = t as Tokens.Table;
-      const head = table.header.map((cell) => tag('th', css.th, inlineHtml(cell.tokens))).join('');
-      const rows = table.rows.map((row) => `<tr>${row.map((cell) => tag('td', css.td, inlineHtml(cell.tokens))).join('')}</tr>`).join('');
+      const head = table.header.map((cell) => tag('th', css.th, inlineHtml(cell.tokens, css))).join('');
+      const rows = table.rows.map((row) => `<tr>${row.map((cell) => tag('td', css.td, inlineHtml(cell.tokens, css))).join('')}</tr>`).join('');
       return `<table role="presentation" style="${css.table}"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
     }
     case 'html': {
@@ -156,23 +157,24 @@ function blockTokenHtml(token: Token, inline: boolean): string {
       return visible ? tag('p', css.p, escapeHtml(visible)) : '';
     }
     default:
-      return inlineTokenHtml(token);
+      return inlineTokenHtml(token, css);
   }
 }
 
-function listItemHtml(item: Tokens.ListItem): string {
+function listItemHtml(item: Tokens.ListItem, css: MarkdownStyles): string {
   // Tight list items hold `text` tokens; loose ones hold paragraphs, which we keep compact.
   return item.tokens
-    .map((token) => (token.type === 'paragraph' ? inlineHtml((token as Tokens.Paragraph).tokens) : blockTokenHtml(token, false)))
+    .map((token) => (token.type === 'paragraph' ? inlineHtml((token as Tokens.Paragraph).tokens, css) : blockTokenHtml(token, false, css)))
     .join(item.loose ? '<br>' : '');
 }
 
 /**
  * Renders Markdown to an HTML fragment safe to inject into an email or web page.
- * `inline: true` drops paragraph wrappers (for one-line texts such as a TL;DR). @default { inline: false }
+ * `inline: true` drops paragraph wrappers (for one-line texts such as a TL;DR); `styles` are the
+ * inline styles per element. @default { inline: false, styles: markdownStyles }
  */
-export function markdownToHtml(markdown: string, opts: { inline?: boolean } = {}): string {
-  return blockHtml(lex(markdown), opts.inline ?? false);
+export function markdownToHtml(markdown: string, opts: { inline?: boolean; styles?: MarkdownStyles } = {}): string {
+  return blockHtml(lex(markdown), opts.inline ?? false, opts.styles ?? markdownStyles);
 }
 
 function inlineText(tokens: Token[] | undefined): string {

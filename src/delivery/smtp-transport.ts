@@ -131,7 +131,8 @@ export function createSmtpTransport(config: Config): Transport {
           if (!reused || probe.dataStarted || channel.usable) throw error;
           channel.close();
           channel = await openChannel();
-          return await attempt(channel, message, dkim ? bytes : channel.bytes(message.raw), probe);
+          // `bytes` may sit in the closed channel's buffer, which nothing else writes to any more.
+          return await attempt(channel, message, bytes, probe);
         }
       } catch (error) {
         const e = error as NodemailerError;

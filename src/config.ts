@@ -48,6 +48,8 @@ export interface Config {
   postalAddress: string;
   secret: string | undefined;
   port: number;
+  /** Reverse proxies in front of the web server whose X-Forwarded-For is trusted. @default 0 */
+  trustProxyHops: number;
   /** Editions are numbered from this date (the first edition of each kind on or after it is No. 1). */
   firstEditionDate: string;
   schedule: Record<Kind, SendTime>;
@@ -109,6 +111,11 @@ const VARIABLES = {
   },
   ALMANAC_SECRET: { schema: z.string().min(16), expected: 'at least 16 characters', default: undefined },
   PORT: { schema: z.coerce.number().int().min(0).max(65535), expected: 'a TCP port 0–65535', default: '3000' },
+  ALMANAC_TRUST_PROXY: {
+    schema: z.coerce.number().int().min(0).max(10),
+    expected: 'the number of reverse proxies in front of the web server, 0–10',
+    default: '0',
+  },
   ALMANAC_FIRST_EDITION: {
     schema: z.iso.date(),
     expected: 'a date YYYY-MM-DD',
@@ -187,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
     postalAddress: str(env, 'ALMANAC_POSTAL_ADDRESS'),
     secret: read(env, 'ALMANAC_SECRET') as string | undefined,
     port: read(env, 'PORT') as number,
+    trustProxyHops: read(env, 'ALMANAC_TRUST_PROXY') as number,
     firstEditionDate: str(env, 'ALMANAC_FIRST_EDITION'),
     schedule: {
       midweek: parseSendTime(str(env, 'ALMANAC_MIDWEEK_AT')),

@@ -348,6 +348,41 @@ describe('HTTP behaviour', () => {
     expect(await res.json()).toEqual({ ok: true, db: 'ok', scheduler: { running: true } });
   });
 
+  test('behind ALMANAC_TRUST_PROXY proxies the visitor is the forwarded address; without it X-Forwarded-For is ignored', async () => {
+    const limitedServer = async (env: Record<string, string>) => {
+      const server = createWebServer({
+        config: testConfig({ ALMANAC_DB: ':memory:', ALMANAC_SECRET: 'test-secret-of-enough-length', ...env }),
+        db,
+        transport,
+        contentDir: '.',
+        log: () => {},
+      });
+      return { server, url: `${await listen(server)}/subscribe` };
+    };
+    const post = (url: string, forwardedFor: string) =>
+      fetch(url, { method: 'POST', headers: { 'x-forwarded-for': forwardedFor }, body: form({ email: 'bad' }) }).then((r) => r.status);
+
+    const proxied = await limitedServer({ ALMANAC_TRUST_PROXY: '1' });
+    try {
+      // Six visitors through one proxy: each has its own allowance.
+      for (let i = 1; i <= 6; i++) expect(await post(proxied.url, `203.0.113.${i}`)).toBe(400);
+      // One visitor six times, the last time with a forged address in front of what the proxy appended.
+      for (let i = 0; i < 5; i++) expect(await post(proxied.url, '198.51.100.7')).toBe(400);
+      expect(await post(proxied.url, '192.0.2.99, 198.51.100.7')).toBe(429);
+    } finally {
+      await new Promise((r) => proxied.server.close(r));
+    }
+
+    const direct = await limitedServer({});
+    try {
+      // No proxy configured: a made-up header does not buy a new allowance.
+      for (let i = 1; i <= 5; i++) expect(await post(direct.url, `203.0.113.${i}`)).toBe(400);
+      expect(await post(direct.url, '203.0.113.6')).toBe(429);
+    } finally {
+      await new Promise((r) => direct.server.close(r));
+    }
+  });
+
   test('repeated subscribe requests from one IP get 429 with Retry-After (sliding window)', async () => {
     let now = new Date('2026-11-25T10:00:00Z');
     const limited = createWebServer({

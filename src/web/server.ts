@@ -76,7 +76,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     method,
     url,
     params,
-    ip: req.socket.remoteAddress ?? 'unknown',
+    ip: clientAddress(req, app.config.trustProxyHops),
     body: () => (parsed ??= parseBody(req)),
   };
   try {
@@ -85,4 +85,22 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     if (!(error instanceof HttpError)) throw error;
     writeReply(res, errorReply(error.status, error.message, wantsJson(req), error.headers));
   }
+}
+
+/**
+ * The visitor's address. Behind `hops` reverse proxies (ALMANAC_TRUST_PROXY), each proxy appends
+ * the address it received the request from to X-Forwarded-For, so the visitor is the entry `hops`
+ * places from the socket's end of the list; anything further left was written by the client and
+ * is not trusted. With no proxy the header is ignored: a visitor could otherwise pick any address.
+ */
+export function clientAddress(req: IncomingMessage, hops: number): string {
+  const socket = req.socket.remoteAddress ?? 'unknown';
+  if (hops === 0) return socket;
+  const header = req.headers['x-forwarded-for'];
+  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const chain = [...forwarded, socket];
+  return chain[Math.max(0, chain.length - 1 - hops)]!;
 }

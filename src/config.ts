@@ -29,6 +29,8 @@ export interface SmtpConfig {
   retryBackoffMs: number;
   /** Consecutive soft bounces across editions before a subscriber is suppressed. @default 5 */
   softBounceLimit: number;
+  /** Verify the relay's TLS certificate: 'auto' verifies unless the relay is on this machine's loopback. @default 'auto' */
+  tlsVerify: 'auto' | 'true' | 'false';
 }
 
 export interface DkimConfig {
@@ -125,6 +127,11 @@ const VARIABLES = {
   ALMANAC_SUNDAY_AT: { schema: timeOfWeek, expected: 'a weekday and local time such as "sun 08:00"', default: 'sun 08:00' },
   ALMANAC_CATCHUP_GRACE_HOURS: { schema: nonNegative, expected: 'a number of hours ≥ 0', default: '6' },
   SMTP_MAX_CONNECTIONS: { schema: positiveInt.max(100), expected: 'an integer 1–100', default: '5' },
+  SMTP_TLS_VERIFY: {
+    schema: z.enum(['auto', 'true', 'false']),
+    expected: 'auto (verify unless the relay is on loopback), true or false',
+    default: 'auto',
+  },
   SMTP_RATE_LIMIT: { schema: nonNegative, expected: 'messages per second ≥ 0 (0 = unlimited)', default: '0' },
   SMTP_RETRY_ATTEMPTS: { schema: positiveInt.max(20), expected: 'an integer 1–20', default: '3' },
   SMTP_RETRY_BACKOFF_MS: { schema: nonNegative, expected: 'milliseconds ≥ 0', default: '30000' },
@@ -208,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryAttempts: read(env, 'SMTP_RETRY_ATTEMPTS') as number,
       retryBackoffMs: read(env, 'SMTP_RETRY_BACKOFF_MS') as number,
       softBounceLimit: read(env, 'ALMANAC_SOFT_BOUNCE_LIMIT') as number,
+      tlsVerify: read(env, 'SMTP_TLS_VERIFY') as 'auto' | 'true' | 'false',
     },
     dkim: dkimKey ? { domainName: dkimDomain!, keySelector: dkimSelector!, privateKey: dkimKey } : undefined,
     mailDomain: addressDomain(from),

@@ -25,6 +25,8 @@ describe('configuration', () => {
     ['PORT', 'eighty', /TCP port/],
     ['ALMANAC_MIDWEEK_AT', 'wednesday 7am', /weekday and local time/],
     ['SMTP_MAX_CONNECTIONS', '0', /integer 1–100/],
+    ['SMTP_TLS_VERIFY', 'yes', /auto .*, true or false/],
+    ['ALMANAC_TRUST_PROXY', '-1', /reverse proxies/],
     ['ALMANAC_SECRET', 'short', /16 characters/],
   ])('a bad %s names the variable, what was expected and what was found', (name, value, expected) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildMessage, buildMessageBytes, compileMessage, newMessageId } from '../src/delivery/mime.ts';
+import { verifiesCertificate } from '../src/delivery/smtp-transport.ts';
 import { TransportError, createTransport, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
 import { harness, type Harness } from './delivery-fixtures.ts';
 import { SMTPServer } from 'smtp-server';
@@ -138,6 +139,17 @@ describe('SMTP transport against a real server', () => {
     expect(await h.transport.send(message('third@example.org'))).toMatchObject({ status: 'sent' });
     expect(server.recipients()).toEqual(['first@example.org', 'second@example.org', 'third@example.org']);
     expect(server.connectionsOpened()).toBe(3);
+  });
+
+  test("the relay's certificate is verified unless it is on loopback (auto), or as SMTP_TLS_VERIFY says", () => {
+    for (const host of ['smtp.example.com', '10.0.0.25', '192.168.1.2', 'localhost.example.com', '128.0.0.1']) {
+      expect(verifiesCertificate('auto', host), host).toBe(true);
+    }
+    for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) {
+      expect(verifiesCertificate('auto', host), host).toBe(false);
+    }
+    expect(verifiesCertificate('true', '127.0.0.1')).toBe(true);
+    expect(verifiesCertificate('false', 'smtp.example.com')).toBe(false);
   });
 
   test('an unreachable server throws a TransportError naming the recipient, not in doubt', async () => {

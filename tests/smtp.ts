@@ -51,8 +51,12 @@ export interface TestSmtpOptions {
   replyDelayMs?: number | (() => number);
   /** Listen on this port (e.g. to restart a killed server on the same URL). @default 0 (ephemeral) */
   port?: number;
-  /** Offer STARTTLS, or speak TLS from the start (smtps), with the test certificate. @default no TLS */
-  tls?: 'starttls' | 'implicit';
+  /**
+   * Offer STARTTLS, or speak TLS from the start (smtps), with the test certificate; or offer STARTTLS
+   * with smtp-server's own built-in certificate, as an smtp-server with default options does (it has
+   * expired). @default no TLS
+   */
+  tls?: 'starttls' | 'implicit' | 'starttls-builtin-cert';
 }
 
 interface ServerConnection {
@@ -73,7 +77,9 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
   };
   const server = new SMTPServer({
     disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
-    ...(options.tls ? { key: readFileSync(TEST_TLS_KEY), cert: readFileSync(TEST_TLS_CERT), secure: options.tls === 'implicit' } : {}),
+    ...(options.tls === 'starttls' || options.tls === 'implicit'
+      ? { key: readFileSync(TEST_TLS_KEY), cert: readFileSync(TEST_TLS_CERT), secure: options.tls === 'implicit' }
+      : {}),
     authOptional: true,
     disableReverseLookup: true,
     logger: false,

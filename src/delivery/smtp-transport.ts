@@ -32,14 +32,31 @@ interface NodemailerError extends Error {
 
 type ConnectionOptions = ConstructorParameters<typeof SMTPConnection>[0] & { auth?: { user?: string; pass?: string } };
 
-/** nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and query options, plus our timeouts (exported for tests). */
+/** nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and credentials, plus our timeouts (exported for tests). */
 export function connectionOptions(config: Config): ConnectionOptions {
+  const url = parseConnectionUrl(config.smtp.url) as ConnectionOptions;
   return {
-    ...(parseConnectionUrl(config.smtp.url) as ConnectionOptions),
+    ...url,
+    tls: { rejectUnauthorized: verifiesCertificate(config.smtp.tlsVerify, url.host) },
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
   };
+}
+
+/**
+ * Whether the relay's certificate must be valid. 'auto' verifies it unless the relay listens on
+ * this machine's loopback: there no network sits between us, so verification guards nothing, and
+ * local relays commonly offer STARTTLS with a self-signed certificate (Debian's Postfix does).
+ */
+export function verifiesCertificate(setting: Config['smtp']['tlsVerify'], host: string | undefined): boolean {
+  if (setting !== 'auto') return setting === 'true';
+  return !isLoopback(host ?? 'localhost');
+}
+
+function isLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 /**

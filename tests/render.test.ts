@@ -193,3 +193,32 @@ describe('renderConfirmation', () => {
     expect(out.text).toContain(SITE.postalAddress);
   });
 });
+
+describe('Outlook container', () => {
+  const MSO_OPEN = '<!--[if mso]><table role="presentation" align="center" width="600" border="0" cellpadding="0" cellspacing="0"><tr><td><![endif]-->';
+  const MSO_CLOSE = '<!--[if mso]></td></tr></table><![endif]-->';
+
+  /** The HTML between the Outlook-only open and close, which must be exactly the 600 px container. */
+  function wrapped(html: string): string {
+    expect(html.split(MSO_OPEN)).toHaveLength(2);
+    expect(html.split(MSO_CLOSE)).toHaveLength(2);
+    const inside = html.slice(html.indexOf(MSO_OPEN) + MSO_OPEN.length, html.indexOf(MSO_CLOSE));
+    expect(inside).toMatch(/^<table[^>]*max-width:600px/);
+    expect(inside.endsWith('</table>')).toBe(true);
+    // Balanced: the whole container, not part of it.
+    expect(inside.match(/<table[\s>]/g)!.length).toBe(inside.match(/<\/table>/g)!.length);
+    expect(html.slice(html.indexOf(MSO_CLOSE) + MSO_CLOSE.length)).not.toMatch(/<table|<p[\s>]|<a[\s>]/);
+    return inside;
+  }
+
+  test.each(['sunday', 'midweek'] as const)('the %s edition is held at 600 px for Outlook by a ghost table around the whole container', async (kind) => {
+    const { edition } = await fixtureEdition(kind, fullNews(), fullGuides());
+    const { html } = personalise(await renderEdition(edition, SITE), { unsubscribeUrl: 'https://almanac.example/u/x', preferencesUrl: 'https://almanac.example/p/x' });
+    expect(wrapped(html)).toContain('https://almanac.example/u/x'); // the footer is inside
+  });
+
+  test('so is the confirmation email', async () => {
+    const out = await renderConfirmation({ name: null, confirmUrl: 'https://almanac.example/confirm/abc', editions: ['sunday'], baseUrl: SITE.baseUrl, postalAddress: SITE.postalAddress });
+    expect(wrapped(out.html)).toContain('https://almanac.example/confirm/abc');
+  });
+});

@@ -6,6 +6,7 @@ import type { Kind } from '../config.ts';
 import type { Edition } from '../editions/compose.ts';
 import { editionText } from './edition-text.ts';
 import { escapeHtml } from './markdown.ts';
+import { sizes } from '../../emails/theme.ts';
 import { SLOTS, SLOT_LINKS, SLOT_PATTERN, assertLinks, type SlotName } from './slots.ts';
 import type { RecipientLinks, RenderedEdition, RenderOptions } from './types.ts';
 
@@ -22,12 +23,44 @@ function assertNoMarkers(edition: Edition): void {
   }
 }
 
+/**
+ * Wraps the 600 px container in an Outlook-only "ghost" table. Outlook for Windows draws with Word,
+ * which ignores `max-width`, so without it the edition spans the whole reading pane; the
+ * conditional comments are invisible to every other client. React cannot emit comments, so they
+ * are placed around the rendered container: the first table with the container's max-width, up to
+ * its matching end tag.
+ */
+export function withOutlookContainer(html: string, what: string): string {
+  const width = sizes.containerWidth;
+  const start = html.search(new RegExp(`<table(?=[^>]*max-width:${width}px)`));
+  let close = -1;
+  if (start !== -1) {
+    const tags = /<table[\s>]|<\/table>/g;
+    tags.lastIndex = start;
+    for (let depth = 0, m = tags.exec(html); m; m = tags.exec(html)) {
+      depth += m[0] === '</table>' ? -1 : 1;
+      if (depth === 0) {
+        close = tags.lastIndex;
+        break;
+      }
+    }
+  }
+  if (close === -1) throw new Error(`cannot render ${what}: the ${width} px container was not found`);
+  return (
+    html.slice(0, start) +
+    `<!--[if mso]><table role="presentation" align="center" width="${width}" border="0" cellpadding="0" cellspacing="0"><tr><td><![endif]-->` +
+    html.slice(start, close) +
+    '<!--[if mso]></td></tr></table><![endif]-->' +
+    html.slice(close)
+  );
+}
+
 /** Renders an edition once: the HTML with one React render, the text part from the same edition; both hold slots. */
 export async function renderEdition(edition: Edition, options: RenderOptions): Promise<RenderedEdition> {
   assertNoMarkers(edition);
   let html: string;
   try {
-    html = await render(createElement(EditionLayout, { edition, links: SLOT_LINKS, site: options }));
+    html = withOutlookContainer(await render(createElement(EditionLayout, { edition, links: SLOT_LINKS, site: options })), edition.id);
   } catch (cause) {
     throw new Error(`cannot render edition ${edition.id}`, { cause });
   }
@@ -72,7 +105,7 @@ export async function renderConfirmation(input: {
   postalAddress: string;
 }): Promise<{ subject: string; html: string; text: string }> {
   try {
-    const html = await render(createElement(ConfirmSubscriptionEmail, input));
+    const html = withOutlookContainer(await render(createElement(ConfirmSubscriptionEmail, input)), 'the confirmation email');
     const text = toPlainText(html);
     return { subject: confirmSubject, html, text };
   } catch (cause) {

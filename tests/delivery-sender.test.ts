@@ -198,6 +198,26 @@ describe('sending an edition through a real SMTP server', () => {
     }
   });
 
+  test('wrong SMTP credentials: the run stops at once saying so, nobody is marked failed, and a run with the right ones delivers to all', async () => {
+    const server = await withServer({ auth: { user: 'news', pass: 'right-password' } });
+    const url = (pass: string) => `smtp://news:${pass}@127.0.0.1:${server.port}`;
+    const { h, emails } = await setup({ SMTP_URL: url('wrong-password'), SMTP_RETRY_ATTEMPTS: '3', SMTP_RETRY_BACKOFF_MS: '20', SMTP_MAX_CONNECTIONS: '2' }, 12);
+    const first = await send(h);
+    expect(first.stopped?.reason).toBe('smtp-auth');
+    expect(first.stopped?.message).toMatch(/SMTP_URL/);
+    expect(first.stopped?.message).toMatch(/535/);
+    expect(first.complete).toBe(false);
+    expect(first.sent + first.failed + first.bounced).toBe(0);
+    expect(Object.values(ledgerStates(h.db)).every((state) => state === 'deferred')).toBe(true);
+    expect(h.events.some((e) => e.event === 'run.paused')).toBe(false); // no retrying a wrong password
+
+    const right = createTransport({ ...h.config, smtp: { ...h.config.smtp, url: url('right-password') } });
+    cleanup.push(() => right.close());
+    const second = await sendEdition(h.deps({ transport: right }), { edition: h.edition, rendered: h.rendered });
+    expect(second.complete).toBe(true);
+    expect(server.recipients().sort()).toEqual([...emails].sort());
+  });
+
   test('server down briefly: the run pauses, resumes and delivers to everyone once', async () => {
     let server: TestSmtpServer | undefined;
     const delivered: string[] = [];

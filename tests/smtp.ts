@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server';
 
 /** The test certificate (self-signed, for localhost and 127.0.0.1): trust it with NODE_EXTRA_CA_CERTS. */
 export const TEST_TLS_CERT = join(import.meta.dirname, 'fixtures', 'tls', 'cert.pem');
@@ -57,6 +57,8 @@ export interface TestSmtpOptions {
    * expired). @default no TLS
    */
   tls?: 'starttls' | 'implicit' | 'starttls-builtin-cert';
+  /** Require AUTH (PLAIN or LOGIN, allowed without TLS on loopback) with these credentials; others get 535. @default no AUTH */
+  auth?: { user: string; pass: string };
 }
 
 interface ServerConnection {
@@ -76,11 +78,21 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     }
   };
   const server = new SMTPServer({
-    disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(options.tls ? [] : ['STARTTLS'])],
+    ...(options.auth
+      ? {
+          authMethods: ['PLAIN', 'LOGIN'],
+          allowInsecureAuth: true,
+          onAuth(auth: SMTPServerAuthentication, _session: SMTPServerSession, callback: (err: Error | null, response?: { user: string }) => void) {
+            if (auth.username === options.auth!.user && auth.password === options.auth!.pass) return callback(null, { user: auth.username });
+            callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+          },
+        }
+      : {}),
     ...(options.tls === 'starttls' || options.tls === 'implicit'
       ? { key: readFileSync(TEST_TLS_KEY), cert: readFileSync(TEST_TLS_CERT), secure: options.tls === 'implicit' }
       : {}),
-    authOptional: true,
+    authOptional: !options.auth,
     disableReverseLookup: true,
     logger: false,
     size: 10 * 1024 * 1024,

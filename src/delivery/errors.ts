@@ -6,12 +6,20 @@
 export class TransportError extends Error {
   override name = 'TransportError';
   readonly inDoubt: boolean;
-  /** nodemailer/Node error code, e.g. ECONNECTION, ESOCKET, ETIMEDOUT. */
+  /** nodemailer/Node error code, e.g. ECONNECTION, ESOCKET, ETIMEDOUT, EAUTH. */
   readonly code: string | undefined;
+  /** The server's reply code when it refused the session itself (e.g. 535 to AUTH). */
+  readonly responseCode: number | undefined;
 
-  constructor(message: string, options: { inDoubt: boolean; code?: string; cause?: unknown }) {
+  constructor(message: string, options: { inDoubt: boolean; code?: string; responseCode?: number; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.inDoubt = options.inDoubt;
     this.code = options.code;
+    this.responseCode = options.responseCode;
+  }
+
+  /** The relay refused our credentials for good (a 5xx reply to AUTH): retrying cannot help. */
+  get credentialsRefused(): boolean {
+    return this.code === 'EAUTH' && (this.responseCode ?? 500) >= 500;
   }
 }

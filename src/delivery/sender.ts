@@ -106,7 +106,7 @@ export interface SendSummary {
   /** Dry run: how many recipients would be attempted. */
   wouldSend: number;
   /** Set when the run stopped early for a reason other than the signal. */
-  stopped?: { reason: 'smtp-unreachable' | 'lock-lost'; message: string };
+  stopped?: { reason: 'smtp-unreachable' | 'smtp-auth' | 'lock-lost'; message: string };
   /** 5.7.x (policy) rejections in this run: our setup, not the subscribers. */
   policyRejections: number;
   /** Every recipient reached a final state: the edition row is 'sent'. */
@@ -415,6 +415,11 @@ async function run(
         counts.deferredLeft++;
         log('warn', 'recipient.deferred', { subscriberId: r.id, email: r.email, reply, retryInMs: null, note: 'left for the next run' });
       }
+    }
+    if (error.credentialsRefused) {
+      // A wrong user name or password does not get better with retries: stop now, nothing lost.
+      stopWith('smtp-auth', `the SMTP server refused the credentials in SMTP_URL: ${reply}`);
+      return;
     }
     const verdict = outage.failed(epoch);
     if (verdict.action === 'give-up') {

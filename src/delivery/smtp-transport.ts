@@ -156,6 +156,7 @@ export function createSmtpTransport(config: Config): Transport {
         throw new TransportError(`SMTP ${e.originalCode ?? e.code ?? 'error'} sending ${message.editionId} to ${message.to}: ${e.message}`, {
           inDoubt: probe.dataStarted,
           code: e.originalCode ?? e.code,
+          responseCode: e.responseCode,
           cause: error,
         });
       } finally {

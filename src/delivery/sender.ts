@@ -495,10 +495,12 @@ async function run(
   const idleTimer = (): number | undefined => {
     if (stop.signal.aborted || inFlight >= slots) return undefined;
     if (outage.paused) return Math.max(1, outage.remainingMs);
-    const due = queue.nextDueIn(realClock.now());
     const rate = limiter.nextFreeIn();
     if (rate > 0) return rate;
-    return due;
+    // The rate limit refused a recipient in step() and has freed a slot since (the step's
+    // transaction took that long): go again now. Only an exhausted store may end the run.
+    if (!queue.storeExhausted) return 0;
+    return queue.nextDueIn(realClock.now());
   };
 
   log('info', 'run.start', { total, transport: transport.kind, maxConnections: slots, leftoversInDoubt: leftovers.length });
@@ -511,7 +513,7 @@ async function run(
       if (inFlight === 0 && picked.length === 0) {
         if (stop.signal.aborted) break;
         const timer = idleTimer();
-        if (timer === undefined) break; // nothing in flight, nothing to retry, store exhausted
+        if (timer === undefined) break; // stopped, or nothing in flight, nothing to retry, store exhausted
         await nextEvent(timer);
         continue;
       }

@@ -142,6 +142,9 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // A client that drops a session (a refused certificate, a killed sender) resets its socket;
+    // smtp-server reports that as an 'error' event, which is not the test's business.
+    server.on('error', () => {});
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.server.address() as { port: number }).port;

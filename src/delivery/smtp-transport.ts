@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { installDataStreamFastPath } from './data-stream-fast-path.ts';
 import { TransportError } from './errors.ts';
-import type { OutgoingMessage, SendResult, Transport } from './transport.ts';
+import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
 
 /**
  * Headers covered by the DKIM signature. RFC 8058 one-click unsubscribe is only honoured when the
@@ -204,7 +204,8 @@ class MessageBody extends Readable {
 class Channel {
   private readonly connection: SMTPConnection;
   private buffer = Buffer.alloc(0);
-  private alive = true;
+  /** False once the connection failed, ended or was closed. */
+  usable = true;
   private failure: Error | undefined;
 
   constructor(options: ConnectionOptions) {
@@ -212,16 +213,12 @@ class Channel {
     // Errors reach the pending callback too; these listeners keep an idle connection's error
     // (the server timing out an idle session) from crashing the process, and mark it unusable.
     this.connection.on('error', (error: Error) => {
-      this.alive = false;
+      this.usable = false;
       this.failure ??= error;
     });
     this.connection.on('end', () => {
-      this.alive = false;
+      this.usable = false;
     });
-  }
-
-  get usable(): boolean {
-    return this.alive;
   }
 
   /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when credentials are given. */
@@ -250,10 +247,9 @@ class Channel {
     });
   }
 
-  /** The message's bytes in this connection's reusable buffer (valid until its next message). */
+  /** The message's bytes; byte pieces are joined in this connection's reusable buffer (valid until its next message). */
   bytes(raw: OutgoingMessage['raw']): Buffer {
-    if (typeof raw === 'string') return Buffer.from(raw, 'utf8');
-    if (Buffer.isBuffer(raw)) return raw;
+    if (typeof raw === 'string' || Buffer.isBuffer(raw)) return rawBytes(raw);
     let length = 0;
     for (const piece of raw) length += piece.length;
     // The previous message is fully written: the server replied to its end-of-data dot.
@@ -265,7 +261,7 @@ class Channel {
 
   send(message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      if (!this.alive) return reject(this.failure ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
+      if (!this.usable) return reject(this.failure ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
       this.connection.send({ from: message.from, to: [message.to] }, new MessageBody(bytes, probe), (error, info) => {
         if (error) return reject(error);
         resolve(String(info.response ?? '250'));
@@ -275,7 +271,7 @@ class Channel {
 
   /** RSET after a refused transaction; a connection that cannot reset is dropped. */
   reset(): Promise<void> {
-    if (!this.alive) return Promise.resolve();
+    if (!this.usable) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.connection.reset((error) => {
         if (error) this.close();
@@ -285,20 +281,19 @@ class Channel {
   }
 
   quit(): void {
-    this.alive = false;
+    this.usable = false;
     this.connection.quit();
   }
 
   close(): void {
-    this.alive = false;
+    this.usable = false;
     this.connection.close();
   }
 }
 
 /** The message DKIM-signed by nodemailer's signer (a fresh buffer per message). */
 async function signed(dkim: DKIM, raw: OutgoingMessage['raw']): Promise<Buffer> {
-  const input = typeof raw === 'string' || Buffer.isBuffer(raw) ? raw : Buffer.concat(raw);
   const chunks: Buffer[] = [];
-  for await (const chunk of dkim.sign(input)) chunks.push(chunk as Buffer);
+  for await (const chunk of dkim.sign(rawBytes(raw))) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }

@@ -1,23 +1,9 @@
 #!/usr/bin/env -S npx tsx
 import { pathToFileURL } from 'node:url';
+import { UsageError, type Command, type CommandContext } from './commands/command.ts';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { ContentError } from './content/loader.ts';
 import { errorText } from './log.ts';
-
-/** What a command gets: its arguments and a lazily loaded config. */
-export interface CommandContext {
-  args: string[];
-  config: () => Config;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
-
-export type Command = (ctx: CommandContext) => Promise<number>;
-
-/** Thrown for wrong usage; printed as one line with the usage hint, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> = {
   content: {

@@ -2,7 +2,7 @@ import DataStream from 'nodemailer/lib/smtp-connection/data-stream';
 import { describe, expect, test } from 'vitest';
 import { buildMessageBytes, compileMessage, newMessageId } from '../src/delivery/mime.ts';
 import { installDataStreamFastPath, passesUnchanged } from '../src/delivery/data-stream-fast-path.ts';
-import { createTransport } from '../src/delivery/transport.ts';
+import { createTransport } from '../src/delivery/create-transport.ts';
 import { harness } from './delivery-fixtures.ts';
 import { startSmtpServer } from './smtp.ts';
 

@@ -4,7 +4,7 @@ import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SendLockedError, SendLock } from '../src/delivery/send-lock.ts';
 import { SendRefusedError, sendEdition, type SendSummary } from '../src/delivery/sender.ts';
-import { createTransport } from '../src/delivery/transport.ts';
+import { createTransport } from '../src/delivery/create-transport.ts';
 import { EDITION_ID, address, harness, ledgerStates, receivedCounts, seedSubscribers, type Harness } from './delivery-fixtures.ts';
 import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openDb } from '../src/db.ts';
-import { createTransport } from '../src/delivery/transport.ts';
+import { createTransport } from '../src/delivery/create-transport.ts';
 import { memoryLogger } from '../src/log.ts';
 import { editionRunner } from '../src/scheduler/run-edition.ts';
 import { Scheduler } from '../src/scheduler/scheduler.ts';

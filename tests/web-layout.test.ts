@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startWebServer, type RunningWebServer } from '../src/commands/serve.ts';
+import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import { CHROMIUM_ARGS } from '../scripts/screenshot.ts';
 import { tempDir, testConfig } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import { isDateString } from '../editions/time.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError } from './command.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

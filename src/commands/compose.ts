@@ -1,9 +1,9 @@
-import type { Command } from '../cli.ts';
+import type { Command } from './command.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { editionJson, type Edition } from '../editions/compose.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { formatLocal } from '../editions/time.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError } from './command.ts';
 import { contentDir, contentOption, dateArg, kindArg, parse } from './args.ts';
 
 /** `compose <kind>`: prints the edition as an outline, or as the DESIGN.md JSON object. */

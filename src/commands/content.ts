@@ -1,4 +1,4 @@
-import { UsageError, type Command } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import { loadContent } from '../content/loader.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 

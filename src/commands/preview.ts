@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from '../cli.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import { buildMessage, compileMessage, messageCommonFor, newMessageId } from '../delivery/mime.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { preSendChecks } from '../render/checks.ts';

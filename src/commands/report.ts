@@ -1,5 +1,4 @@
-import type { Command } from '../cli.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import { openDb } from '../db.ts';
 import { editionReport, formatReport } from '../delivery/report.ts';
 import { parse } from './args.ts';

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { UsageError, type Command } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import { KIND_NAMES, nextInstants } from '../editions/calendar.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 

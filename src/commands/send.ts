@@ -1,5 +1,4 @@
-import type { Command } from '../cli.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import type { Config, Kind } from '../config.ts';
 import { openDb, type Db } from '../db.ts';
 import { ProgressBar, formatCount } from '../delivery/progress-bar.ts';
@@ -7,7 +6,8 @@ import { editionReport, formatReport } from '../delivery/report.ts';
 import { SendLockedError } from '../delivery/send-lock.ts';
 import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type SendProgress, type SendSummary } from '../delivery/sender.ts';
 import { sendTestCopy } from '../delivery/test-copy.ts';
-import { createTransport, type Transport } from '../delivery/transport.ts';
+import { createTransport } from '../delivery/create-transport.ts';
+import type { Transport } from '../delivery/transport.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { renderEdition } from '../render/render-edition.ts';
 import { preSendChecks } from '../render/checks.ts';

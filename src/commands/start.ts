@@ -1,4 +1,4 @@
-import { UsageError, type Command } from '../cli.ts';
+import { UsageError, type Command } from './command.ts';
 import { runService } from '../scheduler/service.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError, type Command, type CommandContext } from '../cli.ts';
+import { UsageError, type Command, type CommandContext } from './command.ts';
 import { openDb } from '../db.ts';
 import { parseEditions } from '../subscribers/csv.ts';
 import { isValidEmail, normaliseEmail } from '../subscribers/email.ts';

@@ -1,7 +1,3 @@
-import type { Config } from '../config.ts';
-import { createOutboxTransport } from './outbox.ts';
-import { createSmtpTransport } from './smtp-transport.ts';
-
 export { TransportError } from './errors.ts';
 
 /** One prebuilt message for one recipient. */
@@ -38,11 +34,6 @@ export interface Transport {
 export function rawBytes(raw: OutgoingMessage['raw']): Buffer {
   if (typeof raw === 'string') return Buffer.from(raw, 'utf8');
   return Buffer.isBuffer(raw) ? raw : Buffer.concat(raw);
-}
-
-/** SMTP pool from `config.smtp.url`, else an outbox writer to `${config.outboxDir}/<editionId>/<seq>-<recipient>.eml`. */
-export function createTransport(config: Config): Transport {
-  return config.smtp.url ? createSmtpTransport(config) : createOutboxTransport(config.outboxDir);
 }
 
 /** The bare address in `Name <addr@host>` (or the input when it is bare already). */

@@ -1,8 +1,8 @@
 import type { Config } from '../config.ts';
 import { openDb } from '../db.ts';
-import { createTransport } from '../delivery/transport.ts';
+import { createTransport } from '../delivery/create-transport.ts';
 import { jsonLogger } from '../log.ts';
-import { startWebServer, type RunningWebServer } from '../commands/serve.ts';
+import { startWebServer, type RunningWebServer } from '../web/start.ts';
 import { editionRunner } from './run-edition.ts';
 import { Scheduler } from './scheduler.ts';
 

@@ -1,0 +1,117 @@
+import type { Config, Kind } from '../config.ts';
+import { ContentError } from '../content/loader.ts';
+import type { Db } from '../db.ts';
+import { SendLockedError } from '../delivery/send-lock.ts';
+import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type SendProgress, type SendSummary } from '../delivery/sender.ts';
+import type { Transport } from '../delivery/transport.ts';
+import { composeEdition } from '../editions/edition-for.ts';
+import type { Edition } from '../editions/compose.ts';
+import { renderEdition } from '../render/render-edition.ts';
+import { SubscriberStore } from '../subscribers/store.ts';
+import { Tokens, loadSecret, recipientLinks } from '../subscribers/tokens.ts';
+
+/**
+ * What publishing an edition came to. Each door decides how to show it: `almanac send` as printed
+ * lines and an exit code, the scheduler as a log event.
+ */
+export type PublishOutcome =
+  /** every recipient reached a final state (some may have failed or be in doubt: see the summary) */
+  | 'sent'
+  /** everyone already had it: nothing was sent */
+  | 'already-complete'
+  /** recipients remain deferred: a later run resumes it */
+  | 'incomplete'
+  /** the run stopped early (SMTP unreachable, credentials refused, lease lost): a later run resumes it */
+  | 'stopped'
+  /** the caller's signal stopped the run; everything in flight was recorded */
+  | 'interrupted'
+  /** counted only, nothing sent or recorded */
+  | 'dry-run'
+  /** no news in the window and not forced: nothing rendered or sent */
+  | 'empty'
+  /** content failed validation: nothing composed or sent */
+  | 'invalid-content'
+  /** the pre-send checks failed and not forced: nothing sent */
+  | 'refused'
+  /** another run holds the edition's send lock */
+  | 'locked';
+
+/** The typed result of publishEdition. */
+export type PublishResult =
+  | { outcome: 'invalid-content'; kind: Kind; error: ContentError }
+  | { outcome: 'empty' | 'refused' | 'locked'; kind: Kind; editionId: string; message: string; problems: string[] }
+  | { outcome: 'sent' | 'already-complete' | 'incomplete' | 'stopped' | 'interrupted' | 'dry-run'; kind: Kind; editionId: string; summary: SendSummary };
+
+/** The real parts publishing uses; the doors wire them (the CLI opens its own, the service shares one). */
+export interface PublishDeps {
+  config: Config;
+  db: Db;
+  transport: Transport;
+  /** Every send log event (the CLI prints them as JSON lines, the scheduler logs them). */
+  log?: (event: SendLogEvent) => void;
+  onProgress?: (progress: SendProgress) => void;
+}
+
+/** Which edition to publish and how. */
+export interface PublishOptions {
+  kind: Kind;
+  /** YYYY-MM-DD; the next edition of the kind from `now` when omitted. */
+  date?: string;
+  /** @default config.contentDir */
+  contentDir?: string;
+  /** "Now" for picking the next edition when `date` is omitted. @default new Date() */
+  now?: Date;
+  dryRun?: boolean;
+  resendUnknown?: boolean;
+  /** Send an empty edition, or one failing the pre-send checks. */
+  force?: boolean;
+  /** Abort = stop taking recipients, finish and record those in flight. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Publishes one edition: compose → render once → pre-send checks → send to every active subscriber
+ * of its kind through the ledger. The one path of `almanac send`, the scheduler, the demo and the bench.
+ * Throws only for failures of the whole run that are not an outcome (e.g. the database is unusable),
+ * with a message that says how to resume.
+ */
+export async function publishEdition(deps: PublishDeps, opts: PublishOptions): Promise<PublishResult> {
+  const { config } = deps;
+  const kind = opts.kind;
+  let edition: Edition;
+  try {
+    ({ edition } = await composeEdition(kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now));
+  } catch (error) {
+    if (error instanceof ContentError) return { outcome: 'invalid-content', kind, error };
+    throw error;
+  }
+  if (edition.empty && !opts.force) {
+    const refused = new SendRefusedError(edition.id, 'empty', []);
+    return { outcome: 'empty', kind, editionId: edition.id, message: refused.message, problems: [] };
+  }
+  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+
+  const store = new SubscriberStore(deps.db);
+  const tokens = new Tokens(loadSecret(deps.db, config));
+  try {
+    // sendEdition runs the pre-send checks before it touches anyone (SendRefusedError).
+    const summary = await sendEdition(
+      { db: deps.db, store, transport: deps.transport, config, links: (id, k) => recipientLinks(config.baseUrl, tokens, id, k), log: deps.log },
+      { edition, rendered, dryRun: opts.dryRun, resendUnknown: opts.resendUnknown, force: opts.force, signal: opts.signal, onProgress: deps.onProgress },
+    );
+    return { outcome: outcomeOf(summary), kind, editionId: edition.id, summary };
+  } catch (error) {
+    if (error instanceof SendLockedError) return { outcome: 'locked', kind, editionId: edition.id, message: error.message, problems: [] };
+    if (error instanceof SendRefusedError) return { outcome: error.reason === 'empty' ? 'empty' : 'refused', kind, editionId: edition.id, message: error.message, problems: error.problems };
+    throw new Error(`cannot send ${edition.id}; what was recorded is kept, resume with: ${resumeHint(edition)}`, { cause: error });
+  }
+}
+
+/** The outcome a finished run's summary stands for. */
+function outcomeOf(summary: SendSummary): 'sent' | 'already-complete' | 'incomplete' | 'stopped' | 'interrupted' | 'dry-run' {
+  if (summary.dryRun) return 'dry-run';
+  if (summary.interrupted) return 'interrupted';
+  if (summary.alreadyComplete) return 'already-complete';
+  if (summary.complete) return 'sent';
+  return summary.stopped ? 'stopped' : 'incomplete';
+}

@@ -1,0 +1,44 @@
+import type { Config, Kind } from '../config.ts';
+import type { Db } from '../db.ts';
+import { sendTestCopy } from '../delivery/test-copy.ts';
+import type { SendResult, Transport } from '../delivery/transport.ts';
+import { composeEdition } from '../editions/edition-for.ts';
+import { preSendChecks } from '../render/checks.ts';
+import { renderEdition } from '../render/render-edition.ts';
+import { normaliseEmail } from '../subscribers/email.ts';
+import { SubscriberStore } from '../subscribers/store.ts';
+import { Tokens, loadSecret, recipientLinks } from '../subscribers/tokens.ts';
+
+/** What a test copy came to: the server's reply, and what the checks would have refused. */
+export interface TestCopyResult {
+  editionId: string;
+  /** The normalised address it went to. */
+  to: string;
+  result: SendResult;
+  /** Pre-send check problems and emptiness: a test copy goes out anyway, so the editor sees them. */
+  warnings: string[];
+}
+
+/**
+ * Composes, renders and sends one copy of an edition marked [TEST] to one address; the ledger is
+ * untouched. Throws ContentError on invalid content.
+ */
+export async function publishTestCopy(
+  deps: { config: Config; db: Db; transport: Transport },
+  opts: { kind: Kind; date?: string; contentDir?: string; now?: Date; to: string },
+): Promise<TestCopyResult> {
+  const { config } = deps;
+  const { edition } = await composeEdition(opts.kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now);
+  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  const warnings = preSendChecks(rendered).map((p) => `pre-send check: ${p}`);
+  if (edition.empty) warnings.push(`${edition.id} is empty (no news in its window)`);
+
+  const to = normaliseEmail(opts.to);
+  const subscriber = new SubscriberStore(deps.db).findByEmail(to);
+  // A subscriber gets their own working links; anyone else the archive's (tokens exist only for real ids).
+  const links = subscriber
+    ? recipientLinks(config.baseUrl, new Tokens(loadSecret(deps.db, config)), subscriber.id, opts.kind)
+    : { unsubscribeUrl: `${config.baseUrl}/subscribe`, preferencesUrl: `${config.baseUrl}/subscribe` };
+  const { result } = await sendTestCopy({ rendered, to, kind: opts.kind, config, transport: deps.transport, links });
+  return { editionId: edition.id, to, result, warnings };
+}

@@ -60,6 +60,49 @@ describe('a scheduler fire runs the real send path (injected clock, real SMTP, r
   });
 });
 
+describe('the scheduler logs what publishing came to (the same events as when it called the send command)', () => {
+  test('a fire logs run, the send events and the outcome with the summary as one detail line; empty and invalid content are their own outcomes', async () => {
+    const smtp = await startSmtpServer();
+    servers.push(smtp);
+    const dir = tempDir();
+    const config = testConfig({ ALMANAC_DB: join(dir, 'a.db'), SMTP_URL: smtp.url, ALMANAC_BASE_URL: 'https://almanac.example' });
+    const db = openDb(config.dbPath);
+    seedSubscribers(new SubscriberStore(db), [address(1), address(2), address(3)]);
+    const transport = createTransport(config);
+    const log = memoryLogger();
+    let now = new Date('2026-11-25T07:00:00Z');
+    let contentDir = fixtureContent();
+    const scheduler = new Scheduler({ config, db, log, clock: () => now, run: (kind, date, signal) => editionRunner(config, { db, transport, contentDir, log })(kind, date, signal) });
+    try {
+      await scheduler.reconcile('midweek', 'fire');
+      const names = log.events.map((e) => e.event).filter((e) => !e.startsWith('schedule.next'));
+      expect(names).toEqual(['schedule.run', 'send.run.start', 'send.run.done', 'schedule.sent']);
+      const sent = log.events.find((e) => e.event === 'schedule.sent')!;
+      expect(sent.fields.detail).toMatch(/^2026-11-25-midweek: sent 3 · bounced 0 · failed 0 · deferred 0 · in doubt 0 · skipped 0 \| 3 active subscribers · [\d.]+ s · [\d,]+ msg\/s · ledger: 3 sent in total$/);
+      expect(log.events.find((e) => e.event === 'send.run.done')?.fields).toMatchObject({ editionId: '2026-11-25-midweek', sent: 3, level: 'info' });
+
+      // An edition with no news in its window: logged as empty, nothing sent.
+      log.events.length = 0;
+      now = new Date('2027-03-03T07:00:00Z');
+      await scheduler.reconcile('midweek', 'fire');
+      expect(log.events.find((e) => e.event === 'schedule.empty')?.fields.detail).toBe('no news in the window; not sent');
+
+      // Invalid content: the problems are in the log, nothing is sent.
+      log.events.length = 0;
+      contentDir = writeContent([{ slug: 'bad', title: 'Bad', published: '2027-03-09T06:00:00Z', score: 11, topics: ['x'] }], [{ slug: 'g', topics: ['x'] }]);
+      now = new Date('2027-03-10T07:00:00Z');
+      await scheduler.reconcile('midweek', 'fire');
+      const invalid = log.events.find((e) => e.event === 'schedule.invalid-content');
+      expect(invalid?.fields.detail).toBe('1 content problem(s); nothing was sent');
+      expect(invalid?.fields.problems).toEqual([expect.stringMatching(/bad\.md: score/)]);
+      expect(smtp.recipients()).toHaveLength(3);
+    } finally {
+      await transport.close();
+      db.close();
+    }
+  });
+});
+
 /** A content dir and schedule that make an edition due one minute ago, whatever today's date is. */
 function dueNow(): { env: Record<string, string>; contentDir: string } {
   const now = new Date();

@@ -11,9 +11,9 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { runSend } from '../src/commands/send.ts';
 import { openDb } from '../src/db.ts';
 import { loadValidContent } from '../src/content/loader.ts';
-import { editionOn, latestEdition, type EditionSlot } from '../src/editions/calendar.ts';
+import { latestEdition, type EditionSlot } from '../src/editions/calendar.ts';
+import { latestWithNews } from '../src/editions/edition-for.ts';
 import { compose } from '../src/editions/compose.ts';
-import { addDays } from '../src/editions/time.ts';
 import { SubscriberStore } from '../src/subscribers/store.ts';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -51,12 +51,7 @@ export function demoConfig(root: string, contentDir: string): Config {
 export async function demoEdition(config: Config, now: Date): Promise<{ slot: EditionSlot; fellBack: boolean }> {
   const content = await loadValidContent(config.contentDir);
   const current = latestEdition('midweek', now, config);
-  const oldest = Math.min(...content.news.map((n) => n.published.getTime()));
-  let slot = current;
-  while (compose(content, slot).empty && slot.window.from.getTime() > oldest) {
-    slot = editionOn('midweek', addDays(slot.date, -7), config);
-  }
-  if (compose(content, slot).empty) slot = current;
+  const slot = compose(content, current).empty ? (latestWithNews(content, 'midweek', config, now) ?? current) : current;
   return { slot, fellBack: slot.id !== current.id };
 }
 
@@ -95,7 +90,7 @@ export async function main(options: DemoOptions = {}): Promise<number> {
       say(`  open one in a mail client (Thunderbird, Apple Mail, Outlook open .eml files), or read it: less ${show(first)}`);
     }
     say('See the edition in a browser:');
-    say(`  npm run -s almanac -- preview midweek --date ${slot.date}   # writes preview/${slot.id}.html, .txt and .eml`);
+    say(`  npm run -s almanac -- preview midweek --latest   # writes preview/${slot.id}.html, .txt and .eml`);
     say('  npm run dev                                                  # React Email preview server on http://localhost:3001');
     say(`  npm start                                                    # then http://localhost:3000/archive/${slot.id}`);
     say(`Run the demo again: nobody gets a second copy (the ledger says who has it): npm run -s almanac -- report ${slot.id}`);

@@ -11,11 +11,11 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/content.ts')).contentCommand,
   },
   compose: {
-    usage: 'compose <midweek|sunday> [--date YYYY-MM-DD] [--content DIR] [--json]',
+    usage: 'compose <midweek|sunday> [--date YYYY-MM-DD | --latest] [--content DIR] [--json]',
     load: async () => (await import('./commands/compose.ts')).composeCommand,
   },
   preview: {
-    usage: 'preview <midweek|sunday> [--date D] [--out DIR] [--content DIR] [--force]',
+    usage: 'preview <midweek|sunday> [--date D | --latest] [--out DIR] [--content DIR] [--force]',
     load: async () => (await import('./commands/preview.ts')).previewCommand,
   },
   subscribers: {
@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
   send: {
-    usage: 'send <midweek|sunday> [--date D] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
+    usage: 'send <midweek|sunday> [--date D | --latest] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
     load: async () => (await import('./commands/send.ts')).sendCommand,
   },
   report: {

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import { isDateString } from '../editions/time.ts';
+import { LATEST, type EditionChoice } from '../editions/edition-for.ts';
 import { UsageError } from './command.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -38,4 +39,13 @@ export function dateArg(value: string | boolean | undefined): string | undefined
     throw new UsageError(`--date: expected a date YYYY-MM-DD, found ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** `--date D` and `--latest`, shared by compose, preview and send. */
+export const editionOptions = { date: { type: 'string' }, latest: { type: 'boolean' } } as const;
+
+/** Which edition `--date` / `--latest` mean (the next one when neither is given). */
+export function editionArg(values: { date?: string | boolean; latest?: string | boolean }): EditionChoice {
+  if (values.latest && values.date !== undefined) throw new UsageError('--date and --latest name an edition each: give one of them');
+  return values.latest ? LATEST : dateArg(values.date);
 }

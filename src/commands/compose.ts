@@ -4,19 +4,19 @@ import { editionJson, type Edition } from '../editions/compose.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { formatLocal } from '../editions/time.ts';
 import { UsageError } from './command.ts';
-import { contentDir, contentOption, dateArg, kindArg, parse } from './args.ts';
+import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 
 /** `compose <kind>`: prints the edition as an outline, or as the DESIGN.md JSON object. */
 export const composeCommand: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {
     ...contentOption,
-    date: { type: 'string' },
+    ...editionOptions,
     json: { type: 'boolean' },
   });
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const kind = kindArg(positionals[0]);
   const config = ctx.config();
-  const { edition } = await composeEdition(kind, dateArg(values.date), config, contentDir(values, config));
+  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config));
   if (values.json) {
     ctx.stdout.write(`${JSON.stringify(editionJson(edition))}\n`);
   } else {

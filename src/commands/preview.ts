@@ -6,13 +6,13 @@ import { composeEdition } from '../editions/edition-for.ts';
 import { preSendChecks } from '../render/checks.ts';
 import { personalise, renderEdition } from '../render/render-edition.ts';
 import { SAMPLE_RECIPIENT, sampleLinks } from '../render/sample-links.ts';
-import { contentDir, contentOption, dateArg, kindArg, parse } from './args.ts';
+import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 
 /** `preview <kind>`: writes the edition as the sample subscriber would get it: `<id>.html`, `<id>.txt`, `<id>.eml`. */
 export const previewCommand: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {
     ...contentOption,
-    date: { type: 'string' },
+    ...editionOptions,
     out: { type: 'string' },
     force: { type: 'boolean' },
   });
@@ -21,7 +21,7 @@ export const previewCommand: Command = async (ctx) => {
   const config = ctx.config();
   const force = values.force === true;
   const outDir = resolve(typeof values.out === 'string' ? values.out : './preview');
-  const { edition } = await composeEdition(kind, dateArg(values.date), config, contentDir(values, config));
+  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config));
 
   if (edition.empty) {
     const window = `${edition.window.from.toISOString()} < published <= ${edition.window.to.toISOString()}`;

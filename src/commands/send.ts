@@ -5,10 +5,11 @@ import { ProgressBar } from '../delivery/progress-bar.ts';
 import { editionReport, formatReport } from '../delivery/report.ts';
 import type { SendLogEvent, SendSummary } from '../delivery/sender.ts';
 import type { Transport } from '../delivery/transport.ts';
+import { LATEST, composeEdition, slotFor } from '../editions/edition-for.ts';
 import { publishEdition, type PublishOptions, type PublishResult } from '../publish/publish-edition.ts';
 import { publishTestCopy } from '../publish/publish-test-copy.ts';
 import { publishLines } from '../publish/summary-lines.ts';
-import { contentDir, contentOption, dateArg, kindArg, parse } from './args.ts';
+import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
 /**
@@ -104,7 +105,7 @@ export function exitCodeFor(result: PublishResult): number {
 export const sendCommand: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {
     ...contentOption,
-    date: { type: 'string' },
+    ...editionOptions,
     'dry-run': { type: 'boolean' },
     to: { type: 'string' },
     'resend-unknown': { type: 'boolean' },
@@ -113,7 +114,7 @@ export const sendCommand: Command = async (ctx) => {
   });
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const kind = kindArg(positionals[0]);
-  const date = dateArg(values.date);
+  const date = editionArg(values);
   if (values.to !== undefined && !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(values.to)) {
     throw new UsageError(`--to: expected an email address, found ${JSON.stringify(values.to)}`);
   }
@@ -123,8 +124,7 @@ export const sendCommand: Command = async (ctx) => {
   const config = ctx.config();
 
   if (values.report) {
-    const { editionOn, nextEdition } = await import('../editions/calendar.ts');
-    const slot = date ? editionOn(kind, date, config) : nextEdition(kind, new Date(), config);
+    const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config))).edition : slotFor(kind, date, config);
     const db = openDb(config.dbPath);
     try {
       const report = editionReport(db, slot.id, true);

@@ -4,7 +4,7 @@ import type { Db } from '../db.ts';
 import { SendLockedError } from '../delivery/send-lock.ts';
 import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type SendProgress, type SendSummary } from '../delivery/sender.ts';
 import type { Transport } from '../delivery/transport.ts';
-import { composeEdition } from '../editions/edition-for.ts';
+import { composeEdition, type EditionChoice } from '../editions/edition-for.ts';
 import type { Edition } from '../editions/compose.ts';
 import { renderEdition } from '../render/render-edition.ts';
 import { SubscriberStore } from '../subscribers/store.ts';
@@ -55,8 +55,8 @@ export interface PublishDeps {
 /** Which edition to publish and how. */
 export interface PublishOptions {
   kind: Kind;
-  /** YYYY-MM-DD; the next edition of the kind from `now` when omitted. */
-  date?: string;
+  /** YYYY-MM-DD, or LATEST (the most recent edition with news); the next edition of the kind from `now` when omitted. */
+  date?: EditionChoice;
   /** @default config.contentDir */
   contentDir?: string;
   /** "Now" for picking the next edition when `date` is omitted. @default new Date() */

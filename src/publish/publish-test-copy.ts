@@ -2,7 +2,7 @@ import type { Config, Kind } from '../config.ts';
 import type { Db } from '../db.ts';
 import { sendTestCopy } from '../delivery/test-copy.ts';
 import type { SendResult, Transport } from '../delivery/transport.ts';
-import { composeEdition } from '../editions/edition-for.ts';
+import { composeEdition, type EditionChoice } from '../editions/edition-for.ts';
 import { preSendChecks } from '../render/checks.ts';
 import { renderEdition } from '../render/render-edition.ts';
 import { normaliseEmail } from '../subscribers/email.ts';
@@ -25,7 +25,7 @@ export interface TestCopyResult {
  */
 export async function publishTestCopy(
   deps: { config: Config; db: Db; transport: Transport },
-  opts: { kind: Kind; date?: string; contentDir?: string; now?: Date; to: string },
+  opts: { kind: Kind; date?: EditionChoice; contentDir?: string; now?: Date; to: string },
 ): Promise<TestCopyResult> {
   const { config } = deps;
   const { edition } = await composeEdition(opts.kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now);

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { guideUrl } from '../emails/_components/edition-layout.tsx';
 import { loadContent } from '../src/content/loader.ts';
 import { almanac } from './cli.ts';
 import { tempDir, writeContent } from './helpers.ts';
@@ -106,5 +107,22 @@ describe('compose as a real process', () => {
     expect(tz.stderr).toMatch(/ALMANAC_TIMEZONE: expected an IANA time zone.*found "Mars\/Olympus"/);
     const url = await almanac(['compose', 'midweek'], { ALMANAC_BASE_URL: 'ftp://x' });
     expect(url.stderr).toMatch(/ALMANAC_BASE_URL: expected an absolute http\(s\) URL.*found "ftp:\/\/x"/);
+  });
+});
+
+describe('the shipped content', () => {
+  test('no file points at the placeholder domain almanac.example', () => {
+    const files = ['news', 'guides'].flatMap((sub) => readdirSync(join('content', sub)).map((f) => join('content', sub, f)));
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.filter((file) => readFileSync(file, 'utf8').includes('almanac.example'));
+    expect(offenders).toEqual([]);
+  });
+
+  test("every guide's link follows ALMANAC_BASE_URL (the archive site's guide page)", async () => {
+    const { content, problems } = await loadContent('content');
+    expect(problems).toEqual([]);
+    for (const guide of content.guides) {
+      expect(guideUrl('https://news.operator.test', guide)).toBe(`https://news.operator.test/guides/${guide.slug}`);
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { Kind } from '../src/config.ts';
 import { KIND_NAMES } from '../src/editions/calendar.ts';
 import { NEWSLETTER_NAME } from '../src/editions/compose.ts';
 import { button, colors, fonts, sizes, text } from './theme.ts';
-import { siteHost } from './components/format.ts';
+import { siteHost } from './_components/format.ts';
 
 interface ConfirmSubscriptionEmailProps {
   name: string | null;

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 import { devPreviewProps } from '../scripts/dev-preview-props.ts';
-import { EditionLayout, type EditionEmailProps } from './components/edition-layout.tsx';
+import { EditionLayout, type EditionEmailProps } from './_components/edition-layout.tsx';
 
 /**
  * The edition email (both kinds). Production renders EditionLayout directly (src/render/render-edition.ts);

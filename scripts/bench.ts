@@ -317,7 +317,7 @@ export async function runBaseline(input: {
     import('@react-email/render'),
     import('nodemailer'),
     import('react'),
-    import('../emails/components/edition-layout.tsx'),
+    import('../emails/_components/edition-layout.tsx'),
   ]);
   const tokens = new Tokens(BENCH_SECRET);
   const site = { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone };

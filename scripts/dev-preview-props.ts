@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { EditionEmailProps } from '../emails/components/edition-layout.tsx';
+import type { EditionEmailProps } from '../emails/_components/edition-layout.tsx';
 import { loadConfig, type Config, type Kind } from '../src/config.ts';
 import { loadContent, type Content } from '../src/content/loader.ts';
 import { editionOn, nextEdition } from '../src/editions/calendar.ts';

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { guideUrl } from '../emails/_components/edition-layout.tsx';
 import { loadContent } from '../src/content/loader.ts';
 import { almanac } from './cli.ts';
 import { tempDir, writeContent } from './helpers.ts';
@@ -77,6 +78,95 @@ describe('content check', () => {
   });
 });
 
+const NEWS_FIELDS = 'source: Wire\npublished: 2026-11-23T10:00:00Z\nscore: 5\ntopics: [x]';
+
+/** Writes content/news/<name> with the given front matter lines and a one-line summary. */
+function newsFile(dir: string, name: string, front: string, summary = 'Summary.'): void {
+  writeFileSync(join(dir, 'news', name), `---\n${front}\n---\n${summary}\n`);
+}
+
+describe('content check reads each file as far as it can', () => {
+  test("the front matter ends only at a line that is '---' alone", async () => {
+    const dir = writeContent([], [{ slug: 'fine' }]);
+    newsFile(dir, 'dashes-in-title.md', `title: Wait for it---\nurl: https://a.example/dashes\n${NEWS_FIELDS}`);
+    writeFileSync(join(dir, 'news', 'crlf.md'), `---\r\ntitle: Windows line ends\r\nurl: https://a.example/crlf\r\n${NEWS_FIELDS.replace(/\n/g, '\r\n')}\r\n---  \r\nBody.\r\n`);
+    const { content, problems } = await loadContent(dir);
+    expect(problems).toEqual([]);
+    const item = content.news.find((n) => n.slug === 'dashes-in-title');
+    expect(item).toMatchObject({ title: 'Wait for it---', url: 'https://a.example/dashes', score: 5, topics: ['x'], summary: 'Summary.' });
+    expect(content.news.find((n) => n.slug === 'crlf')?.summary).toBe('Body.');
+  });
+
+  test('an unclosed front matter block is said to be not closed', async () => {
+    const dir = writeContent([], [{ slug: 'fine' }]);
+    writeFileSync(join(dir, 'news', 'unclosed.md'), `---\ntitle: T\nurl: https://a.example/u\n${NEWS_FIELDS}\n\nThe summary, with no closing line above it.\n`);
+    const { problems } = await loadContent(dir);
+    expect(problems).toEqual([expect.stringMatching(/news\/unclosed\.md: front matter: the '---' block on line 1 is not closed/)]);
+  });
+
+  test('a YAML error or an alias bomb is a problem of that file; the other files are still checked', async () => {
+    const dir = writeContent([{ slug: 'good', published: '2026-11-23T10:00:00Z' }], [{ slug: 'fine' }]);
+    newsFile(dir, 'bad-yaml.md', `title: "never closed\nurl: https://a.example/y\n${NEWS_FIELDS}`);
+    const lol = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [prev, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g'], ['g', 'h']]) {
+      lol.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    newsFile(dir, 'billion-laughs.md', `${lol.join('\n')}\ntitle: [*h,*h,*h,*h,*h,*h,*h,*h,*h]\nurl: https://a.example/lol\n${NEWS_FIELDS}`);
+    newsFile(dir, 'score-zero.md', `title: T\nurl: https://a.example/z\n${NEWS_FIELDS.replace('score: 5', 'score: 0')}`);
+    const { content, problems } = await loadContent(dir);
+    expect(problems.find((p) => p.includes('bad-yaml.md'))).toMatch(/news\/bad-yaml\.md: front matter: invalid YAML on line \d+ \(.+\)/);
+    expect(problems.find((p) => p.includes('billion-laughs.md'))).toMatch(/news\/billion-laughs\.md: front matter: invalid YAML \(.*alias.*\)/i);
+    expect(problems.find((p) => p.includes('score-zero.md'))).toMatch(/score: expected an integer from 1 to 10, found number 0/);
+    expect(problems).toHaveLength(3);
+    expect(content.news.map((n) => n.slug)).toEqual(['good']);
+  });
+
+  test('a content file over 1 MB is refused with its size, without being parsed', async () => {
+    const dir = writeContent([], [{ slug: 'fine' }]);
+    newsFile(dir, 'huge.md', `title: T\nurl: https://a.example/huge\n${NEWS_FIELDS}`, 'word '.repeat(220_000));
+    const size = statSync(join(dir, 'news', 'huge.md')).size;
+    const { content, problems } = await loadContent(dir);
+    expect(problems).toEqual([`${join(dir, 'news', 'huge.md')}: file: expected at most 1048576 bytes (1 MB), found ${size} bytes; not read`]);
+    expect(content.news).toEqual([]);
+  });
+
+  test('a duplicate url is reported together with the other problems of the same file', async () => {
+    const dir = writeContent([{ slug: 'first', published: '2026-11-23T10:00:00Z', url: 'https://news.example/story' }], [{ slug: 'fine' }]);
+    newsFile(dir, 'second.md', `title: T\nurl: https://news.example/story#again\n${NEWS_FIELDS.replace('score: 5', 'score: 11')}`);
+    const { problems } = await loadContent(dir);
+    expect(problems).toEqual([
+      expect.stringMatching(/news\/second\.md: score: expected an integer from 1 to 10, found number 11/),
+      expect.stringMatching(/news\/second\.md: url: expected a URL no other news item uses, found https:\/\/news\.example\/story#again \(also in .*first\.md\)/),
+    ]);
+  });
+
+  test.each(['Upper-Case.md', 'snake_case.md', 'double--hyphen.md', 'with space.md', '-leading.md'])(
+    'a file name that is not lowercase kebab-case is refused: %s',
+    async (name) => {
+      const dir = writeContent([], [{ slug: 'fine' }]);
+      newsFile(dir, name, `title: T\nurl: https://a.example/n\n${NEWS_FIELDS}`);
+      const { content, problems } = await loadContent(dir);
+      expect(problems).toEqual([expect.stringContaining(`${name}: file name: expected lowercase kebab-case`)]);
+      expect(content.news).toEqual([]);
+    },
+  );
+
+  test('one run of the CLI lists all of these at once', async () => {
+    const dir = writeContent([{ slug: 'first', published: '2026-11-23T10:00:00Z', url: 'https://news.example/story' }], [{ slug: 'fine' }]);
+    newsFile(dir, 'second.md', `title: T\nurl: https://news.example/story\n${NEWS_FIELDS.replace('score: 5', 'score: 11')}`);
+    newsFile(dir, 'Bad_Name.md', `title: T\nurl: https://a.example/n\n${NEWS_FIELDS}`);
+    writeFileSync(join(dir, 'news', 'unclosed.md'), `---\ntitle: T\n`);
+    newsFile(dir, 'bad-yaml.md', 'title: [unclosed');
+    const { code, stdout } = await almanac(['content', 'check', '--content', dir]);
+    expect(code).not.toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    for (const [file, field] of [['second.md', 'score'], ['second.md', 'url'], ['Bad_Name.md', 'file name'], ['unclosed.md', 'front matter'], ['bad-yaml.md', 'front matter']]) {
+      expect(lines.some((l) => l.includes(`${file}: ${field}:`)), `${file} ${field}\n${stdout}`).toBe(true);
+    }
+  });
+});
+
 describe('compose as a real process', () => {
   test.each(['midweek', 'sunday'])('compose %s --json prints the DESIGN.md shape', async (kind) => {
     const { code, stdout } = await almanac(['compose', kind, '--date', '2026-11-22', '--json']);
@@ -106,5 +196,22 @@ describe('compose as a real process', () => {
     expect(tz.stderr).toMatch(/ALMANAC_TIMEZONE: expected an IANA time zone.*found "Mars\/Olympus"/);
     const url = await almanac(['compose', 'midweek'], { ALMANAC_BASE_URL: 'ftp://x' });
     expect(url.stderr).toMatch(/ALMANAC_BASE_URL: expected an absolute http\(s\) URL.*found "ftp:\/\/x"/);
+  });
+});
+
+describe('the shipped content', () => {
+  test('no file points at the placeholder domain almanac.example', () => {
+    const files = ['news', 'guides'].flatMap((sub) => readdirSync(join('content', sub)).map((f) => join('content', sub, f)));
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.filter((file) => readFileSync(file, 'utf8').includes('almanac.example'));
+    expect(offenders).toEqual([]);
+  });
+
+  test("every guide's link follows ALMANAC_BASE_URL (the archive site's guide page)", async () => {
+    const { content, problems } = await loadContent('content');
+    expect(problems).toEqual([]);
+    for (const guide of content.guides) {
+      expect(guideUrl('https://news.operator.test', guide)).toBe(`https://news.operator.test/guides/${guide.slug}`);
+    }
   });
 });

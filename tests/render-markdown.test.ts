@@ -1,6 +1,9 @@
+import { decodeHTML } from 'entities';
 import { describe, expect, test } from 'vitest';
 import { emailMarkdownStyles } from '../emails/theme.ts';
 import { markdownToHtml, markdownToText, safeHref } from '../src/render/markdown.ts';
+import { renderEdition } from '../src/render/render-edition.ts';
+import { fixtureEdition, fullGuides, fullNews, SITE } from './render-fixtures.ts';
 
 describe('markdownToHtml', () => {
   test.each([
@@ -56,4 +59,48 @@ test('safeHref allows only absolute http(s) and mailto', () => {
   for (const bad of ['javascript:alert(1)', ' JAVASCRIPT:alert(1)', 'data:text/html,x', '/relative', '//proto.example', 'ftp://x.example']) {
     expect(safeHref(bad)).toBeUndefined();
   }
+});
+
+describe('HTML entities in Markdown', () => {
+  test.each([
+    ['a named entity outside the old short list', 'r&eacute;gulation', 'régulation'],
+    ['every HTML5 name', '&notin; &Uuml;ber &frac12; &rarr;', '∉ Über ½ →'],
+    ['numeric references', '&#8217; &#x27; &#X201C;', '’ \' “'],
+    ['decoded once only', '&amp;eacute;', '&eacute;'],
+    ['a bare ampersand and an unterminated name stay as written', 'R&D &eacute', 'R&D &eacute'],
+  ])('%s', (_name, markdown, text) => {
+    expect(markdownToText(markdown)).toBe(text);
+    // What a browser shows: the HTML decoded once.
+    expect(decodeHTML(markdownToHtml(markdown, { inline: true }))).toBe(text);
+  });
+
+  test('decoding never lets markup through: an encoded tag is shown as text in HTML', () => {
+    const markdown = 'See &lt;script&gt;alert(1)&lt;/script&gt; and &lt;a href="javascript:x"&gt;this&lt;/a&gt;.';
+    const html = markdownToHtml(markdown);
+    expect(html).not.toMatch(/<script|<a /);
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(markdownToText(markdown)).toBe('See <script>alert(1)</script> and <a href="javascript:x">this</a>.');
+  });
+
+  test('entities in link targets are decoded once, and an encoded javascript: scheme stays unlinked', () => {
+    expect(markdownToHtml('[a](https://x.example/?a=1&amp;b=2)')).toContain('href="https://x.example/?a=1&amp;b=2"');
+    expect(markdownToText('[a](https://x.example/?a=1&amp;b=2)')).toBe('a (https://x.example/?a=1&b=2)');
+    expect(markdownToHtml('[a](&#106;avascript:alert(1))')).not.toContain('href');
+  });
+
+  test('raw HTML is read with a parser: its visible text stays, title and script bodies go', () => {
+    const markdown = '<div><title>Page title</title>Visible &eacute;t&eacute;<script>alert(1)</script></div>';
+    expect(markdownToText(markdown)).toBe('Visible été');
+    expect(markdownToHtml(markdown)).toMatch(/>Visible été<\/p>$/);
+  });
+
+  test('an edition with entities in a summary shows the characters in both parts', async () => {
+    const news = fullNews();
+    news[0]!.summary = 'La r&eacute;gulation europ&eacute;enne &mdash; enfin.';
+    const { edition } = await fixtureEdition('midweek', news, fullGuides());
+    const rendered = await renderEdition(edition, SITE);
+    expect(rendered.html).toContain('La régulation européenne — enfin.');
+    expect(rendered.text).toContain('La régulation européenne — enfin.');
+    expect(rendered.html + rendered.text).not.toContain('eacute');
+  });
 });

@@ -100,23 +100,21 @@ export function preSendChecks(rendered: RenderedEdition): string[] {
     if (FORBIDDEN_ELEMENTS.has(el.name)) problems.push(`${what}: <${el.name}> is not allowed in email`);
     if (el.name === 'link' && /stylesheet/i.test(el.attrs.rel ?? '')) problems.push(`${what}: external stylesheet ${el.attrs.href ?? ''}`);
     if (el.name === 'img' && el.attrs.alt === undefined) problems.push(`${what}: ${describe(el)} has no alt text`);
-    for (const attr of Object.keys(el.attrs)) {
+    // Every attribute as written, repeats included: a browser reads the first, another client may not.
+    for (const [attr, value] of el.attrList) {
       if (attr.startsWith('on')) problems.push(`${what}: ${describe(el)} has an event handler attribute ${attr}`);
-    }
-    for (const [attr, value] of Object.entries(el.attrs)) {
       if (/^\s*(javascript|vbscript|data)\s*:/i.test(value) || (attr === 'style' && /javascript\s*:|expression\s*\(/i.test(value))) {
         problems.push(`${what}: ${describe(el)} has a script URL in ${attr}`);
       }
+      if (URL_ATTRS.slice(1).includes(attr) && !/^https:\/\//i.test(value)) {
+        problems.push(`${what}: ${describe(el)} loads ${attr}=${JSON.stringify(value)}; only absolute https resources`);
+      }
+      if (attr === 'href' && (el.name === 'a' || el.name === 'area')) {
+        const problem = hrefProblem(value);
+        if (problem) problems.push(`${what}: link ${JSON.stringify(value)} ${problem}`);
+      }
     }
-    if (el.name === 'a' || el.name === 'area') {
-      const href = el.attrs.href;
-      const problem = href === undefined ? 'has no href' : hrefProblem(href);
-      if (problem) problems.push(`${what}: link ${JSON.stringify(href ?? '')} ${problem}`);
-    }
-    for (const attr of URL_ATTRS.slice(1)) {
-      const value = el.attrs[attr];
-      if (value !== undefined && !/^https:\/\//i.test(value)) problems.push(`${what}: ${describe(el)} loads ${attr}=${JSON.stringify(value)}; only absolute https resources`);
-    }
+    if ((el.name === 'a' || el.name === 'area') && el.attrs.href === undefined) problems.push(`${what}: link "" has no href`);
   }
   for (const css of scan.styles) {
     if (/@import/i.test(css)) problems.push(`${what}: <style> uses @import (external CSS)`);

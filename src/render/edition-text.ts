@@ -1,5 +1,5 @@
-import { archiveUrl, guideUrl } from '../../emails/components/edition-layout.tsx';
-import { editionLine, shortDate, siteHost } from '../../emails/components/format.ts';
+import { archiveUrl, guideUrl } from '../../emails/_components/edition-layout.tsx';
+import { editionLine, shortDate, siteHost } from '../../emails/_components/format.ts';
 import { accents } from '../../emails/theme.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { NEWSLETTER_NAME, type Edition } from '../editions/compose.ts';

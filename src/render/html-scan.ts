@@ -1,14 +1,19 @@
-import { decodeEntities } from './markdown.ts';
+import { Parser } from 'htmlparser2';
 
-/** One start tag met while scanning, with its ancestors' tag names. */
+/** One start tag met while scanning, with the background it sits on. */
 export interface ScannedElement {
   name: string;
+  /** Attributes as a browser reads them: lowercase names, entities decoded, the first of a repeated name wins. */
   attrs: Record<string, string>;
+  /** Every attribute as written, repeats included (a check may want to see the ones a browser ignores). */
+  attrList: [name: string, value: string][];
   style: Record<string, string>;
   /** The nearest background colour on this element or an ancestor, if any. */
   background: string | undefined;
   /** Index of the start tag in the HTML. */
   offset: number;
+  /** Inside an Outlook conditional comment (`<!--[if mso]>…<![endif]-->`), which Outlook renders. */
+  conditional: boolean;
 }
 
 export interface ScanResult {
@@ -18,10 +23,6 @@ export interface ScanResult {
   /** Text of the first hidden element (display:none): the preheader. */
   hiddenText: string | undefined;
 }
-
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
-const TOKEN = /<!--[\s\S]*?-->|<![^>]*>|<(\/?)([a-zA-Z][\w:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
-const ATTR = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
 
 /** Parses an inline style attribute into lowercase property → value. */
 export function parseStyle(style: string): Record<string, string> {
@@ -38,55 +39,71 @@ function backgroundOf(style: Record<string, string>, attrs: Record<string, strin
   return value?.match(/#[0-9a-f]{3,8}\b|\b(?:white|black)\b/i)?.[0];
 }
 
+/** `<!--[if mso]>…<![endif]-->`: the comment's text is markup that Outlook renders. */
+const CONDITIONAL_COMMENT = /^\[if [^\]]*\]>([\s\S]*?)(?:<!\[endif\])?$/i;
+
+interface ScanState extends ScanResult {
+  stack: { name: string; background: string | undefined }[];
+  /** -1: no hidden element met yet; >= 0: inside it (its stack depth); -2: done. */
+  hiddenDepth: number;
+}
+
+/** Feeds `html` through a real HTML parser (htmlparser2) into `state`; `base` offsets nested markup. */
+function scanInto(html: string, state: ScanState, base: number, conditional: boolean): void {
+  const { elements, styles, stack } = state;
+  let attrList: [string, string][] = [];
+  let rawText: 'style' | 'script' | undefined;
+  const parser = new Parser(
+    {
+      onattribute(name, value) {
+        attrList.push([name, value]);
+      },
+      onopentag(name, attrs) {
+        const style = parseStyle(attrs.style ?? '');
+        const background = backgroundOf(style, attrs) ?? stack.at(-1)?.background;
+        elements.push({ name, attrs: { ...attrs }, attrList, style, background, offset: base + parser.startIndex, conditional });
+        attrList = [];
+        if (name === 'style' || name === 'script') {
+          rawText = name;
+          if (name === 'style') styles.push('');
+        }
+        if (state.hiddenDepth === -1 && style.display?.toLowerCase() === 'none') {
+          state.hiddenDepth = stack.length;
+          state.hiddenText = '';
+        }
+        stack.push({ name, background });
+      },
+      ontext(text) {
+        if (rawText === 'style') styles[styles.length - 1] += text;
+        else if (rawText === undefined && state.hiddenDepth >= 0) state.hiddenText += text;
+      },
+      onclosetag(name) {
+        if (name === rawText) rawText = undefined;
+        const at = stack.map((e) => e.name).lastIndexOf(name);
+        if (at >= 0) stack.length = at;
+        if (state.hiddenDepth >= 0 && stack.length <= state.hiddenDepth) state.hiddenDepth = -2; // only the first hidden element
+      },
+      oncomment(text) {
+        const inner = CONDITIONAL_COMMENT.exec(text);
+        // 4 = the length of '<!--' before the comment's text.
+        if (inner) scanInto(inner[1]!, state, base + parser.startIndex + 4 + text.indexOf(inner[1]!), true);
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: false },
+  );
+  parser.end(html);
+}
+
 /**
- * A small scanner for the HTML we produce ourselves (React Email output plus the safe Markdown
- * fragments): well-formed, double-quoted attributes. It tracks the element stack so each element
- * knows the background it sits on.
+ * Reads HTML as a browser (and Outlook) would, with a real parser: repeated attributes keep the
+ * first value, unquoted values, comments and raw text (<title>, <textarea>, <style>) are tokenised
+ * by the HTML rules, and the markup inside Outlook conditional comments is read too. Tracks the
+ * element stack so each element knows the background it sits on.
  */
 export function scanHtml(html: string): ScanResult {
-  const elements: ScannedElement[] = [];
-  const styles: string[] = [];
-  const stack: { name: string; background: string | undefined }[] = [];
-  let hiddenText: string | undefined;
-  // -1: no hidden element met yet; >= 0: inside it (its stack depth); -2: done.
-  let hiddenDepth = -1;
-  let last = 0;
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(html); m; m = TOKEN.exec(html)) {
-    if (hiddenDepth >= 0 && m.index > last) hiddenText += html.slice(last, m.index);
-    last = TOKEN.lastIndex;
-    const [whole, slash, rawName, rawAttrs = ''] = m;
-    if (!rawName) continue; // comment or doctype
-    const name = rawName.toLowerCase();
-    if (slash) {
-      const at = stack.map((e) => e.name).lastIndexOf(name);
-      if (at >= 0) stack.length = at;
-      if (hiddenDepth >= 0 && stack.length <= hiddenDepth) hiddenDepth = -2; // only the first hidden element
-      continue;
-    }
-    const attrs: Record<string, string> = {};
-    ATTR.lastIndex = 0;
-    for (let a = ATTR.exec(rawAttrs); a; a = ATTR.exec(rawAttrs)) {
-      attrs[a[1]!.toLowerCase()] = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
-    }
-    const style = parseStyle(attrs.style ?? '');
-    const background = backgroundOf(style, attrs) ?? stack.at(-1)?.background;
-    elements.push({ name, attrs, style, background, offset: m.index });
-    if (name === 'style' || name === 'script') {
-      const end = html.toLowerCase().indexOf(`</${name}`, last);
-      const body = html.slice(last, end < 0 ? html.length : end);
-      if (name === 'style') styles.push(body);
-      TOKEN.lastIndex = last = end < 0 ? html.length : end;
-      continue;
-    }
-    if (VOID.has(name) || whole.endsWith('/>')) continue;
-    if (hiddenDepth === -1 && style.display?.toLowerCase() === 'none') {
-      hiddenDepth = stack.length;
-      hiddenText = '';
-    }
-    stack.push({ name, background });
-  }
-  return { elements, styles, hiddenText: hiddenText === undefined ? undefined : decodeEntities(hiddenText) };
+  const state: ScanState = { elements: [], styles: [], hiddenText: undefined, stack: [], hiddenDepth: -1 };
+  scanInto(html, state, 0, false);
+  return { elements: state.elements, styles: state.styles, hiddenText: state.hiddenText };
 }
 
 function channel(hex: string, i: number, short: boolean): number {

@@ -1,3 +1,5 @@
+import { decodeHTMLStrict } from 'entities';
+import { Parser } from 'htmlparser2';
 import { Lexer, type Token, type Tokens } from 'marked';
 import { markdownStyles, type MarkdownStyles } from '../../emails/theme.ts';
 
@@ -16,20 +18,14 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
-const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', mdash: '—', ndash: '–', hellip: '…',
-  rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', middot: '·', times: '×', copy: '©', reg: '®', trade: '™',
-};
-
-/** Resolves the character references editors may write (`&amp;`, `&#8217;`) so they are escaped once. */
+/**
+ * Resolves the character references editors may write (`&eacute;`, `&amp;`, `&#8217;`: every
+ * HTML5 named reference, through the `entities` package), so the text is escaped once on output.
+ * Strict: only references closed by `;` count, as in CommonMark (`R&D` stays as written).
+ * The result is plain text; callers escape it (so `&lt;script&gt;` shows as text, never as a tag).
+ */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, ref: string) => {
-    if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED_ENTITIES[ref.toLowerCase()] ?? whole;
-  });
+  return decodeHTMLStrict(text);
 }
 
 /** The URL if it is an absolute http(s) or mailto link, else undefined. */
@@ -42,14 +38,32 @@ export function safeHref(href: string): string | undefined {
   return undefined;
 }
 
-/** The visible text of raw HTML: tags and comments dropped, script/style bodies removed. */
+/** Elements whose content a reader never sees as text. */
+const INVISIBLE = new Set(['script', 'style', 'iframe', 'object', 'template', 'title', 'noscript', 'head']);
+
+/**
+ * The visible text of raw HTML, read with a real parser (htmlparser2): tags and comments dropped,
+ * the bodies of script/style and the like removed, entities decoded. Callers escape the result.
+ */
 function htmlText(raw: string): string {
-  return decodeEntities(
-    raw
-      .replace(/<(script|style|iframe|object|template)\b[\s\S]*?(<\/\1\s*>|$)/gi, '')
-      .replace(/<!--[\s\S]*?(-->|$)/g, '')
-      .replace(/<\/?[a-z][^>]*>?/gi, ''),
+  let text = '';
+  let hidden = 0;
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        if (INVISIBLE.has(name)) hidden++;
+      },
+      onclosetag(name) {
+        if (INVISIBLE.has(name)) hidden = Math.max(0, hidden - 1);
+      },
+      ontext(chunk) {
+        if (hidden === 0) text += chunk;
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: false },
   );
+  parser.end(raw);
+  return text;
 }
 
 function lex(markdown: string): Token[] {
@@ -100,7 +114,7 @@ function inlineTokenHtml(token: Token, css: MarkdownStyles): string {
       return '<br>';
     case 'link': {
       const inner = inlineHtml(t.tokens, css);
-      const href = safeHref(t.href as string);
+      const href = safeHref(decodeEntities(t.href as string));
       return href ? `<a href="${escapeHtml(href)}" style="${css.a}" target="_blank">${inner}</a>` : inner;
     }
     case 'image':
@@ -194,7 +208,7 @@ function inlineText(tokens: Token[] | undefined): string {
         break;
       case 'link': {
         const label = inlineText(t.tokens);
-        const href = safeHref(t.href as string);
+        const href = safeHref(decodeEntities(t.href as string));
         out += !href || href === label || `mailto:${label}` === href ? label || href || '' : `${label} (${href})`;
         break;
       }

@@ -1,7 +1,7 @@
 import { render, toPlainText } from '@react-email/render';
 import { createElement } from 'react';
 import ConfirmSubscriptionEmail, { confirmSubject } from '../../emails/confirm-subscription.tsx';
-import { EditionLayout } from '../../emails/components/edition-layout.tsx';
+import { EditionLayout } from '../../emails/_components/edition-layout.tsx';
 import type { Kind } from '../config.ts';
 import type { Edition } from '../editions/compose.ts';
 import { editionText } from './edition-text.ts';

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from './editions/time.ts';
+import { describeValue, registerSecret, registerSecretsOf } from './redact.ts';
 
 /** The two edition kinds. */
 export const KINDS = ['midweek', 'sunday'] as const;
@@ -84,7 +85,11 @@ function parseSendTime(value: string): SendTime {
 const positiveInt = z.coerce.number().int().min(1);
 const nonNegative = z.coerce.number().min(0);
 
-/** Each variable: its schema and what the operator is told it should be. */
+/**
+ * Each variable: its schema and what the operator is told it should be. A variable whose name says
+ * SECRET, PRIVATE_KEY, SIGNING_KEY, PASSWORD, TOKEN or _AUTH is a secret (src/redact.ts): its value is
+ * never echoed and is masked in everything printed; a URL's password is masked in any variable.
+ */
 const VARIABLES = {
   ALMANAC_CONTENT_DIR: { schema: z.string().min(1), expected: 'a directory path', default: './content' },
   ALMANAC_DB: { schema: z.string().min(1), expected: 'a file path', default: './data/almanac.db' },
@@ -95,7 +100,7 @@ const VARIABLES = {
   },
   SMTP_URL: {
     schema: z.string().regex(/^smtps?:\/\/[^\s/]+(:\d+)?\/?$/).refine((v) => URL.canParse(v)),
-    expected: 'smtp://[user:pass@]host[:port] or smtps://…',
+    expected: 'smtp://[user:pass@]host[:port] or smtps://… (percent-encode / : @ # ? % in the user and password, e.g. / as %2F)',
     default: undefined,
   },
   ALMANAC_OUTBOX: { schema: z.string().min(1), expected: 'a directory path', default: './outbox' },
@@ -159,9 +164,12 @@ function read(env: Env, name: VariableName): unknown {
   const raw = env[name];
   const value = raw === undefined || raw === '' ? spec.default : raw;
   if (value === undefined) return undefined;
+  // Before validation, so that even a rejected value is masked wherever it is printed later.
+  registerSecretsOf(name, value);
   const parsed = (spec.schema as z.ZodType).safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`${name}: expected ${spec.expected}, found ${JSON.stringify(raw ?? value)}`);
+    // Never echo a secret: a secret variable is described by its length, a URL without its password.
+    throw new ConfigError(`${name}: expected ${spec.expected}, found ${describeValue(name, raw ?? value)}`);
   }
   return parsed.data;
 }
@@ -225,9 +233,13 @@ export function loadConfig(env: Env = process.env): Config {
 function readKeyFile(path: string): string {
   const full = resolve(path);
   if (!existsSync(full)) {
-    throw new ConfigError(`DKIM_PRIVATE_KEY: expected a PEM private key, or a path to one, found ${JSON.stringify(path)} (no such file)`);
+    // A key pasted without its BEGIN line lands here too: show the value only when it looks like a key file's path.
+    const shown = /^\S{1,255}\.(pem|key|private|txt)$/i.test(path) ? JSON.stringify(path) : describeValue('DKIM_PRIVATE_KEY', path);
+    throw new ConfigError(`DKIM_PRIVATE_KEY: expected a PEM private key, or a path to one, found ${shown} (no such file)`);
   }
-  return readFileSync(full, 'utf8');
+  const key = readFileSync(full, 'utf8');
+  registerSecret(key);
+  return key;
 }
 
 /** Loads `.env` (when present) into process.env without overriding what is already set. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -84,9 +84,14 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-/** Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations. */
+/**
+ * Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations.
+ * The database holds personal data: a directory Almanac creates for it is 0700 and a new database
+ * file is 0600 (SQLite gives its -wal and -shm files the database file's mode). An existing file
+ * keeps the mode its owner gave it.
+ */
 export function openDb(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -94,6 +99,13 @@ export function openDb(path: string): Db {
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
+}
+
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (existsSync(path)) return;
+  // An empty file is a valid new database for SQLite; 'a' never truncates one created meanwhile.
+  closeSync(openSync(path, 'a', 0o600));
 }
 
 function migrate(db: Db): void {

@@ -1,3 +1,5 @@
+import { redact } from './redact.ts';
+
 /** One log event: a name and flat fields; written as one JSON line. */
 export type Logger = (event: string, fields?: Record<string, unknown>) => void;
 
@@ -9,7 +11,11 @@ export function jsonLogger(stream: NodeJS.WritableStream = process.stderr, clock
   return (event, fields = {}) => {
     const level = typeof fields.level === 'string' ? fields.level : 'info';
     const { level: _, ...rest } = fields;
-    stream.write(`${JSON.stringify({ time: clock().toISOString(), level, event, ...rest })}\n`);
+    // Masked value by value (before JSON escaping, which would hide a secret holding `"` or `\`).
+    const line = JSON.stringify({ time: clock().toISOString(), level, event, ...rest }, (_key, value: unknown) =>
+      typeof value === 'string' ? redact(value) : value instanceof Error ? errorText(value) : value,
+    );
+    stream.write(`${line}\n`);
   };
 }
 
@@ -23,11 +29,11 @@ export function memoryLogger(): Logger & { events: { event: string; fields: Reco
   return log;
 }
 
-/** An error and its causes on one line: `cannot send x: caused by: ECONNREFUSED`. */
+/** An error and its causes on one line: `cannot send x: caused by: ECONNREFUSED`, secrets masked (src/redact.ts). */
 export function errorText(error: unknown, separator = ': caused by: '): string {
   const parts: string[] = [];
   for (let e: unknown = error; e; e = e instanceof Error ? e.cause : undefined) {
     parts.push(e instanceof Error ? e.message : String(e));
   }
-  return parts.join(separator);
+  return redact(parts.join(separator));
 }

@@ -1,3 +1,5 @@
+import { CsvError, parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { KINDS, type Kind } from '../config.ts';
 
 /** One CSV record and the (1-based) line it starts on. */
@@ -12,71 +14,73 @@ export interface CsvProblem {
   reason: string;
 }
 
+const PARSE_OPTIONS = {
+  bom: true,
+  trim: true, // around unquoted fields only: a quoted field keeps its spaces
+  skip_empty_lines: true,
+  relax_column_count: true, // the importer reports a wrong column count with the line number
+  relax_quotes: true, // a quote inside an unquoted field is text, as in `O"Brien`
+  record_delimiter: '\n',
+  raw: true,
+} as const;
+
 /**
- * Parses RFC 4180 CSV: comma separated, fields optionally quoted with `"` (`""` inside quotes is a quote, quoted fields
- * may span lines), LF or CRLF line endings, a leading UTF-8 BOM ignored. Blank lines are skipped.
+ * Parses RFC 4180 CSV with csv-parse: comma separated, fields optionally quoted with `"` (`""` inside
+ * quotes is a quote, quoted fields may span lines), LF, CRLF or CR line endings, a leading UTF-8 BOM
+ * ignored, blank lines skipped. Each record carries the line it starts on; a record that cannot be
+ * read (an unterminated quote) ends the parse with a problem naming its line.
  */
 export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvProblem[] } {
-  const input = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const records: CsvRecord[] = [];
   const problems: CsvProblem[] = [];
-  let line = 1;
-  let i = 0;
-  while (i < input.length) {
-    const start = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let wasQuoted = false;
-    for (; i < input.length; i++) {
-      const c = input[i]!;
-      if (quoted) {
-        if (c === '"' && input[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else if (c === '"') {
-          quoted = false;
-        } else {
-          if (c === '\n') line++;
-          field += c;
-        }
-      } else if (c === '"' && field.trim() === '' && !wasQuoted) {
-        quoted = true;
-        wasQuoted = true;
-        field = '';
-      } else if (c === ',') {
-        fields.push(wasQuoted ? field : field.trim());
-        field = '';
-        wasQuoted = false;
-      } else if (c === '\n' || c === '\r') {
-        if (c === '\r' && input[i + 1] === '\n') i++;
-        i++;
-        line++;
-        break;
-      } else {
-        field += c;
-      }
-    }
-    if (quoted) {
-      problems.push({ line: start, reason: 'unterminated quoted field' });
-      break;
-    }
-    fields.push(wasQuoted ? field : field.trim());
-    if (fields.length === 1 && fields[0] === '' && !wasQuoted) continue;
-    records.push({ line: start, fields });
+  let lastLine = 0; // the line the previous record ended on
+  try {
+    // One line ending, so that csv-parse's line count is the file's (a CRLF is one line, a lone CR too).
+    parse(text.replace(/\r\n?/g, '\n'), {
+      ...PARSE_OPTIONS,
+      // With `raw`, csv-parse hands on_record `{ record, raw }` (its types say the bare record).
+      on_record: (wrapped: unknown, context) => {
+        const { record } = wrapped as { record: string[] };
+        const raw = context.raw ?? '';
+        // context.lines is the line the record ends on; a quoted field may have spanned several.
+        const line = context.lines - lineBreaks(withoutLeadingBlankLines(raw).replace(/\n$/, ''));
+        lastLine = context.lines;
+        if (record.length === 1 && record[0] === '' && !raw.includes('"')) return null;
+        records.push({ line, fields: record });
+        return null;
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    const raw = typeof error.raw === 'string' ? error.raw : '';
+    const line = lastLine + 1 + lineBreaks(raw) - lineBreaks(withoutLeadingBlankLines(raw));
+    problems.push({ line, reason: error.code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : error.message });
   }
   return { records, problems };
 }
 
-/** Quotes a field when it holds a comma, quote, line break or leading/trailing space. */
-export function csvField(value: string | number | null | undefined): string {
-  const s = value === null || value === undefined ? '' : String(value);
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+function withoutLeadingBlankLines(raw: string): string {
+  return raw.replace(/^(?:[ \t]*\n)+/, '');
 }
 
-/** One CSV line (CRLF-terminated, as RFC 4180 says). */
+function lineBreaks(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+const STRINGIFY_OPTIONS = {
+  record_delimiter: 'windows', // CRLF, as RFC 4180 says
+  // A cell starting with = + - @ tab or CR gets a leading apostrophe, so a spreadsheet shows it as text
+  // instead of running it as a formula (names come from the public subscribe form).
+  escape_formulas: true,
+  // Quote what our parser would otherwise change: leading/trailing spaces (trimmed) and any line break.
+  quoted_match: /^\s|\s$|[\r\n]/,
+} as const;
+
+/** One CSV line (CRLF-terminated), formula-like cells neutralised. */
 export function csvLine(values: (string | number | null | undefined)[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
+  return stringify([values], STRINGIFY_OPTIONS);
 }
 
 /**

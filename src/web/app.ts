@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
+import { redact } from '../redact.ts';
 import { SubscriberStore } from '../subscribers/store.ts';
 import { loadSecret, Tokens } from '../subscribers/tokens.ts';
 import type { ParsedBody, Reply } from './http.ts';
@@ -41,7 +42,7 @@ export interface App {
 /** Builds the App from the deps. */
 export function createApp(deps: WebDeps): App {
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${line}\n`));
+  const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${redact(line)}\n`));
   const pending = new Set<Promise<unknown>>();
   const rate = deps.subscribeRateLimit ?? { limit: 5, windowMs: 10 * 60_000 };
   return {

@@ -1,4 +1,5 @@
 import type { Handler } from '../app.ts';
+import { errorText } from '../../log.ts';
 import { json } from '../pages.ts';
 
 /** `GET /healthz`: `{ ok, db, scheduler }`, 200 when the database answers, else 503. */
@@ -8,13 +9,13 @@ export const health: Handler = (_r, app) => {
     app.deps.db.prepare('SELECT 1').get();
     db = 'ok';
   } catch (error) {
-    db = (error as Error).message;
+    db = errorText(error);
   }
   let scheduler: Record<string, unknown> | null;
   try {
     scheduler = app.deps.health?.() ?? null;
   } catch (error) {
-    scheduler = { error: (error as Error).message };
+    scheduler = { error: errorText(error) };
   }
   const ok = db === 'ok';
   return json(ok ? 200 : 503, { ok, db, scheduler });

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { UsageError, type Command } from '../cli.ts';
 import type { Config } from '../config.ts';
 import { openDb, type Db } from '../db.ts';
@@ -11,7 +11,7 @@ import { contentOption, parse } from './args.ts';
 export interface StartWebServerOptions {
   /** @default config.port */
   port?: number;
-  /** @default '0.0.0.0' */
+  /** @default config.host (ALMANAC_HOST, '0.0.0.0') */
   host?: string;
   /** @default config.contentDir */
   contentDir?: string;
@@ -37,7 +37,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const transport = opts.transport ?? createTransport(config);
   const server = createWebServer({ config, db, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health });
   const port = opts.port ?? config.port;
-  const host = opts.host ?? '0.0.0.0';
+  const host = opts.host ?? config.host;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -52,7 +52,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
     throw new Error(`cannot listen on ${host}:${port}`, { cause });
   }
   const address = server.address() as AddressInfo;
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {
     server,
@@ -70,9 +70,19 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   };
 }
 
-/** `serve [--port P] [--content DIR]`: runs the web server until SIGINT/SIGTERM. */
+/** `--host H`: a bind address (an IP address or a host name), or undefined when not given. */
+export function hostOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const host = value.trim();
+  if (isIP(host) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
+    throw new UsageError(`--host: expected an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::, found ${JSON.stringify(value)}`);
+  }
+  return host;
+}
+
+/** `serve [--port P] [--host H] [--content DIR]`: runs the web server until SIGINT/SIGTERM. */
 export const serveCommand: Command = async (ctx) => {
-  const { values, positionals } = parse(ctx.args, { ...contentOption, port: { type: 'string' } });
+  const { values, positionals } = parse(ctx.args, { ...contentOption, port: { type: 'string' }, host: { type: 'string' } });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   let port: number | undefined;
   if (values.port !== undefined) {
@@ -80,7 +90,8 @@ export const serveCommand: Command = async (ctx) => {
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
   }
   const config = ctx.config();
-  const running = await startWebServer(config, { port, contentDir: values.content });
+  const host = hostOption(values.host);
+  const running = await startWebServer(config, { port, host, contentDir: values.content });
   ctx.stdout.write(`almanac serve: listening on ${running.url} (public links use ${config.baseUrl})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

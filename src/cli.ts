@@ -35,11 +35,11 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/schedule.ts')).scheduleCommand,
   },
   serve: {
-    usage: 'serve [--port P] [--content DIR]',
+    usage: 'serve [--port P] [--host H] [--content DIR]',
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   start: {
-    usage: 'start [--port P] [--content DIR]   (web server + scheduler)',
+    usage: 'start [--port P] [--host H] [--content DIR]   (web server + scheduler)',
     load: async () => (await import('./commands/start.ts')).startCommand,
   },
 };

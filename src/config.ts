@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { isValidTimeZone } from './editions/time.ts';
 import { describeValue, registerSecret, registerSecretsOf } from './redact.ts';
+import { parseTrustProxy, type TrustProxy } from './web/trust-proxy.ts';
 
 /** The two edition kinds. */
 export const KINDS = ['midweek', 'sunday'] as const;
@@ -51,8 +53,10 @@ export interface Config {
   postalAddress: string;
   secret: string | undefined;
   port: number;
-  /** Reverse proxies in front of the web server whose X-Forwarded-For is trusted. @default 0 */
-  trustProxyHops: number;
+  /** The web server's bind address (ALMANAC_HOST). @default '0.0.0.0' */
+  host: string;
+  /** Reverse proxies in front of the web server whose X-Forwarded-For is believed: a hop count or their addresses. @default { hops: 0 } */
+  trustProxy: TrustProxy;
   /** Editions are numbered from this date (the first edition of each kind on or after it is No. 1). */
   firstEditionDate: string;
   schedule: Record<Kind, SendTime>;
@@ -118,9 +122,21 @@ const VARIABLES = {
   },
   ALMANAC_SECRET: { schema: z.string().min(16), expected: 'at least 16 characters', default: undefined },
   PORT: { schema: z.coerce.number().int().min(0).max(65535), expected: 'a TCP port 0–65535', default: '3000' },
+  ALMANAC_HOST: {
+    schema: z.string().trim().refine((v) => isIP(v) !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v)),
+    expected: 'an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::',
+    default: '0.0.0.0',
+  },
   ALMANAC_TRUST_PROXY: {
-    schema: z.coerce.number().int().min(0).max(10),
-    expected: 'the number of reverse proxies in front of the web server, 0–10',
+    schema: z.string().transform((v, ctx) => {
+      try {
+        return parseTrustProxy(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad ALMANAC_TRUST_PROXY' });
+        return z.NEVER;
+      }
+    }),
+    expected: 'the reverse proxies in front of the web server: their addresses or CIDR ranges, comma-separated (e.g. 127.0.0.1,::1), or their number 0–10',
     default: '0',
   },
   ALMANAC_FIRST_EDITION: {
@@ -209,7 +225,8 @@ export function loadConfig(env: Env = process.env): Config {
     postalAddress: str(env, 'ALMANAC_POSTAL_ADDRESS'),
     secret: read(env, 'ALMANAC_SECRET') as string | undefined,
     port: read(env, 'PORT') as number,
-    trustProxyHops: read(env, 'ALMANAC_TRUST_PROXY') as number,
+    host: str(env, 'ALMANAC_HOST'),
+    trustProxy: read(env, 'ALMANAC_TRUST_PROXY') as TrustProxy,
     firstEditionDate: str(env, 'ALMANAC_FIRST_EDITION'),
     schedule: {
       midweek: parseSendTime(str(env, 'ALMANAC_MIDWEEK_AT')),

@@ -126,7 +126,7 @@ describe('Tokens', () => {
     expect(tokens.verify(t, 'preferences')).toBeUndefined();
     expect(tokens.verify(tokens.preferences(42), 'preferences')).toEqual({ subscriberId: 42 });
     expect(tokens.verify(tokens.preferences(42), 'unsubscribe')).toBeUndefined();
-    expect(tokens.verify(tokens.confirm(42), 'confirm')).toEqual({ subscriberId: 42 });
+    expect(tokens.verify(tokens.confirm(42, ['sunday']), 'confirm')).toEqual({ subscriberId: 42, editions: ['sunday'] });
     const links = recipientLinks('https://a.example', tokens, 42, 'midweek');
     expect(links.unsubscribeUrl).toMatch(/^https:\/\/a\.example\/unsubscribe\/[A-Za-z0-9_-]+$/);
     expect(links.preferencesUrl).toMatch(/^https:\/\/a\.example\/preferences\/[A-Za-z0-9_-]+$/);
@@ -148,9 +148,9 @@ describe('Tokens', () => {
   test('confirmation tokens expire', () => {
     let now = new Date('2026-11-25T10:00:00Z');
     const timed = new Tokens('a-secret-that-is-long-enough', () => now);
-    const t = timed.confirm(5);
+    const t = timed.confirm(5, ['midweek', 'sunday']);
     now = new Date(now.getTime() + CONFIRM_TOKEN_TTL_MS - 1000);
-    expect(timed.verify(t, 'confirm')).toEqual({ subscriberId: 5 });
+    expect(timed.verify(t, 'confirm')).toEqual({ subscriberId: 5, editions: ['midweek', 'sunday'] });
     now = new Date(now.getTime() + 2000);
     expect(timed.verify(t, 'confirm')).toBeUndefined();
   });

@@ -1,10 +1,11 @@
 import { UsageError, type Command } from './command.ts';
 import { runService } from '../scheduler/service.ts';
 import { contentDir, contentOption, parse } from './args.ts';
+import { hostOption } from './serve.ts';
 
-/** `start [--port P]`: the web server and the scheduler together (what `npm start` runs). */
+/** `start [--port P] [--host H]`: the web server and the scheduler together (what `npm start` runs). */
 export const startCommand: Command = async (ctx) => {
-  const { values, positionals } = parse(ctx.args, { ...contentOption, port: { type: 'string' } });
+  const { values, positionals } = parse(ctx.args, { ...contentOption, port: { type: 'string' }, host: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const config = ctx.config();
   let port: number | undefined;
@@ -12,5 +13,7 @@ export const startCommand: Command = async (ctx) => {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
   }
-  return runService(config, { web: true, contentDir: contentDir(values, config), port });
+  const host = hostOption(values.host);
+  // The web server binds to config.host (ALMANAC_HOST); --host overrides it for this run.
+  return runService(host === undefined ? config : { ...config, host }, { web: true, contentDir: contentDir(values, config), port });
 };

@@ -11,7 +11,7 @@ export async function sendConfirmation(app: App, subscriber: Subscriber): Promis
   try {
     const email = await renderConfirmation({
       name: subscriber.name,
-      confirmUrl: confirmUrl(config.baseUrl, app.tokens, subscriber.id),
+      confirmUrl: confirmUrl(config.baseUrl, app.tokens, subscriber.id, editionsOf(subscriber)),
       editions: editionsOf(subscriber),
       baseUrl: config.baseUrl,
       postalAddress: config.postalAddress,

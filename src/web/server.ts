@@ -3,6 +3,7 @@ import { createApp, type App, type Handler, type RouteRequest, type WebDeps } fr
 import { HttpError, parseBody, wantsJson, writeReply, type ParsedBody } from './http.ts';
 import { errorReply } from './pages.ts';
 import * as routes from './routes/index.ts';
+import { ClientAddress } from './trust-proxy.ts';
 
 export type { WebDeps } from './app.ts';
 
@@ -30,8 +31,9 @@ const servers = new WeakMap<Server, App>();
 /** The public web server (node:http, server-rendered pages, no scripts). Not listening: the caller listens. */
 export function createWebServer(deps: WebDeps): Server {
   const app = createApp(deps);
+  const addresses = new ClientAddress(deps.config.trustProxy);
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => {
-    handle(app, req, res).catch((error: unknown) => {
+    handle(app, addresses, req, res).catch((error: unknown) => {
       app.log(`${req.method} ${safePath(req)} failed: ${(error as Error).message}`);
       if (!res.headersSent) writeReply(res, errorReply(500, 'Something went wrong on our side.', wantsJson(req)));
       else res.destroy();
@@ -59,7 +61,7 @@ function decodeParam(param: string): string {
   }
 }
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: App, addresses: ClientAddress, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const route = ROUTES.find((r) => r.pattern.test(url.pathname));
   if (!route) return writeReply(res, errorReply(404, `There is no page at ${url.pathname}.`, wantsJson(req)));
@@ -76,7 +78,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     method,
     url,
     params,
-    ip: clientAddress(req, app.config.trustProxyHops),
+    ip: addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']),
     body: () => (parsed ??= parseBody(req)),
   };
   try {
@@ -85,22 +87,4 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     if (!(error instanceof HttpError)) throw error;
     writeReply(res, errorReply(error.status, error.message, wantsJson(req), error.headers));
   }
-}
-
-/**
- * The visitor's address. Behind `hops` reverse proxies (ALMANAC_TRUST_PROXY), each proxy appends
- * the address it received the request from to X-Forwarded-For, so the visitor is the entry `hops`
- * places from the socket's end of the list; anything further left was written by the client and
- * is not trusted. With no proxy the header is ignored: a visitor could otherwise pick any address.
- */
-export function clientAddress(req: IncomingMessage, hops: number): string {
-  const socket = req.socket.remoteAddress ?? 'unknown';
-  if (hops === 0) return socket;
-  const header = req.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
-  const chain = [...forwarded, socket];
-  return chain[Math.max(0, chain.length - 1 - hops)]!;
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { openDb, type Db } from '../db.ts';
 import { createTransport } from '../delivery/create-transport.ts';
@@ -10,7 +10,7 @@ import { createWebServer, serverIdle } from './server.ts';
 export interface StartWebServerOptions {
   /** @default config.port */
   port?: number;
-  /** @default '0.0.0.0' */
+  /** @default config.host (ALMANAC_HOST, '0.0.0.0') */
   host?: string;
   /** @default config.contentDir */
   contentDir?: string;
@@ -36,7 +36,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const transport = opts.transport ?? createTransport(config);
   const server = createWebServer({ config, db, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health });
   const port = opts.port ?? config.port;
-  const host = opts.host ?? '0.0.0.0';
+  const host = opts.host ?? config.host;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -51,7 +51,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
     throw new Error(`cannot listen on ${host}:${port}`, { cause });
   }
   const address = server.address() as AddressInfo;
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {
     server,

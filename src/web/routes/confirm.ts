@@ -3,10 +3,25 @@ import type { Handler } from '../app.ts';
 import { html } from '../html.ts';
 import { editionNames, invalidLink, page } from '../pages.ts';
 
-/** `GET /confirm/<token>`: double opt-in; a pending subscriber becomes active and the time is recorded. */
+/**
+ * `GET /confirm/<token>`: double opt-in; a pending subscriber becomes active and the time is recorded. The token names
+ * the editions of the request it was sent for: when the pending request has changed since (another form submission
+ * asking for other editions), an older link confirms nothing.
+ */
 export const confirm: Handler = (r, app) => {
   const verified = app.tokens.verify(r.params[0]!, 'confirm');
-  const subscriber = verified && app.store.confirm(verified.subscriberId);
+  const current = verified && app.store.get(verified.subscriberId);
+  if (!verified || !current) return invalidLink();
+  // Checked and confirmed in one synchronous step: no other request runs in between.
+  if (current.status === 'pending' && editionsOf(current).join() !== verified.editions!.join()) {
+    return page(
+      409,
+      'Link replaced',
+      html`<h1>This link is for an earlier request</h1>
+<p>Your subscription request changed after this link was sent. Nothing was confirmed: open the link in the newest confirmation email, or <a href="/subscribe">ask for a new one</a>.</p>`,
+    );
+  }
+  const subscriber = app.store.confirm(current.id);
   if (!subscriber || subscriber.status !== 'active') return invalidLink();
   const preferences = `/preferences/${app.tokens.preferences(subscriber.id)}`;
   return page(

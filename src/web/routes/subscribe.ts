@@ -8,6 +8,7 @@ import { sendConfirmation } from '../confirmation.ts';
 import { html } from '../html.ts';
 import { field, wantsJson, type ParsedBody } from '../http.ts';
 import { errorReply, json, page } from '../pages.ts';
+import { rateLimitKey } from '../rate-limit.ts';
 
 const KIND_BLURBS: Record<Kind, string> = {
   midweek: 'Wednesday morning: the week so far, in six stories.',
@@ -86,7 +87,7 @@ function readRequest(body: ParsedBody): Request {
  * same whether the address is new, pending, active or suppressed.
  */
 export const subscribe: Handler = async (r, app) => {
-  const limited = app.subscribeLimiter.hit(r.ip);
+  const limited = app.subscribeLimiter.hit(rateLimitKey(r.ip));
   if (!limited.allowed) {
     const seconds = Math.max(1, Math.ceil(limited.retryAfterMs / 1000));
     return errorReply(429, `Too many subscribe requests from your address. Try again in ${Math.ceil(seconds / 60)} minute(s).`, wantsJson(r.req), {

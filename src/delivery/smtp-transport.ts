@@ -1,21 +1,12 @@
 import { Readable } from 'node:stream';
-import DKIM from 'nodemailer/lib/dkim';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { installDataStreamFastPath } from './data-stream-fast-path.ts';
+import { DkimSigner } from './dkim.ts';
 import { TransportError } from './errors.ts';
 import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
-
-/**
- * Headers covered by the DKIM signature. RFC 8058 one-click unsubscribe is only honoured when the
- * signature covers both List-Unsubscribe and List-Unsubscribe-Post.
- */
-export const DKIM_SIGNED_HEADERS = [
-  'From', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'MIME-Version', 'Content-Type',
-  'Content-Transfer-Encoding', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
-].join(':');
 
 interface RejectedError {
   responseCode?: number;
@@ -75,14 +66,7 @@ export function createSmtpTransport(config: Config): Transport {
   const options = connectionOptions(config);
   const { user, pass } = options.auth ?? {};
   const auth = user || pass ? { user: user ?? '', credentials: { user: user ?? '', pass: pass ?? '' } } : undefined;
-  const dkim = config.dkim
-    ? new DKIM({
-        domainName: config.dkim.domainName,
-        keySelector: config.dkim.keySelector,
-        privateKey: config.dkim.privateKey,
-        headerFieldNames: DKIM_SIGNED_HEADERS,
-      })
-    : undefined;
+  const dkim = config.dkim ? new DkimSigner(config.dkim) : undefined;
   const max = config.smtp.maxConnections;
   const idle: Channel[] = [];
   const waiting: (() => void)[] = [];
@@ -139,7 +123,7 @@ export function createSmtpTransport(config: Config): Transport {
         channel = idle.pop();
         const reused = channel !== undefined;
         channel ??= await openChannel();
-        const bytes = dkim ? await signed(dkim, message.raw) : channel.bytes(message.raw);
+        const bytes = channel.bytes(dkim ? await signed(dkim, message.raw) : message.raw);
         try {
           return await attempt(channel, message, bytes, probe);
         } catch (error) {
@@ -291,9 +275,8 @@ class Channel {
   }
 }
 
-/** The message DKIM-signed by nodemailer's signer (a fresh buffer per message). */
-async function signed(dkim: DKIM, raw: OutgoingMessage['raw']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of dkim.sign(rawBytes(raw))) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** The message with its DKIM-Signature header lines in front, as byte pieces (the body is not copied). */
+async function signed(dkim: DkimSigner, raw: OutgoingMessage['raw']): Promise<readonly Buffer[]> {
+  const pieces = typeof raw === 'string' || Buffer.isBuffer(raw) ? [rawBytes(raw)] : raw;
+  return [await dkim.sign(pieces), ...pieces];
 }

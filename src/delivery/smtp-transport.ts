@@ -23,11 +23,16 @@ interface NodemailerError extends Error {
 
 type ConnectionOptions = ConstructorParameters<typeof SMTPConnection>[0] & { auth?: { user?: string; pass?: string } };
 
-/** nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and credentials, plus our timeouts (exported for tests). */
+/**
+ * nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and credentials,
+ * plus our timeouts (exported for tests). When TLS is required, `requireTLS` makes nodemailer
+ * issue STARTTLS even if the relay does not offer it, and fail before AUTH or MAIL if that fails.
+ */
 export function connectionOptions(config: Config): ConnectionOptions {
   const url = parseConnectionUrl(config.smtp.url) as ConnectionOptions;
   return {
     ...url,
+    requireTLS: !url.secure && requiresTls(config.smtp.tlsVerify, url.host),
     tls: { rejectUnauthorized: verifiesCertificate(config.smtp.tlsVerify, url.host) },
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
@@ -43,6 +48,21 @@ export function connectionOptions(config: Config): ConnectionOptions {
 export function verifiesCertificate(setting: Config['smtp']['tlsVerify'], host: string | undefined): boolean {
   if (setting !== 'auto') return setting === 'true';
   return !isLoopback(host ?? 'localhost');
+}
+
+/**
+ * Whether the session must be encrypted before credentials or mail cross it: always for a relay
+ * that is not on this machine's loopback (whatever SMTP_TLS_VERIFY says: an unverified
+ * certificate still hides the password from a passive listener), and for any relay with
+ * SMTP_TLS_VERIFY=true. A relay on loopback with 'auto' or 'false' may speak in clear.
+ */
+export function requiresTls(setting: Config['smtp']['tlsVerify'], host: string | undefined): boolean {
+  return setting === 'true' || !isLoopback(host ?? 'localhost');
+}
+
+/** Why TLS is required, for the error an operator reads. */
+function tlsReason(setting: Config['smtp']['tlsVerify']): string {
+  return setting === 'true' ? 'SMTP_TLS_VERIFY=true' : 'the relay is not on this machine\'s loopback';
 }
 
 function isLoopback(host: string): boolean {
@@ -84,9 +104,10 @@ export function createSmtpTransport(config: Config): Transport {
     else channel?.close();
     waiting.shift()?.();
   };
+  const tls = options.requireTLS ? { host: `${options.host ?? 'localhost'}:${options.port ?? 25}`, reason: tlsReason(config.smtp.tlsVerify) } : undefined;
   const openChannel = async () => {
     const channel = new Channel(options);
-    await channel.open(auth);
+    await channel.open(auth, tls);
     return channel;
   };
 
@@ -205,19 +226,26 @@ class Channel {
     });
   }
 
-  /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when credentials are given. */
-  open(auth: { user: string; credentials: { user: string; pass: string } } | undefined): Promise<void> {
+  /**
+   * Connects (greeting, EHLO, STARTTLS when offered) and logs in when credentials are given. With
+   * `requiredTls`, a session that is not encrypted fails here, before AUTH and before any mail.
+   */
+  open(auth: { user: string; credentials: { user: string; pass: string } } | undefined, requiredTls?: { host: string; reason: string }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
         this.close();
-        reject(error);
+        reject(requiredTls ? starttlsRefused(error, requiredTls) : error);
       };
       this.connection.once('error', fail);
       this.connection.connect((error?: Error | null) => {
         if (error) return fail(error);
+        if (requiredTls && !this.connection.secure) {
+          // nodemailer's requireTLS already stops a session STARTTLS could not encrypt; this holds even if it did not.
+          return fail(Object.assign(new Error('Error upgrading connection with STARTTLS'), { code: 'ETLS' }));
+        }
         if (!auth || !this.connection.allowsAuth) {
           settled = true;
           return resolve();
@@ -273,6 +301,21 @@ class Channel {
     this.usable = false;
     this.connection.close();
   }
+}
+
+/**
+ * nodemailer's failure to upgrade (the relay refused STARTTLS, or never offered it) as an error that
+ * says what happened and what to do; other errors (a refused certificate, a refused connection) pass.
+ */
+function starttlsRefused(error: Error & { code?: string }, tls: { host: string; reason: string }): Error {
+  if (error.code !== 'ETLS' || !/upgrading connection with STARTTLS/i.test(error.message)) return error;
+  return Object.assign(
+    new Error(
+      `the SMTP relay ${tls.host} does not offer STARTTLS, and TLS is required (${tls.reason}): refusing to authenticate or send mail in clear text. Enable STARTTLS on the relay, or use smtps:// for TLS from the start`,
+      { cause: error },
+    ),
+    { code: 'ETLS' },
+  );
 }
 
 /** The message with its DKIM-Signature header lines in front, as byte pieces (the body is not copied). */

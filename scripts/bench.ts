@@ -1,6 +1,6 @@
 /**
  * Throughput and memory of the real send path at newsletter scale (issue 7).
- * `npm run bench [-- --subscribers N] [--baseline N] [--connections C]`
+ * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519]`
  *
  * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, plain SQL).
  * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
@@ -10,9 +10,14 @@
  * 4. Times the ledger's writes in isolation (same Ledger statements, same transactions).
  * 5. Runs a naive baseline against the same sink: a React render + toPlainText + `sendMail` per recipient.
  * 6. Checks that the sink received every message, prints a table and, as the last line, one JSON object.
+ *
+ * With `--dkim`, step 3 runs twice against the same sink, on two copies of the seeded database:
+ * unsigned, then DKIM-signed with an RSA-2048 key generated for the run (`--ed25519` adds an
+ * Ed25519 signature beside it), and both are reported side by side.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -45,6 +50,10 @@ export interface BenchOptions {
   connections: number;
   /** Content directory. @default <repo>/content */
   contentDir: string;
+  /** Also run the send DKIM-signed (RSA-2048 key generated for the run). @default false */
+  dkim: boolean;
+  /** With `dkim`, add an Ed25519 signature beside the RSA one. @default false */
+  ed25519: boolean;
 }
 
 /** Parses `--subscribers N --baseline N --connections C [--content DIR]`; errors say what was expected. */
@@ -56,6 +65,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       baseline: { type: 'string' },
       connections: { type: 'string' },
       content: { type: 'string' },
+      dkim: { type: 'boolean' },
+      ed25519: { type: 'boolean' },
     },
     strict: true,
   });
@@ -70,11 +81,32 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     baseline: int('baseline', values.baseline, 1_000, 1),
     connections: int('connections', values.connections, 5, 1),
     contentDir: resolve(values.content ?? join(ROOT, 'content')),
+    dkim: values.dkim === true || values.ed25519 === true,
+    ed25519: values.ed25519 === true,
+  };
+}
+
+/** DKIM settings for a signed run: keys generated for it (PEM), never written to disk. */
+export interface BenchDkim {
+  domain: string;
+  selector: string;
+  privateKey: string;
+  ed25519?: { selector: string; privateKey: string };
+}
+
+/** A fresh RSA-2048 key (and Ed25519 key when asked) for one bench run. */
+export function benchDkim(ed25519: boolean): BenchDkim {
+  const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']) => key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return {
+    domain: 'almanac.example',
+    selector: 'bench',
+    privateKey: pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+    ...(ed25519 ? { ed25519: { selector: 'bench-ed', privateKey: pem(generateKeyPairSync('ed25519').privateKey) } } : {}),
   };
 }
 
 /** The bench's config: the sink as SMTP server, rate limit off, everything else as shipped. */
-export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number }): Config {
+export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number; dkim?: BenchDkim }): Config {
   return loadConfig({
     ALMANAC_DB: input.dbPath,
     ALMANAC_CONTENT_DIR: input.contentDir,
@@ -83,6 +115,14 @@ export function benchConfig(input: { dbPath: string; contentDir: string; port: n
     SMTP_URL: `smtp://127.0.0.1:${input.port}`,
     SMTP_MAX_CONNECTIONS: String(input.connections),
     SMTP_RATE_LIMIT: '0',
+    ...(input.dkim
+      ? {
+          DKIM_DOMAIN: input.dkim.domain,
+          DKIM_SELECTOR: input.dkim.selector,
+          DKIM_PRIVATE_KEY: input.dkim.privateKey,
+          ...(input.dkim.ed25519 ? { DKIM_ED25519_SELECTOR: input.dkim.ed25519.selector, DKIM_ED25519_PRIVATE_KEY: input.dkim.ed25519.privateKey } : {}),
+        }
+      : {}),
   });
 }
 
@@ -179,6 +219,8 @@ export interface SenderInput {
   contentDir: string;
   port: number;
   connections: number;
+  /** Sign every copy with these keys. */
+  dkim?: BenchDkim;
 }
 
 /** What the sender child reports (one JSON line on stdout). */
@@ -374,6 +416,8 @@ export interface BenchResult {
   sinkCpuShare: number | undefined;
   speedup: number;
   load: number[];
+  /** The same send DKIM-signed (`--dkim`), against the same sink, right after the unsigned one. */
+  signed?: { sender: SenderReport; msgsPerSecond: number; sinkCpuShare: number | undefined; algorithms: string };
 }
 
 /** The summary JSON (the last line of the output); the first six keys are fixed by issue 7. */
@@ -395,6 +439,15 @@ export function resultJson(r: BenchResult): Record<string, unknown> {
     sink_messages: r.sink.messages,
     baseline_sample: r.baseline.count,
     load_avg_1m: r.load[0],
+    ...(r.signed
+      ? {
+          dkim: r.signed.algorithms,
+          dkim_msgs_per_s: round(r.signed.msgsPerSecond),
+          dkim_ratio: round(r.signed.msgsPerSecond / r.msgsPerSecond, 2),
+          dkim_peak_rss_mb: round(r.signed.sender.maxRssMb),
+          dkim_sender_cpu_us_per_msg: round(r.signed.sender.cpuUsPerMessage),
+        }
+      : {}),
   };
 }
 
@@ -424,8 +477,18 @@ export function formatTable(r: BenchResult): string {
     ],
     [`naive baseline (React render + sendMail per message, ${f(r.baseline.count)} msgs)`, `${f(r.baseline.msgsPerSecond, 1)} msg/s`],
     ['speedup over the baseline', `${f(r.speedup, 1)}×`],
-    ['sink received', `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent + ${f(r.baseline.count)} baseline`],
+    ['sink received', `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''} + ${f(r.baseline.count)} baseline`],
   ];
+  if (r.signed) {
+    const s = r.signed;
+    rows.push(
+      [`DKIM-signed send (${s.algorithms}), end to end`, `${f(s.msgsPerSecond)} msg/s = ${f(s.msgsPerSecond / r.msgsPerSecond, 2)}× unsigned (${f(r.msgsPerSecond)} msg/s)`],
+      ['signed: send loop only (sendEdition)', `${f((s.sender.sent * 1000) / s.sender.engineMs)} msg/s`],
+      ['signed: sender CPU (user + system, all threads) per message', `${f(s.sender.cpuUsPerMessage)} µs (unsigned ${f(r.sender.cpuUsPerMessage)} µs)`],
+      ['signed: sink CPU during the send', s.sinkCpuShare === undefined ? 'n/a' : `${f(s.sinkCpuShare * 100)}% of one core`],
+      ['signed: peak RSS of the sender process (maxRSS)', `${f(s.sender.maxRssMb, 1)} MB (unsigned ${f(r.sender.maxRssMb, 1)} MB)`],
+    );
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
@@ -454,6 +517,9 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
     }
     say(`bench: seeding ${options.subscribers.toLocaleString('en-US')} subscribers in ${dbPath}`);
     const { ms: seedMs } = seedDatabase(dbPath, options.subscribers);
+    // The signed run sends the same edition to the same subscribers: from a copy made before any send.
+    const signedDbPath = join(dir, 'almanac-signed.db');
+    if (options.dkim) copyFileSync(dbPath, signedDbPath);
     const sinkProcess = await startSinkProcess();
     let sink: SinkCounts | undefined;
     try {
@@ -466,6 +532,22 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       if (sender.sent !== options.subscribers || !sender.complete) {
         throw new Error(`bench: the send did not complete: ${JSON.stringify(sender)}`);
       }
+      let signed: BenchResult['signed'];
+      if (options.dkim) {
+        const dkim = benchDkim(options.ed25519);
+        const algorithms = dkim.ed25519 ? 'rsa-sha256 2048 + ed25519-sha256' : 'rsa-sha256 2048';
+        say(`bench: the same send DKIM-signed (${algorithms}, key generated for this run)`);
+        const cpu0 = processCpuSeconds(sinkProcess.pid);
+        const report = await runSenderProcess({ ...input, dbPath: signedDbPath, dkim });
+        const cpu1 = processCpuSeconds(sinkProcess.pid);
+        if (report.sent !== options.subscribers || !report.complete) throw new Error(`bench: the signed send did not complete: ${JSON.stringify(report)}`);
+        signed = {
+          sender: report,
+          msgsPerSecond: (report.sent * 1000) / report.wallMs,
+          sinkCpuShare: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (report.wallMs / 1000) : undefined,
+          algorithms,
+        };
+      }
       const ledger = {
         batch1: measureLedger(dbPath, options.subscribers, 1),
         batchC: measureLedger(dbPath, options.subscribers, options.connections),
@@ -475,9 +557,10 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       const config = benchConfig(input);
       const baseline = await runBaseline({ edition, config, count, connections: options.connections });
       sink = await sinkProcess.stop();
-      if (sink.messages !== options.subscribers + baseline.sent || sink.recipients !== options.subscribers + baseline.sent) {
+      const expected = options.subscribers * (signed ? 2 : 1) + baseline.sent;
+      if (sink.messages !== expected || sink.recipients !== expected) {
         throw new Error(
-          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers} + ${baseline.sent} baseline`,
+          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''} + ${baseline.sent} baseline`,
         );
       }
       const msgsPerSecond = (sender.sent * 1000) / sender.wallMs;
@@ -494,6 +577,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
         sinkCpuShare,
         speedup: msgsPerSecond / baseline.msgsPerSecond,
         load,
+        signed,
       };
       say('');
       say(formatTable(result));

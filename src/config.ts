@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -39,7 +40,10 @@ export interface SmtpConfig {
 export interface DkimConfig {
   domainName: string;
   keySelector: string;
+  /** PEM text of an RSA private key (checked at load: it parses, it is RSA, at least 1024 bits). */
   privateKey: string;
+  /** A second, Ed25519 signature (RFC 8463) beside the RSA one, with its own selector. @default undefined */
+  ed25519?: { keySelector: string; privateKey: string };
 }
 
 export interface Config {
@@ -164,6 +168,12 @@ const VARIABLES = {
     expected: 'a PEM private key, or a path to one',
     default: undefined,
   },
+  DKIM_ED25519_SELECTOR: { schema: z.string().regex(/^[a-z0-9._-]+$/i), expected: 'a DNS label', default: undefined },
+  DKIM_ED25519_PRIVATE_KEY: {
+    schema: z.string().min(1),
+    expected: 'a PEM Ed25519 private key, or a path to one',
+    default: undefined,
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -201,18 +211,7 @@ function addressDomain(address: string): string {
 
 /** Turns an environment into a typed, validated config; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
-  const dkimDomain = read(env, 'DKIM_DOMAIN') as string | undefined;
-  const dkimSelector = read(env, 'DKIM_SELECTOR') as string | undefined;
-  let dkimKey = read(env, 'DKIM_PRIVATE_KEY') as string | undefined;
-  const dkimSet = [dkimDomain, dkimSelector, dkimKey].filter((v) => v !== undefined).length;
-  if (dkimSet > 0 && dkimSet < 3) {
-    throw new ConfigError(
-      'DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: expected all three or none, found only some',
-    );
-  }
-  if (dkimKey !== undefined && !dkimKey.includes('PRIVATE KEY')) {
-    dkimKey = readKeyFile(dkimKey);
-  }
+  const dkim = loadDkim(env);
   const from = str(env, 'ALMANAC_FROM');
   return {
     contentDir: str(env, 'ALMANAC_CONTENT_DIR'),
@@ -242,21 +241,85 @@ export function loadConfig(env: Env = process.env): Config {
       softBounceLimit: read(env, 'ALMANAC_SOFT_BOUNCE_LIMIT') as number,
       tlsVerify: read(env, 'SMTP_TLS_VERIFY') as 'auto' | 'true' | 'false',
     },
-    dkim: dkimKey ? { domainName: dkimDomain!, keySelector: dkimSelector!, privateKey: dkimKey } : undefined,
+    dkim,
     mailDomain: addressDomain(from),
   };
 }
 
-function readKeyFile(path: string): string {
-  const full = resolve(path);
-  if (!existsSync(full)) {
-    // A key pasted without its BEGIN line lands here too: show the value only when it looks like a key file's path.
-    const shown = /^\S{1,255}\.(pem|key|private|txt)$/i.test(path) ? JSON.stringify(path) : describeValue('DKIM_PRIVATE_KEY', path);
-    throw new ConfigError(`DKIM_PRIVATE_KEY: expected a PEM private key, or a path to one, found ${shown} (no such file)`);
+/**
+ * DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (all or none), plus the optional Ed25519 pair
+ * (DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY, both or neither, only beside the RSA key).
+ * Each key is parsed here, so a malformed one stops the program at start instead of an edition
+ * going out unsigned. Error messages never contain a key.
+ */
+function loadDkim(env: Env): DkimConfig | undefined {
+  const values = {
+    DKIM_DOMAIN: read(env, 'DKIM_DOMAIN') as string | undefined,
+    DKIM_SELECTOR: read(env, 'DKIM_SELECTOR') as string | undefined,
+    DKIM_PRIVATE_KEY: read(env, 'DKIM_PRIVATE_KEY') as string | undefined,
+  };
+  const ed = {
+    DKIM_ED25519_SELECTOR: read(env, 'DKIM_ED25519_SELECTOR') as string | undefined,
+    DKIM_ED25519_PRIVATE_KEY: read(env, 'DKIM_ED25519_PRIVATE_KEY') as string | undefined,
+  };
+  const missing = (group: Record<string, string | undefined>) => Object.keys(group).filter((k) => group[k] === undefined);
+  const rsaMissing = missing(values);
+  const edMissing = missing(ed);
+  if (rsaMissing.length > 0 && rsaMissing.length < 3) {
+    throw new ConfigError(`DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: expected all three or none, found only some (${rsaMissing.join(' and ')} not set)`);
   }
-  const key = readFileSync(full, 'utf8');
-  registerSecret(key);
-  return key;
+  if (edMissing.length === 1) {
+    throw new ConfigError(`DKIM_ED25519_SELECTOR, DKIM_ED25519_PRIVATE_KEY: expected both or neither, found only one (${edMissing[0]} not set)`);
+  }
+  if (edMissing.length === 0 && rsaMissing.length === 3) {
+    throw new ConfigError(
+      'DKIM_ED25519_PRIVATE_KEY: expected beside an RSA key (receivers that do not know Ed25519 need one), found DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY not set',
+    );
+  }
+  if (rsaMissing.length === 3) return undefined;
+  return {
+    domainName: values.DKIM_DOMAIN!,
+    keySelector: values.DKIM_SELECTOR!,
+    privateKey: privateKeyPem('DKIM_PRIVATE_KEY', values.DKIM_PRIVATE_KEY!, 'rsa'),
+    ...(ed.DKIM_ED25519_PRIVATE_KEY
+      ? { ed25519: { keySelector: ed.DKIM_ED25519_SELECTOR!, privateKey: privateKeyPem('DKIM_ED25519_PRIVATE_KEY', ed.DKIM_ED25519_PRIVATE_KEY, 'ed25519') } }
+      : {}),
+  };
+}
+
+/** A file name worth repeating in an error (a key pasted in the wrong place is never echoed). */
+const KEY_FILE_NAME = /^[\w./~-]{1,200}\.(pem|key|txt)$/i;
+
+/** The PEM text of a private key given as PEM text or a file path, checked to parse as `type`. */
+function privateKeyPem(name: VariableName, value: string, type: 'rsa' | 'ed25519'): string {
+  const expected = type === 'rsa' ? 'an RSA private key (PEM text, or a path to a PEM file)' : 'an Ed25519 private key (PEM text, or a path to a PEM file)';
+  let pem = value;
+  if (!value.includes('PRIVATE KEY')) {
+    const full = resolve(value);
+    const shown = KEY_FILE_NAME.test(value) ? `the path ${JSON.stringify(value)}` : 'a value that is not shown';
+    if (!existsSync(full)) throw new ConfigError(`${name}: expected ${expected}, found ${shown} (neither PEM text nor an existing file)`);
+    try {
+      pem = readFileSync(full, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${name}: expected ${expected}, found ${shown}, which cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    }
+  }
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    // The crypto error is not passed on: some quote the input.
+    throw new ConfigError(`${name}: expected ${expected}, found text that does not parse as a private key (the key is not shown)`);
+  }
+  if (key.asymmetricKeyType !== type) {
+    throw new ConfigError(`${name}: expected ${expected}, found a private key of type ${key.asymmetricKeyType ?? 'unknown'}`);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (type === 'rsa' && bits !== undefined && bits < 1024) {
+    throw new ConfigError(`${name}: expected ${expected} of at least 1024 bits (2048 recommended), found ${bits} bits`);
+  }
+  registerSecret(pem);
+  return pem;
 }
 
 /** Loads `.env` (when present) into process.env without overriding what is already set. */

@@ -37,8 +37,24 @@ describe('npm run bench (smoke: no timing thresholds)', () => {
     expect(out.text()).toContain('throughput, end to end');
   }, 180_000);
 
+  test('--dkim --ed25519: the same send signed, reported beside the unsigned one (the sink got both)', async () => {
+    const out = capture();
+    const result = await main(['--subscribers', '200', '--baseline', '20', '--dkim', '--ed25519'], out.stream);
+    expect(result.sender.sent).toBe(200);
+    expect(result.signed?.sender.sent).toBe(200);
+    expect(result.signed?.sender.complete).toBe(true);
+    expect(result.sink.messages).toBe(420);
+    const json = JSON.parse(out.text().trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(json.dkim).toBe('rsa-sha256 2048 + ed25519-sha256');
+    for (const key of ['dkim_msgs_per_s', 'dkim_ratio', 'dkim_peak_rss_mb', 'dkim_sender_cpu_us_per_msg']) expect(json[key] as number, key).toBeGreaterThan(0);
+    expect(out.text()).toContain('DKIM-signed send (rsa-sha256 2048 + ed25519-sha256), end to end');
+    expect(out.text()).not.toContain('PRIVATE KEY');
+  }, 180_000);
+
   test('arguments: defaults, and errors that say what was expected', () => {
-    expect(parseBenchArgs([])).toMatchObject({ subscribers: 20_000, baseline: 1_000, connections: 5 });
+    expect(parseBenchArgs([])).toMatchObject({ subscribers: 20_000, baseline: 1_000, connections: 5, dkim: false, ed25519: false });
+    expect(parseBenchArgs(['--dkim'])).toMatchObject({ dkim: true, ed25519: false });
+    expect(parseBenchArgs(['--ed25519'])).toMatchObject({ dkim: true, ed25519: true });
     expect(parseBenchArgs(['--subscribers', '100000', '--connections', '10'])).toMatchObject({ subscribers: 100_000, connections: 10 });
     expect(() => parseBenchArgs(['--subscribers', 'many'])).toThrow('--subscribers: expected an integer >= 1, found "many"');
   });

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildMessage, buildMessageBytes, compileMessage, newMessageId } from '../src/delivery/mime.ts';
-import { verifiesCertificate } from '../src/delivery/smtp-transport.ts';
+import { requiresTls, verifiesCertificate } from '../src/delivery/smtp-transport.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import { TransportError, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
 import { harness, type Harness } from './delivery-fixtures.ts';
@@ -151,6 +151,60 @@ describe('SMTP transport against a real server', () => {
     }
     expect(verifiesCertificate('true', '127.0.0.1')).toBe(true);
     expect(verifiesCertificate('false', 'smtp.example.com')).toBe(false);
+  });
+
+  test('TLS is required for a relay off loopback (whatever SMTP_TLS_VERIFY says) and for any relay with SMTP_TLS_VERIFY=true', () => {
+    for (const setting of ['auto', 'true', 'false'] as const) {
+      for (const host of ['smtp.example.com', '10.0.0.25', '128.0.0.1', 'mail.local']) expect(requiresTls(setting, host), `${setting} ${host}`).toBe(true);
+    }
+    for (const host of ['localhost', '127.0.0.1', '::1']) {
+      expect(requiresTls('auto', host), host).toBe(false);
+      expect(requiresTls('false', host), host).toBe(false);
+      expect(requiresTls('true', host), host).toBe(true);
+    }
+  });
+
+  test('a relay that offers AUTH but no STARTTLS gets neither credentials nor mail when TLS is required (SMTP_TLS_VERIFY=true)', async () => {
+    const seen: string[] = [];
+    const server = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      disableReverseLookup: true,
+      logger: false,
+      onAuth(auth, _session, cb) {
+        seen.push(`AUTH ${auth.username}:${auth.password}`);
+        cb(null, { user: auth.username });
+      },
+      onMailFrom(address, _session, cb) {
+        seen.push(`MAIL ${address.address}`);
+        cb();
+      },
+      onData(stream, _session, cb) {
+        seen.push('DATA');
+        stream.resume();
+        stream.on('end', () => cb());
+      },
+    });
+    server.on('error', () => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.server.address() as { port: number }).port;
+    const url = `smtp://news%40almanac.example:s3cret@127.0.0.1:${port}`;
+
+    const { h, message } = await setup({ SMTP_URL: url, SMTP_TLS_VERIFY: 'true' });
+    const error = await sendError(h.transport, message('reader@example.org'));
+    expect(error.message).toContain(`the SMTP relay 127.0.0.1:${port} does not offer STARTTLS, and TLS is required (SMTP_TLS_VERIFY=true)`);
+    expect(error.message).toContain('refusing to authenticate or send mail in clear text');
+    expect(error.message).not.toContain('s3cret');
+    expect(error.code).toBe('ETLS');
+    expect(error.inDoubt).toBe(false);
+    expect(seen).toEqual([]);
+
+    // The same relay on loopback with the default (auto): clear text is allowed there.
+    const local = await setup({ SMTP_URL: url });
+    expect(await local.h.transport.send(local.message('reader@example.org'))).toMatchObject({ status: 'sent' });
+    expect(seen).toEqual(['AUTH news@almanac.example:s3cret', 'MAIL newsletter@almanac.example', 'DATA']);
   });
 
   test('an unreachable server throws a TransportError naming the recipient, not in doubt', async () => {

@@ -118,3 +118,25 @@ describe('prebuilt MIME', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe('quoted-printable output is its own DKIM relaxed canonical form', () => {
+  /** A plain QP decoder (RFC 2045 6.7): soft breaks removed, `=XX` decoded. */
+  const decode = (qp: string) =>
+    Buffer.from(
+      qp.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
+
+  test.each([
+    ['tabs', 'a\tb\t\tc'],
+    ['runs of spaces', 'two  three   four    end'],
+    ['spaces before line ends and at the end', 'line one  \nline two\t\nlast '],
+    ['a space run across a soft break', `${'x'.repeat(74)}     y`],
+    ['a trailing space on a full line', `${'z'.repeat(75)} \nnext`],
+  ])('%s: no tab, no space run, no space before a line end; decodes back to the input', (_what, text) => {
+    const encoded = encodeQuotedPrintable(text);
+    expect(encoded).not.toMatch(/\t| {2}| \r\n| $/);
+    for (const line of encoded.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+    expect(decode(encoded)).toBe(text.replace(/\n/g, '\r\n'));
+  });
+});

@@ -27,6 +27,12 @@ interface CompiledPart {
   slots: SlotName[];
 }
 
+/** Text shared by every copy, with its bytes encoded once. */
+interface SharedText {
+  text: string;
+  bytes: Buffer;
+}
+
 export interface MessageTemplate {
   readonly id: string;
   readonly subject: string;
@@ -35,6 +41,12 @@ export interface MessageTemplate {
   /** Header lines shared by every copy, CRLF-terminated. */
   readonly commonHeaders: string;
   readonly boundary: string;
+  /** The body's opening boundary and the text part's headers. */
+  readonly textHead: SharedText;
+  /** The end of the text part, the boundary and the HTML part's headers. */
+  readonly htmlHead: SharedText;
+  /** The closing boundary. */
+  readonly end: SharedText;
   readonly text: CompiledPart;
   readonly html: CompiledPart;
 }
@@ -42,7 +54,14 @@ export interface MessageTemplate {
 const CRLF = '\r\n';
 const QP_LINE = 76;
 
-/** Quoted-printable encodes UTF-8 text; `\n` becomes a hard CRLF break, long lines get soft breaks. */
+/**
+ * Quoted-printable encodes UTF-8 text; `\n` becomes a hard CRLF break, long lines get soft breaks.
+ *
+ * The output is also its own DKIM relaxed body canonicalisation (RFC 6376 3.4.4): a tab, a space
+ * after a space and a space ending a line or the text are encoded (`=09`, `=20`), so no line has a
+ * run of whitespace or whitespace at its end. The signer relies on that (src/delivery/dkim-canon.ts
+ * checks it) to hash each copy's bytes as they are.
+ */
 export function encodeQuotedPrintable(input: string): string {
   const bytes = Buffer.from(input.replace(/\r\n?/g, '\n'), 'utf8');
   // Lines are collected and joined once: `out += line` would build a rope of thousands of pieces,
@@ -53,21 +72,27 @@ export function encodeQuotedPrintable(input: string): string {
     out.push(soft ? `${line}=${CRLF}` : `${line}${CRLF}`);
     line = '';
   };
+  /** Whitespace before a line end must be encoded or transports may strip it (and DKIM would drop it). */
+  const encodeTrailingSpace = () => {
+    if (!line.endsWith(' ')) return;
+    line = line.slice(0, -1);
+    if (line.length + 3 > QP_LINE) flush(true);
+    line += '=20';
+  };
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b === 0x0a) {
-      // Whitespace before a hard break must be encoded or transports may strip it.
-      const tail = line.at(-1);
-      if (tail === ' ' || tail === '\t') line = `${line.slice(0, -1)}=${tail === ' ' ? '20' : '09'}`;
+      encodeTrailingSpace();
       flush(false);
       continue;
     }
-    const literal = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9;
+    const literal = (b >= 33 && b <= 126 && b !== 61) || (b === 32 && !line.endsWith(' '));
     if (line.length + (literal ? 1 : 3) > QP_LINE - 1) flush(true);
     // A dot starting a line (also after a soft break) is encoded: some relays mangle leading dots.
     const token = literal && !(b === 0x2e && line === '') ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
     line += token;
   }
+  encodeTrailingSpace();
   out.push(line);
   return out.join('');
 }
@@ -155,6 +180,10 @@ function partHeaders(boundary: string, type: 'plain' | 'html'): string {
   return `--${boundary}${CRLF}Content-Type: text/${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable${CRLF}${CRLF}`;
 }
 
+function shared(text: string): SharedText {
+  return { text, bytes: Buffer.from(text, 'latin1') };
+}
+
 /** Encodes everything common to every copy of an edition, once. */
 export function compileMessage(rendered: RenderedEdition, common: MessageCommon): MessageTemplate {
   const listName = /^[\w .-]+$/.test(common.listId.name) ? common.listId.name : JSON.stringify(common.listId.name);
@@ -165,12 +194,16 @@ export function compileMessage(rendered: RenderedEdition, common: MessageCommon)
     `List-Id: ${listName} <${common.listId.domain}>` + CRLF +
     'List-Unsubscribe-Post: List-Unsubscribe=One-Click' + CRLF +
     'Precedence: bulk' + CRLF;
+  const boundary = newBoundary();
   return {
     id: rendered.id,
     subject: rendered.subject,
     subjectHeader: headerLine('Subject', rendered.subject),
     commonHeaders,
-    boundary: newBoundary(),
+    boundary,
+    textHead: shared(partHeaders(boundary, 'plain')),
+    htmlHead: shared(CRLF + partHeaders(boundary, 'html')),
+    end: shared(`${CRLF}--${boundary}--${CRLF}`),
     text: compilePart(rendered.text, `${rendered.id} text part`),
     html: compilePart(rendered.html, `${rendered.id} HTML part`),
   };
@@ -179,13 +212,14 @@ export function compileMessage(rendered: RenderedEdition, common: MessageCommon)
 type RecipientFields = { to: string; links: RecipientLinks; messageId: string; date: Date; subjectPrefix?: string };
 
 /**
- * One recipient's copy as a list of pieces, in order: the template's big encoded chunks (shared,
- * through `chunk`) and the small per-recipient strings (headers, slot values, through `small`).
+ * One recipient's copy as a list of pieces, in order: the header block (up to and including the
+ * blank line that ends it), then the body: the template's shared pieces (through `chunk`) and the
+ * small per-recipient slot values (through `small`). The DKIM signer relies on this shape: the
+ * header block is the first piece, and shared pieces are the same objects in every copy.
  */
-function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields, chunk: (part: CompiledPart, i: number) => T, small: (s: string) => T): T[] {
+function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields, chunk: (text: string, bytes: Buffer) => T, small: (s: string) => T): T[] {
   assertLinks(recipient.links, `${template.id} for ${recipient.to}`);
   const subject = recipient.subjectPrefix ? headerLine('Subject', recipient.subjectPrefix + template.subject) : template.subjectHeader;
-  const b = template.boundary;
   const pieces: T[] = [
     small(
       template.commonHeaders +
@@ -194,29 +228,29 @@ function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields,
         `Date: ${rfc2822Date(recipient.date)}${CRLF}` +
         `Message-ID: ${recipient.messageId}${CRLF}` +
         `List-Unsubscribe: <${recipient.links.unsubscribeUrl.replace(/[\r\n<>]/g, '')}>${CRLF}` +
-        `Content-Type: multipart/alternative; boundary="${b}"${CRLF}` +
-        CRLF +
-        partHeaders(b, 'plain'),
+        `Content-Type: multipart/alternative; boundary="${template.boundary}"${CRLF}` +
+        CRLF,
     ),
+    chunk(template.textHead.text, template.textHead.bytes),
   ];
   const addPart = (part: CompiledPart, escape: boolean) => {
-    pieces.push(chunk(part, 0));
+    pieces.push(chunk(part.chunks[0]!, part.bytes[0]!));
     for (let i = 0; i < part.slots.length; i++) {
       const value = recipient.links[part.slots[i]!];
-      pieces.push(small(`${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`), chunk(part, i + 1));
+      pieces.push(small(`${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`), chunk(part.chunks[i + 1]!, part.bytes[i + 1]!));
     }
   };
   addPart(template.text, false);
-  pieces.push(small(CRLF + partHeaders(b, 'html')));
+  pieces.push(chunk(template.htmlHead.text, template.htmlHead.bytes));
   addPart(template.html, true);
-  pieces.push(small(`${CRLF}--${b}--${CRLF}`));
+  pieces.push(chunk(template.end.text, template.end.bytes));
   return pieces;
 }
 
 /** A complete RFC 5322 message for one recipient, CRLF line endings; throws if a slot value is missing. */
 export function buildMessage(template: MessageTemplate, recipient: RecipientFields): string {
   // join (not +=) gives a flat string: a rope of many pieces is very slow to turn into bytes later.
-  return messagePieces(template, recipient, (part, i) => part.chunks[i]!, (s) => s).join('');
+  return messagePieces(template, recipient, (text) => text, (s) => s).join('');
 }
 
 /**
@@ -225,7 +259,7 @@ export function buildMessage(template: MessageTemplate, recipient: RecipientFiel
  * UTF-8 encoding of the whole message.
  */
 export function buildMessageBytes(template: MessageTemplate, recipient: RecipientFields): Buffer[] {
-  return messagePieces(template, recipient, (part, i) => part.bytes[i]!, (s) => Buffer.from(s, 'utf8'));
+  return messagePieces(template, recipient, (_text, bytes) => bytes, (s) => Buffer.from(s, 'utf8'));
 }
 
 /** A one-off message without list headers or slots (the confirmation email). */

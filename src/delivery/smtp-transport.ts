@@ -1,21 +1,12 @@
 import { Readable } from 'node:stream';
-import DKIM from 'nodemailer/lib/dkim';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { installDataStreamFastPath } from './data-stream-fast-path.ts';
+import { DkimSigner } from './dkim.ts';
 import { TransportError } from './errors.ts';
 import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
-
-/**
- * Headers covered by the DKIM signature. RFC 8058 one-click unsubscribe is only honoured when the
- * signature covers both List-Unsubscribe and List-Unsubscribe-Post.
- */
-export const DKIM_SIGNED_HEADERS = [
-  'From', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'MIME-Version', 'Content-Type',
-  'Content-Transfer-Encoding', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
-].join(':');
 
 interface RejectedError {
   responseCode?: number;
@@ -32,11 +23,16 @@ interface NodemailerError extends Error {
 
 type ConnectionOptions = ConstructorParameters<typeof SMTPConnection>[0] & { auth?: { user?: string; pass?: string } };
 
-/** nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and credentials, plus our timeouts (exported for tests). */
+/**
+ * nodemailer SMTPConnection options for a config: the URL's host, port, TLS mode and credentials,
+ * plus our timeouts (exported for tests). When TLS is required, `requireTLS` makes nodemailer
+ * issue STARTTLS even if the relay does not offer it, and fail before AUTH or MAIL if that fails.
+ */
 export function connectionOptions(config: Config): ConnectionOptions {
   const url = parseConnectionUrl(config.smtp.url) as ConnectionOptions;
   return {
     ...url,
+    requireTLS: !url.secure && requiresTls(config.smtp.tlsVerify, url.host),
     tls: { rejectUnauthorized: verifiesCertificate(config.smtp.tlsVerify, url.host) },
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
@@ -52,6 +48,21 @@ export function connectionOptions(config: Config): ConnectionOptions {
 export function verifiesCertificate(setting: Config['smtp']['tlsVerify'], host: string | undefined): boolean {
   if (setting !== 'auto') return setting === 'true';
   return !isLoopback(host ?? 'localhost');
+}
+
+/**
+ * Whether the session must be encrypted before credentials or mail cross it: always for a relay
+ * that is not on this machine's loopback (whatever SMTP_TLS_VERIFY says: an unverified
+ * certificate still hides the password from a passive listener), and for any relay with
+ * SMTP_TLS_VERIFY=true. A relay on loopback with 'auto' or 'false' may speak in clear.
+ */
+export function requiresTls(setting: Config['smtp']['tlsVerify'], host: string | undefined): boolean {
+  return setting === 'true' || !isLoopback(host ?? 'localhost');
+}
+
+/** Why TLS is required, for the error an operator reads. */
+function tlsReason(setting: Config['smtp']['tlsVerify']): string {
+  return setting === 'true' ? 'SMTP_TLS_VERIFY=true' : 'the relay is not on this machine\'s loopback';
 }
 
 function isLoopback(host: string): boolean {
@@ -75,14 +86,7 @@ export function createSmtpTransport(config: Config): Transport {
   const options = connectionOptions(config);
   const { user, pass } = options.auth ?? {};
   const auth = user || pass ? { user: user ?? '', credentials: { user: user ?? '', pass: pass ?? '' } } : undefined;
-  const dkim = config.dkim
-    ? new DKIM({
-        domainName: config.dkim.domainName,
-        keySelector: config.dkim.keySelector,
-        privateKey: config.dkim.privateKey,
-        headerFieldNames: DKIM_SIGNED_HEADERS,
-      })
-    : undefined;
+  const dkim = config.dkim ? new DkimSigner(config.dkim) : undefined;
   const max = config.smtp.maxConnections;
   const idle: Channel[] = [];
   const waiting: (() => void)[] = [];
@@ -100,9 +104,10 @@ export function createSmtpTransport(config: Config): Transport {
     else channel?.close();
     waiting.shift()?.();
   };
+  const tls = options.requireTLS ? { host: `${options.host ?? 'localhost'}:${options.port ?? 25}`, reason: tlsReason(config.smtp.tlsVerify) } : undefined;
   const openChannel = async () => {
     const channel = new Channel(options);
-    await channel.open(auth);
+    await channel.open(auth, tls);
     return channel;
   };
 
@@ -139,7 +144,7 @@ export function createSmtpTransport(config: Config): Transport {
         channel = idle.pop();
         const reused = channel !== undefined;
         channel ??= await openChannel();
-        const bytes = dkim ? await signed(dkim, message.raw) : channel.bytes(message.raw);
+        const bytes = channel.bytes(dkim ? await signed(dkim, message.raw) : message.raw);
         try {
           return await attempt(channel, message, bytes, probe);
         } catch (error) {
@@ -221,19 +226,26 @@ class Channel {
     });
   }
 
-  /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when credentials are given. */
-  open(auth: { user: string; credentials: { user: string; pass: string } } | undefined): Promise<void> {
+  /**
+   * Connects (greeting, EHLO, STARTTLS when offered) and logs in when credentials are given. With
+   * `requiredTls`, a session that is not encrypted fails here, before AUTH and before any mail.
+   */
+  open(auth: { user: string; credentials: { user: string; pass: string } } | undefined, requiredTls?: { host: string; reason: string }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
         this.close();
-        reject(error);
+        reject(requiredTls ? starttlsRefused(error, requiredTls) : error);
       };
       this.connection.once('error', fail);
       this.connection.connect((error?: Error | null) => {
         if (error) return fail(error);
+        if (requiredTls && !this.connection.secure) {
+          // nodemailer's requireTLS already stops a session STARTTLS could not encrypt; this holds even if it did not.
+          return fail(Object.assign(new Error('Error upgrading connection with STARTTLS'), { code: 'ETLS' }));
+        }
         if (!auth || !this.connection.allowsAuth) {
           settled = true;
           return resolve();
@@ -291,9 +303,23 @@ class Channel {
   }
 }
 
-/** The message DKIM-signed by nodemailer's signer (a fresh buffer per message). */
-async function signed(dkim: DKIM, raw: OutgoingMessage['raw']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of dkim.sign(rawBytes(raw))) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * nodemailer's failure to upgrade (the relay refused STARTTLS, or never offered it) as an error that
+ * says what happened and what to do; other errors (a refused certificate, a refused connection) pass.
+ */
+function starttlsRefused(error: Error & { code?: string }, tls: { host: string; reason: string }): Error {
+  if (error.code !== 'ETLS' || !/upgrading connection with STARTTLS/i.test(error.message)) return error;
+  return Object.assign(
+    new Error(
+      `the SMTP relay ${tls.host} does not offer STARTTLS, and TLS is required (${tls.reason}): refusing to authenticate or send mail in clear text. Enable STARTTLS on the relay, or use smtps:// for TLS from the start`,
+      { cause: error },
+    ),
+    { code: 'ETLS' },
+  );
+}
+
+/** The message with its DKIM-Signature header lines in front, as byte pieces (the body is not copied). */
+async function signed(dkim: DkimSigner, raw: OutgoingMessage['raw']): Promise<readonly Buffer[]> {
+  const pieces = typeof raw === 'string' || Buffer.isBuffer(raw) ? [rawBytes(raw)] : raw;
+  return [await dkim.sign(pieces), ...pieces];
 }

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, test } from 'vitest';
+import { AWAITING_REPLY } from '../src/delivery/ledger.ts';
 import { SendLockedError, SendLock } from '../src/delivery/send-lock.ts';
 import { SendRefusedError, sendEdition, type SendSummary } from '../src/delivery/sender.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
@@ -275,22 +276,45 @@ describe('sending an edition through a real SMTP server', () => {
     expect(editionRow(h).status).toBe('sent');
   });
 
-  test("rows a crashed run left 'sending' become in doubt at the next run and are listed, not resent", async () => {
+  test("after a crash, rows left 'sending' (no end-of-data yet) are sent again; rows whose end-of-data went out stay in doubt and are listed", async () => {
     const server = await withServer();
     const { h, emails } = await setup({ SMTP_URL: server.url }, 8);
     const now = new Date().toISOString();
     const insert = h.db.prepare(
-      "INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+      'INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)',
     );
     const ids = emails.map((e) => h.store.findByEmail(e)!.id);
-    insert.run(EDITION_ID, ids[0], emails[0], 'sent', now, now);
-    insert.run(EDITION_ID, ids[1], emails[1], 'sending', now, now);
-    insert.run(EDITION_ID, ids[2], emails[2], 'sending', now, now);
+    insert.run(EDITION_ID, ids[0], emails[0], 'sent', '250 ok', now, now);
+    insert.run(EDITION_ID, ids[1], emails[1], 'sending', null, now, now);
+    insert.run(EDITION_ID, ids[2], emails[2], 'in_doubt', AWAITING_REPLY, now, now);
     const summary = await send(h);
-    expect(summary.inDoubt).toEqual([emails[1], emails[2]]);
-    expect(summary).toMatchObject({ sent: 5, skipped: 3 });
-    expect(server.recipients().sort()).toEqual(emails.slice(3).sort());
-    expect(h.events.find((e) => e.event === 'leftovers.in_doubt')).toMatchObject({ count: 2 });
+    expect(summary.inDoubt).toEqual([emails[2]]);
+    expect(summary).toMatchObject({ sent: 6, skipped: 2 });
+    expect(server.recipients().sort()).toEqual([emails[1], ...emails.slice(3)].sort());
+    expect(h.events.find((e) => e.event === 'leftovers.resent')).toMatchObject({ count: 1, emails: [emails[1]] });
+    expect(h.events.find((e) => e.event === 'leftovers.in_doubt')).toMatchObject({ count: 1, emails: [emails[2]] });
+    const reply = h.db.prepare('SELECT last_reply FROM deliveries WHERE subscriber_id = ?').get(ids[2]) as { last_reply: string };
+    expect(reply.last_reply).toMatch(/stopped after the end of the message data was sent/);
+  });
+
+  test('a copy is marked in doubt before its end-of-data goes out, and its reply replaces that', async () => {
+    // The server sees the whole message only once the end-of-data arrives; at that moment the ledger
+    // must already say the copy may have arrived.
+    let h!: Harness;
+    let seen: string | undefined;
+    const server = await withServer({
+      onData: (message) => {
+        const row = h.db.prepare('SELECT state FROM deliveries WHERE email = ?').get(message.to[0]) as { state: string } | undefined;
+        seen = row?.state;
+        return 'accept';
+      },
+    });
+    const { h: h2, emails: two } = await setup({ SMTP_URL: server.url }, 1);
+    h = h2;
+    const summary = await send(h2);
+    expect(summary.sent).toBe(1);
+    expect(seen).toBe('in_doubt');
+    expect(h2.db.prepare('SELECT state FROM deliveries WHERE email = ?').get(two[0])).toEqual({ state: 'sent' });
   });
 
   test('two runs of the same edition at once: the second refuses; no one gets two copies', async () => {

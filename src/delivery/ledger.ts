@@ -8,8 +8,9 @@ import { nowIso, type Db } from '../db.ts';
  * - deferred: 4xx (or the connection failed before the data went out); retried in this run and the next.
  * - bounced:  5.1.x unknown mailbox; the subscriber is suppressed.
  * - failed:   other 5xx; recorded with the reply, not retried.
- * - in_doubt: the message may or may not have arrived (crash or dropped connection after the data);
- *             not resent unless `--resend-unknown`.
+ * - in_doubt: the message may or may not have arrived: its end-of-data may have reached the server
+ *             and no reply was recorded (written just before the final `.`, then replaced by the
+ *             reply; left by a crash or a connection lost after the `.`); not resent unless `--resend-unknown`.
  * - skipped:  the address is suppressed; not sent.
  */
 export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped';
@@ -32,6 +33,9 @@ export interface Delivery {
   createdAt: string;
   updatedAt: string;
 }
+
+/** The reply text of a copy whose end-of-data is going out and whose reply is not in yet. */
+export const AWAITING_REPLY = 'end of data sent; waiting for the reply';
 
 /** A finished attempt to write back. */
 export interface DeliveryOutcome {
@@ -73,7 +77,9 @@ export function toDelivery(r: DeliveryRow): Delivery {
 export class Ledger {
   private readonly txn: ReturnType<Db['transaction']>;
   private readonly stmt: {
-    leftovers: Statement;
+    leftoversSending: Statement;
+    leftoversAwaiting: Statement;
+    endOfData: Statement;
     range: Statement;
     sending: Statement;
     outcome: Statement;
@@ -88,8 +94,14 @@ export class Ledger {
   ) {
     this.txn = db.transaction((fn: () => unknown) => fn());
     this.stmt = {
-      leftovers: db.prepare(
-        "UPDATE deliveries SET state = 'in_doubt', last_reply = coalesce(last_reply || ' | ', '') || 'no reply recorded: the sending run stopped mid-transaction', updated_at = ? WHERE edition_id = ? AND state = 'sending' RETURNING email",
+      leftoversSending: db.prepare(
+        "UPDATE deliveries SET state = 'deferred', last_reply = 'not delivered: the sending run stopped before the end of the message data; sent again', updated_at = ? WHERE edition_id = ? AND state = 'sending' RETURNING email",
+      ),
+      leftoversAwaiting: db.prepare(
+        "UPDATE deliveries SET last_reply = 'no reply recorded: the sending run stopped after the end of the message data was sent', updated_at = ? WHERE edition_id = ? AND state = 'in_doubt' AND last_reply = ? RETURNING email",
+      ),
+      endOfData: db.prepare(
+        "UPDATE deliveries SET state = 'in_doubt', last_reply = @reply, updated_at = @now WHERE edition_id = @editionId AND subscriber_id = @subscriberId AND state = 'sending'",
       ),
       range: db.prepare('SELECT subscriber_id, state FROM deliveries WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ?'),
       sending: db.prepare(
@@ -119,11 +131,23 @@ export class Ledger {
   }
 
   /**
-   * Rows a crashed run left 'sending' become 'in_doubt'; returns their addresses.
-   * Only safe while holding the edition's send lock (a live run's 'sending' rows are real).
+   * What a crashed run left behind. A row still 'sending' never had its end-of-data sent, so the copy
+   * certainly did not arrive: it becomes 'deferred' and is sent again. A row marked in doubt just
+   * before its end-of-data whose reply never came stays in doubt. Returns both lists of addresses.
+   * Only safe while holding the edition's send lock (a live run's rows are real).
    */
-  markLeftoversInDoubt(): string[] {
-    return (this.stmt.leftovers.all(this.now(), this.editionId) as { email: string }[]).map((r) => r.email);
+  takeLeftovers(): { resent: string[]; inDoubt: string[] } {
+    const now = this.now();
+    const emails = (rows: unknown[]) => (rows as { email: string }[]).map((r) => r.email);
+    return {
+      resent: emails(this.stmt.leftoversSending.all(now, this.editionId)),
+      inDoubt: emails(this.stmt.leftoversAwaiting.all(now, this.editionId, AWAITING_REPLY)),
+    };
+  }
+
+  /** Marks a 'sending' row in doubt just before its end-of-data goes out (the reply replaces it). */
+  markEndOfData(subscriberId: number): void {
+    this.stmt.endOfData.run({ editionId: this.editionId, subscriberId, reply: AWAITING_REPLY, now: this.now() });
   }
 
   /** Ledger states of subscribers with ids in [fromId, toId] (one keyset page). */

@@ -34,6 +34,7 @@ export function createOutboxTransport(dir: string): Transport {
         const file = join(folder, `${String(seq).padStart(6, '0')}-${sanitiseForFile(message.to)}.eml`);
         const tmp = `${file}.tmp-${process.pid}`;
         writeFileSync(tmp, rawBytes(message.raw));
+        await message.beforeEndOfData?.(); // the rename is the outbox's end-of-data
         renameSync(tmp, file);
         return { status: 'sent', response: `250 written to ${file}` };
       } catch (cause) {

@@ -46,8 +46,12 @@ const PROGRESS_EVERY_MS = 200;
  *   recipients it dispatches next.
  * - A row is 'sending' before its SMTP transaction starts (marked in the transaction that commits
  *   before `transport.send` is called).
+ * - A row becomes 'in_doubt' (committed) before its end-of-data `.` is written, and the reply
+ *   replaces it. After a kill -9, a row still 'sending' certainly did not arrive and is sent again;
+ *   only rows already 'in_doubt' may have.
  * - A connection slot is reused only in the transaction that records its previous reply, so at
- *   any commit at most `maxConnections` rows are 'sending': a kill -9 leaves at most that many in doubt.
+ *   any commit at most `maxConnections` rows are 'sending' or awaiting their reply in doubt: a kill -9
+ *   leaves at most that many in doubt.
  * - When the loop returns, every reply that arrived is recorded (nothing is in flight).
  */
 export class SendRun {
@@ -65,6 +69,8 @@ export class SendRun {
   private readonly counts = { sent: 0, failed: 0, bounced: 0, deferredLeft: 0, inDoubt: 0, policy: 0, attempted: 0 };
   private inFlight = 0;
   private readonly completed: Completion[] = [];
+  /** Copies whose data is on the wire but for the end-of-data, waiting to be marked in doubt first. */
+  private readonly endingData: { recipient: Recipient; release: (error?: Error) => void }[] = [];
   private total = 0;
   private lastProgress = 0;
 
@@ -109,18 +115,24 @@ export class SendRun {
     } finally {
       this.lock.stopHeartbeat();
       this.options.signal?.removeEventListener('abort', onAbort);
+      // Only reached with copies waiting here when the loop threw: their end-of-data never goes out.
+      for (const e of this.endingData.splice(0)) e.release(new Error('the send run ended before the end of the message data'));
     }
     return this.finishRun();
   }
 
-  /** Under the lease, any 'sending' row is a leftover of a dead run: it becomes in doubt. */
+  /**
+   * Under the lease, rows a dead run left mid-transaction are leftovers: those whose end-of-data never
+   * went out are sent again, those whose end-of-data may have arrived stay in doubt.
+   */
   private begin(): string[] {
     const { edition, rendered } = this.options;
     upsertEditionRow(this.deps.db, { edition, archive: archiveCopy(rendered, this.deps.config.baseUrl) }, this.clock);
-    const leftovers = this.ledger.markLeftoversInDoubt();
-    if (leftovers.length > 0) this.log('warn', 'leftovers.in_doubt', { count: leftovers.length, emails: leftovers });
+    const leftovers = this.ledger.transaction(() => this.ledger.takeLeftovers());
+    if (leftovers.resent.length > 0) this.log('warn', 'leftovers.resent', { count: leftovers.resent.length, emails: leftovers.resent });
+    if (leftovers.inDoubt.length > 0) this.log('warn', 'leftovers.in_doubt', { count: leftovers.inDoubt.length, emails: leftovers.inDoubt });
     this.total = this.deps.store.countActive(edition.kind);
-    return leftovers;
+    return leftovers.inDoubt;
   }
 
   private async loop(): Promise<void> {
@@ -128,7 +140,7 @@ export class SendRun {
       const copies = this.claimNext();
       for (const copy of copies) this.sendCopy(copy);
       this.progress();
-      if (this.completed.length > 0) continue;
+      if (this.completed.length > 0 || this.endingData.length > 0) continue;
       if (this.inFlight === 0 && copies.length === 0) {
         if (this.stop.signal.aborted) return;
         const timer = this.idleTimer();
@@ -140,24 +152,50 @@ export class SendRun {
     }
   }
 
-  /** One wake-up: record the replies that arrived, then take and mark the next recipients, in one transaction. */
+  /**
+   * One wake-up, in one transaction: record the replies that arrived, mark in doubt the copies about
+   * to send their end-of-data (released once that commits), then take and mark the next recipients.
+   */
   private claimNext(): Copy[] {
-    return this.ledger.transaction(() => {
-      for (const c of this.completed.splice(0)) this.recordCompletion(c);
-      const copies: Copy[] = [];
-      while (!this.stop.signal.aborted && !this.outage.paused && this.inFlight + copies.length < this.slots) {
-        const next = this.queue.take(realClock.now());
-        if (next === 'wait' || next === 'done') break;
-        if (!this.limiter.tryAcquire()) {
-          this.queue.putBack(next);
-          break;
-        }
-        const copy = this.buildCopy(next);
-        if (!copy) continue;
-        this.ledger.markSending(next.id, next.email, copy.messageId); // committed before the SMTP call
-        copies.push(copy);
+    const ending = this.endingData.splice(0);
+    let copies: Copy[];
+    try {
+      copies = this.ledger.transaction(() => {
+        for (const c of this.completed.splice(0)) this.recordCompletion(c);
+        for (const e of ending) this.ledger.markEndOfData(e.recipient.id);
+        return this.takeRecipients();
+      });
+    } catch (error) {
+      for (const e of ending) e.release(error as Error);
+      throw error;
+    }
+    for (const e of ending) e.release();
+    return copies;
+  }
+
+  /** Takes recipients while a connection is free and the rate allows, marking each 'sending' (inside claimNext's transaction). */
+  private takeRecipients(): Copy[] {
+    const copies: Copy[] = [];
+    while (!this.stop.signal.aborted && !this.outage.paused && this.inFlight + copies.length < this.slots) {
+      const next = this.queue.take(realClock.now());
+      if (next === 'wait' || next === 'done') break;
+      if (!this.limiter.tryAcquire()) {
+        this.queue.putBack(next);
+        break;
       }
-      return copies;
+      const copy = this.buildCopy(next);
+      if (!copy) continue;
+      this.ledger.markSending(next.id, next.email, copy.messageId); // committed before the SMTP call
+      copies.push(copy);
+    }
+    return copies;
+  }
+
+  /** The transport's end-of-data gate: resolves once the copy is recorded as possibly delivered. */
+  private beforeEndOfData(recipient: Recipient): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.endingData.push({ recipient, release: (error) => (error ? reject(error) : resolve()) });
+      this.wakeUp.notify();
     });
   }
 
@@ -183,7 +221,14 @@ export class SendRun {
     this.counts.attempted++;
     const epoch = this.outage.epoch;
     this.deps.transport
-      .send({ from: this.envelopeFrom, to: recipient.email, raw, messageId, editionId: this.options.edition.id })
+      .send({
+        from: this.envelopeFrom,
+        to: recipient.email,
+        raw,
+        messageId,
+        editionId: this.options.edition.id,
+        beforeEndOfData: () => this.beforeEndOfData(recipient),
+      })
       .then(
         (result) => this.completed.push({ recipient, messageId, epoch, result }),
         (error: unknown) => this.completed.push({ recipient, messageId, epoch, error }),

@@ -139,7 +139,7 @@ export function createSmtpTransport(config: Config): Transport {
       if (closed) throw new TransportError(`SMTP transport closed, not sending ${message.editionId} to ${message.to}`, { inDoubt: false, code: 'ECLOSED' });
       await acquireSlot();
       let channel: Channel | undefined;
-      const probe: DataProbe = { dataStarted: false };
+      const probe: DataProbe = { dataStarted: false, endOfData: false };
       try {
         channel = idle.pop();
         const reused = channel !== undefined;
@@ -159,7 +159,7 @@ export function createSmtpTransport(config: Config): Transport {
       } catch (error) {
         const e = error as NodemailerError;
         throw new TransportError(`SMTP ${e.originalCode ?? e.code ?? 'error'} sending ${message.editionId} to ${message.to}: ${e.message}`, {
-          inDoubt: probe.dataStarted,
+          inDoubt: probe.endOfData,
           code: e.originalCode ?? e.code,
           responseCode: e.responseCode,
           cause: error,
@@ -175,28 +175,41 @@ export function createSmtpTransport(config: Config): Transport {
   };
 }
 
-/** Set once the message body starts flowing to the server (after its 354 reply to DATA). */
+/** How far a message got on its connection. */
 interface DataProbe {
+  /** The body started flowing to the server (after its 354 reply to DATA). */
   dataStarted: boolean;
+  /** The body ended, so the end-of-data `.` may have been written: from here on a lost copy is in doubt. */
+  endOfData: boolean;
 }
 
 /**
- * One message's bytes as a stream that notes when it is piped. nodemailer pipes the message into
- * the connection only after the server accepted the envelope and answered DATA with 354, so a
- * connection lost before that cannot have delivered it; one lost after it may have (the
- * end-of-data dot may have been read).
+ * One message's bytes as a stream that notes how far it got. nodemailer pipes the message into the
+ * connection only after the server accepted the envelope and answered DATA with 354, and writes the
+ * end-of-data `.` only when this stream ends. The stream ends after `beforeEndOfData` resolves (the
+ * sender has recorded "may have arrived"), so a connection lost before that cannot have delivered it.
  */
 class MessageBody extends Readable {
+  private pushed = false;
+
   constructor(
     private readonly bytes: Buffer,
     private readonly probe: DataProbe,
+    private readonly beforeEndOfData: (() => Promise<void>) | undefined,
   ) {
     super();
   }
 
   override _read(): void {
+    if (this.pushed) return; // the bytes went in one push; only the end is left
+    this.pushed = true;
     this.push(this.bytes);
-    this.push(null);
+    const end = () => {
+      this.probe.endOfData = true;
+      this.push(null);
+    };
+    if (!this.beforeEndOfData) return end();
+    this.beforeEndOfData().then(end, (error: unknown) => this.destroy(error as Error));
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
@@ -274,7 +287,7 @@ class Channel {
   send(message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       if (!this.usable) return reject(this.failure ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
-      this.connection.send({ from: message.from, to: [message.to] }, new MessageBody(bytes, probe), (error, info) => {
+      this.connection.send({ from: message.from, to: [message.to] }, new MessageBody(bytes, probe, message.beforeEndOfData), (error, info) => {
         if (error) return reject(error);
         resolve(String(info.response ?? '250'));
       });

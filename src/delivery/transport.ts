@@ -13,6 +13,12 @@ export interface OutgoingMessage {
   raw: string | Buffer | readonly Buffer[];
   messageId: string;
   editionId: string;
+  /**
+   * Called once every byte of the message but its end-of-data is on its way; the transport ends the
+   * data (the final `.`, or the outbox's rename) only after it resolves, so the sender can record
+   * "may have arrived" first. Until then a lost copy is certainly not delivered. Rejecting aborts the copy.
+   */
+  beforeEndOfData?: () => Promise<void>;
 }
 
 /** What the server said about one recipient: 250, or a classified error reply. */

@@ -1,12 +1,18 @@
 /**
  * Renders the Sunday edition from the shipped content and saves a PNG of it, as a subscriber
  * would see it, to docs/edition-sunday.png (Debian's Chromium, headless). `npm run screenshot`.
+ * `npm run screenshot -- pages` saves the web server's home and guide pages at 1280 and 375 px instead.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startWebServer } from '../src/web/start.ts';
+import { runSend } from '../src/commands/send.ts';
 import { loadConfig } from '../src/config.ts';
+import { openDb } from '../src/db.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
 import { archiveCopy, renderEdition } from '../src/render/render-edition.ts';
 
@@ -36,6 +42,59 @@ export async function main(date = '2026-11-22', out = resolve('docs/edition-sund
   process.stdout.write(`wrote ${out}\n`);
 }
 
+/** The web pages shot by `pages`: docs/web-<name>-<width>.png. */
+export const PAGE_SHOTS = [
+  { name: 'home', path: '/' },
+  { name: 'guide', path: '/guides/gpt-4o' },
+] as const;
+
+/**
+ * Sends the shipped content's Sunday 2026-11-22 and Midweek 2026-11-25 editions to a sample subscriber through the
+ * outbox of a temporary database (so the home page lists them), serves the pages on loopback and saves each at
+ * 1280 and 375 px wide (full page). Returns the paths written.
+ */
+export async function screenshotPages(outDir = resolve('docs'), widths = [1280, 375]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'almanac-shots-'));
+  const written: string[] = [];
+  try {
+    const config = loadConfig({ ALMANAC_DB: join(dir, 'almanac.db'), ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_CONTENT_DIR: resolve('content') });
+    const db = openDb(config.dbPath);
+    const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+    try {
+      new SubscriberStore(db).add({ email: 'ada@example.com', name: 'Ada Lovelace', editions: ['midweek', 'sunday'] });
+      await runSend(config, { kind: 'sunday', date: '2026-11-22', db, out: quiet, err: quiet, progress: false });
+      await runSend(config, { kind: 'midweek', date: '2026-11-25', db, out: quiet, err: quiet, progress: false });
+    } finally {
+      db.close();
+    }
+    const web = await startWebServer(config, { port: 0, host: '127.0.0.1' });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    try {
+      mkdirSync(outDir, { recursive: true });
+      for (const shot of PAGE_SHOTS) {
+        for (const width of widths) {
+          const page = await browser.newPage({ viewport: { width, height: 900 } });
+          await page.goto(`${web.url}${shot.path}`, { waitUntil: 'load' });
+          const out = join(outDir, `web-${shot.name}-${width}.png`);
+          await page.screenshot({ path: out, fullPage: true });
+          await page.close();
+          written.push(out);
+        }
+      }
+    } finally {
+      await browser.close();
+      await web.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return written;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await main(process.argv[2]);
+  if (process.argv[2] === 'pages') {
+    for (const path of await screenshotPages()) process.stdout.write(`wrote ${path}\n`);
+  } else {
+    await main(process.argv[2]);
+  }
 }

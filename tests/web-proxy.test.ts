@@ -94,6 +94,9 @@ describe('bind address: ALMANAC_HOST and serve --host', () => {
     const bad = await almanac(['serve', '--host', 'no such host!', '--port', '0'], { ALMANAC_DB: join(dir, 'b.db') });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--host: expected an address to listen on');
+    const badStart = await almanac(['start', '--host', 'no such host!'], { ALMANAC_DB: join(dir, 'c.db') });
+    expect(badStart.code).toBe(2);
+    expect(badStart.stderr).toContain('--host: expected an address to listen on');
   });
 });
 

@@ -6,6 +6,7 @@ import { redact } from '../redact.ts';
 import { SubscriberStore } from '../subscribers/store.ts';
 import { loadSecret, Tokens } from '../subscribers/tokens.ts';
 import type { ParsedBody, Reply } from './http.ts';
+import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 
 /** What the web server needs; the caller builds the real things. */
@@ -31,6 +32,10 @@ export interface App {
   store: SubscriberStore;
   tokens: Tokens;
   subscribeLimiter: SlidingWindowLimiter;
+  /** The content directory, loaded once per change. */
+  content: ContentCache;
+  /** Pages rendered from the content, kept until it (or the hour shown in them) changes. */
+  pages: PageCache;
   clock: () => Date;
   log: (line: string) => void;
   /** Runs work after the reply (so timing tells nothing), keeping track of it for shutdown. */
@@ -51,6 +56,8 @@ export function createApp(deps: WebDeps): App {
     store: new SubscriberStore(deps.db, clock),
     tokens: new Tokens(loadSecret(deps.db, deps.config), clock),
     subscribeLimiter: new SlidingWindowLimiter(rate.limit, rate.windowMs, clock),
+    content: new ContentCache(deps.contentDir),
+    pages: new PageCache(),
     clock,
     log,
     background(work) {

@@ -1,34 +1,49 @@
-import { ContentError, loadValidContent } from '../../content/loader.ts';
-import { markdownToHtml } from '../../render/markdown.ts';
-import type { Handler } from '../app.ts';
-import { html, raw } from '../html.ts';
-import { errorReply, page } from '../pages.ts';
+import { ContentError, type Content } from '../../content/loader.ts';
+import type { App, Handler } from '../app.ts';
+import type { ContentSnapshot } from '../content-cache.ts';
+import { guidePage } from '../guide-page.ts';
+import { layout } from '../layout.ts';
+import { errorReply } from '../pages.ts';
+import { topicNames } from '../related.ts';
 
-/** `GET /guides/<slug>`: a guide rendered from the content directory (safe Markdown). */
-export const guidePage: Handler = async (r, app) => {
-  const slug = r.params[0]!;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(slug)) return errorReply(404, `There is no guide "${slug}".`, false);
-  let guides;
+/** Ages on a page ("5h ago") are kept this fresh: a cached page is rendered again at most this often. */
+const AGE_STEP_MS = 10 * 60_000;
+
+/** The content, or undefined (logged) when it is invalid right now. */
+export async function currentContent(app: App): Promise<ContentSnapshot | undefined> {
   try {
-    guides = (await loadValidContent(app.deps.contentDir)).guides;
+    return await app.content.current();
   } catch (error) {
     if (!(error instanceof ContentError)) throw error;
-    app.log(`guides unavailable: ${error.message.split('\n')[0]}`);
-    return errorReply(503, 'Guides are unavailable right now.', false);
+    app.log(`content unavailable: ${error.message.split('\n')[0]}`);
+    return undefined;
   }
-  const guide = guides.find((g) => g.slug === slug);
+}
+
+const namesByContent = new WeakMap<Content, Map<string, string>>();
+
+/** Topic display names for one loaded content, worked out once. */
+export function namesFor(content: Content): Map<string, string> {
+  let names = namesByContent.get(content);
+  if (!names) namesByContent.set(content, (names = topicNames(content)));
+  return names;
+}
+
+/**
+ * `GET /guides/<slug>`: a guide with its related news, guides and topics and a subscribe box, rendered from the
+ * content directory once per change of the content (and of the ten minutes its "3h ago" ages are counted in).
+ */
+export const guidePageRoute: Handler = async (r, app) => {
+  const slug = r.params[0]!;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(slug)) return errorReply(404, `There is no guide "${slug}".`, false);
+  const snapshot = await currentContent(app);
+  if (!snapshot) return errorReply(503, 'Guides are unavailable right now.', false);
+  const guide = snapshot.content.guides.find((g) => g.slug === slug);
   if (!guide) return errorReply(404, `There is no guide "${slug}".`, false);
-  return page(
-    200,
-    guide.title,
-    html`<article>
-<p class="meta">${guide.kind} · updated ${guide.updated.toISOString().slice(0, 10)}</p>
-<h1>${guide.title}</h1>
-<div class="notice"><strong>TL;DR</strong> ${guide.tldr}</div>
-<h2>Key takeaways</h2>
-<ul>${guide.takeaways.map((t) => html`<li>${raw(markdownToHtml(t, { inline: true }))}</li>`)}</ul>
-${raw(markdownToHtml(guide.body))}
-</article>
-<p class="fine"><a href="/subscribe">Get guides like this in the Sunday edition</a></p>`,
-  );
+  const step = Math.floor(app.clock().getTime() / AGE_STEP_MS);
+  const body = app.pages.get(`guide:${slug}`, `${snapshot.version}@${step}`, () => {
+    const now = new Date(step * AGE_STEP_MS);
+    return layout(guide.title, guidePage({ guide, content: snapshot.content, names: namesFor(snapshot.content), now }), { wide: true }).value;
+  });
+  return { status: 200, type: 'html', body };
 };

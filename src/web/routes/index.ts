@@ -1,6 +1,6 @@
 export { archiveEdition, archiveIndex, feed } from './archive.ts';
 export { confirm } from './confirm.ts';
-export { guidePage } from './guides.ts';
+export { guidePageRoute as guidePage } from './guides.ts';
 export { health } from './health.ts';
 export { home } from './home.ts';
 export { preferencesPage, savePreferences } from './preferences.ts';

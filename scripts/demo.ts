@@ -87,7 +87,7 @@ export async function main(options: DemoOptions = {}): Promise<number> {
     say(`Messages: ${files.length} .eml file(s) in ${show(dir)}/ (SMTP_URL is not set, so nothing left this machine)`);
     if (files[0]) {
       const first = join(dir, files[0]);
-      say(`  open one in a mail client (Thunderbird, Apple Mail, Outlook open .eml files), or read it: less ${show(first)}`);
+      say(`  open one in a mail client (Thunderbird, Apple Mail, Outlook open .eml files), or read it decoded: less ${show(first.replace(/\.eml$/, '.txt'))} (or open the .html beside it in a browser)`);
     }
     say('See the edition in a browser:');
     say(`  npm run -s almanac -- preview midweek --latest   # writes preview/${slot.id}.html, .txt and .eml`);

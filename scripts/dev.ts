@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { constants } from 'node:os';
 import { utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -81,7 +82,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<numb
       watcher?.close();
       process.off('SIGTERM', forward);
       process.off('SIGINT', forward);
-      done(code ?? (signal ? 128 + 15 : 1));
+      done(code ?? 128 + (signal ? (constants.signals[signal] ?? 15) : 1));
     });
   });
 }

@@ -70,6 +70,13 @@ describe('content check', () => {
     expect(result.stderr).toMatch(/score-11\.md: score/);
   });
 
+  test('counts are said in words that agree: 1 news item, 1 guide', async () => {
+    const dir = writeContent([{ slug: 'only', published: '2026-11-23T10:00:00Z' }], [{ slug: 'fine' }]);
+    const { code, stdout } = await almanac(['content', 'check', '--content', dir]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ok: 1 news item and 1 guide in .* are valid$/m);
+  });
+
   test('an empty content directory is a problem, not an empty newsletter', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'news'));

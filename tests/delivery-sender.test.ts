@@ -347,7 +347,7 @@ describe('sending an edition through a real SMTP server', () => {
     expect(h.transport.kind).toBe('outbox');
     const summary = await send(h);
     expect(summary.sent).toBe(5);
-    const files = readdirSync(join(h.config.outboxDir, EDITION_ID)).sort();
+    const files = readdirSync(join(h.config.outboxDir, EDITION_ID)).filter((f) => f.endsWith('.eml')).sort();
     expect(files).toEqual(emails.map((e, i) => `${String(i + 1).padStart(6, '0')}-${e}.eml`));
   });
 

@@ -285,7 +285,7 @@ describe('outbox transport (no SMTP_URL)', () => {
     const again = createTransport(h.config);
     await again.send(message('c@example.org'));
     const folder = join(h.config.outboxDir, h.edition.id);
-    const files = readdirSync(folder).sort();
+    const files = readdirSync(folder).filter((f) => f.endsWith('.eml')).sort();
     expect(files).toEqual(['000001-a@example.org.eml', '000002-b+tag@example.org.eml', '000003-c@example.org.eml']);
     expect(readFileSync(join(folder, files[0]!), 'utf8')).toContain('To: a@example.org\r\n');
   });

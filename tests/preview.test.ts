@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
@@ -33,6 +33,7 @@ describe('almanac preview', () => {
     expect(readdirSync(out).sort()).toEqual(['2026-11-25-midweek.eml', '2026-11-25-midweek.html', '2026-11-25-midweek.txt']);
     for (const ext of ['html', 'txt', 'eml']) expect(result.stdout).toContain(join(out, `2026-11-25-midweek.${ext}`));
     expect(result.stdout).toContain('pre-send checks: ok');
+    expect(result.stdout).toMatch(/\d+ news, 1 guide, HTML/); // a Midweek features one guide: not "1 guides"
 
     const html = readFileSync(join(out, '2026-11-25-midweek.html'), 'utf8');
     const text = readFileSync(join(out, '2026-11-25-midweek.txt'), 'utf8');
@@ -66,5 +67,22 @@ describe('almanac preview', () => {
     const result = await preview(['weekly']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown edition kind 'weekly'");
+  });
+
+  test('the files are readable by their owner only (0600), also when they replace older ones', async () => {
+    const content = writeContent(fullNews(), fullGuides());
+    const out = join(tempDir(), 'preview');
+    const first = await preview(['midweek', '--date', '2026-11-25', '--out', out, '--content', content]);
+    expect(first.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o700);
+    const old = join(out, '2026-11-25-midweek.html');
+    chmodSync(old, 0o644);
+    writeFileSync(old, 'an older preview');
+    const again = await preview(['midweek', '--date', '2026-11-25', '--out', out, '--content', content]);
+    expect(again.code).toBe(0);
+    const files = readdirSync(out);
+    expect(files).toHaveLength(3);
+    for (const file of files) expect(statSync(join(out, file)).mode & 0o777, file).toBe(0o600);
+    expect(readFileSync(old, 'utf8')).not.toBe('an older preview');
   });
 });

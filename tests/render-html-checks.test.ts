@@ -26,7 +26,7 @@ describe('the pre-send checks read HTML as a browser does', () => {
     ['an empty comment <!--> does not hide what follows', '<!--><a href="javascript:alert(1)">x</a><!-- -->', /script URL in href/],
     ['<!---> neither', '<!---><script>alert(1)</script><!-- -->', /<script> is not allowed/],
     ['<title> text is text: a comment opener inside it hides nothing', '<title><!--</title><script>alert(1)</script><title>--></title>', /<script> is not allowed/],
-    ['an Outlook conditional comment is markup Outlook renders', '<!--[if mso]><a href="javascript:alert(1)">x</a><img src="http://t.example/p.gif"><![endif]-->', /script URL in href/],
+    ['an Outlook conditional comment is markup Outlook renders', '<!--[if mso]><a href="javascript:alert(1)">x</a><img src="http://t.example/p.gif"><![endif]-->', /<a> \(javascript:alert\(1\)\) in an Outlook conditional comment has a script URL in href/],
     ['an image behind an empty comment', '<!--><img src="http://t.example/p.gif"><!-- -->', /loads src="http:\/\/t\.example\/p\.gif"; only absolute https/],
     ['an entity-encoded scheme', '<a href="&#106;avascript&colon;alert(1)">x</a>', /script URL in href/],
   ])('%s', async (_name, markup, expected) => {

@@ -13,6 +13,6 @@ export const contentCommand: Command = async (ctx) => {
     ctx.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}\n`);
     return 1;
   }
-  ctx.stdout.write(`ok: ${content.news.length} news items and ${content.guides.length} guides in ${dir} are valid\n`);
+  ctx.stdout.write(`ok: ${content.news.length} news ${content.news.length === 1 ? 'item' : 'items'} and ${content.guides.length} ${content.guides.length === 1 ? 'guide' : 'guides'} in ${dir} are valid\n`);
   return 0;
 };

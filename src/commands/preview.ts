@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError, type Command } from './command.ts';
 import { buildMessage, compileMessage, messageCommonFor, newMessageId } from '../delivery/mime.ts';
+import { PRIVATE_DIR_MODE, writePrivateFile } from '../delivery/private-file.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { preSendChecks } from '../render/checks.ts';
 import { personalise, renderEdition } from '../render/render-edition.ts';
@@ -43,16 +44,16 @@ export const previewCommand: Command = async (ctx) => {
     date: edition.sendAt,
   });
 
-  await mkdir(outDir, { recursive: true });
+  await mkdir(outDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const files = { html: copy.html, txt: copy.text, eml };
   const written: string[] = [];
   for (const [ext, body] of Object.entries(files)) {
     const path = join(outDir, `${edition.id}.${ext}`);
-    await writeFile(path, body);
+    writePrivateFile(path, body);
     written.push(path);
   }
   ctx.stdout.write(`${edition.id}: ${edition.subject}\n`);
-  ctx.stdout.write(`${edition.news.length} news, ${edition.guides.length} guides, HTML ${Buffer.byteLength(copy.html)} bytes, to ${SAMPLE_RECIPIENT.email}\n`);
+  ctx.stdout.write(`${edition.news.length} news, ${edition.guides.length} ${edition.guides.length === 1 ? 'guide' : 'guides'}, HTML ${Buffer.byteLength(copy.html)} bytes, to ${SAMPLE_RECIPIENT.email}\n`);
   for (const path of written) ctx.stdout.write(`wrote ${path}\n`);
 
   if (problems.length > 0) {

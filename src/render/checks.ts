@@ -15,7 +15,8 @@ const URL_ATTRS = ['href', 'src', 'action', 'formaction', 'background', 'poster'
 
 function describe(el: ScannedElement): string {
   const text = el.attrs.href ?? el.attrs.src ?? el.attrs.style ?? '';
-  return `<${el.name}>${text ? ` (${text.length > 70 ? `${text.slice(0, 67)}…` : text})` : ''}`;
+  const where = el.conditional ? ' in an Outlook conditional comment' : '';
+  return `<${el.name}>${text ? ` (${text.length > 70 ? `${text.slice(0, 67)}…` : text})` : ''}${where}`;
 }
 
 /** The HTML size as it will be once personalised: bytes now, plus room for each slot's value. */

@@ -42,7 +42,7 @@ const paperCell = { backgroundColor: colors.paper, color: colors.ink, ...cellTyp
 /** The whole edition email, both kinds; the kind shows in the masthead's name, number and date. */
 export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
   const accent = accents[edition.kind];
-  const archive = archiveUrl(site.baseUrl, edition.id);
+  const archive = site.archived === false ? undefined : archiveUrl(site.baseUrl, edition.id);
   return (
     <Html lang="en">
       <Head>

@@ -12,7 +12,8 @@ interface FooterProps {
   kind: Kind;
   number: number;
   links: RecipientLinks;
-  archiveUrl: string;
+  /** Left out when the edition has no archive page yet. */
+  archiveUrl: string | undefined;
   baseUrl: string;
   postalAddress: string;
 }
@@ -46,10 +47,14 @@ export const Footer = ({ kind, number, links, archiveUrl, baseUrl, postalAddress
       <a href={links.unsubscribeUrl} style={footerLink} target="_blank">
         Unsubscribe
       </a>
-      {' · '}
-      <a href={archiveUrl} style={footerLink} target="_blank">
-        View in browser
-      </a>
+      {archiveUrl ? (
+        <>
+          {' · '}
+          <a href={archiveUrl} style={footerLink} target="_blank">
+            View in browser
+          </a>
+        </>
+      ) : null}
     </p>
     <p style={{ margin: '0' }}>
       {`${NEWSLETTER_NAME} · ${KIND_NAMES[kind]} No. ${number}`}

@@ -11,7 +11,8 @@ interface MastheadProps {
   kind: Kind;
   number: number;
   date: string;
-  archiveUrl: string;
+  /** Left out (no "View in browser" row) when the edition has no archive page yet. */
+  archiveUrl: string | undefined;
 }
 
 /** The newsletter's name and the edition's identity: `Midweek · No. 47 · Wednesday 25 November 2026`. Two rows of the container. */
@@ -19,19 +20,21 @@ export const Masthead = ({ kind, number, date, archiveUrl }: MastheadProps) => {
   const accent = accents[kind];
   return (
     <>
-      <Cell
-        style={{
-          backgroundColor: colors.page,
-          color: colors.pageText,
-          padding: '14px 4px 10px',
-          ...cellType(sizes.tiny, 1.4),
-          textAlign: 'right',
-        }}
-      >
-        <a href={archiveUrl} style={{ color: colors.pageText, textDecoration: 'underline' }} target="_blank">
-          View in browser
-        </a>
-      </Cell>
+      {archiveUrl ? (
+        <Cell
+          style={{
+            backgroundColor: colors.page,
+            color: colors.pageText,
+            padding: '14px 4px 10px',
+            ...cellType(sizes.tiny, 1.4),
+            textAlign: 'right',
+          }}
+        >
+          <a href={archiveUrl} style={{ color: colors.pageText, textDecoration: 'underline' }} target="_blank">
+            View in browser
+          </a>
+        </Cell>
+      ) : null}
       <Cell
         style={{
           backgroundColor: colors.mastheadBg,

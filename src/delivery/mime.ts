@@ -192,7 +192,6 @@ export function compileMessage(rendered: RenderedEdition, common: MessageCommon)
     addressLine('Reply-To', common.replyTo) +
     'MIME-Version: 1.0' + CRLF +
     `List-Id: ${listName} <${common.listId.domain}>` + CRLF +
-    'List-Unsubscribe-Post: List-Unsubscribe=One-Click' + CRLF +
     'Precedence: bulk' + CRLF;
   const boundary = newBoundary();
   return {
@@ -209,7 +208,19 @@ export function compileMessage(rendered: RenderedEdition, common: MessageCommon)
   };
 }
 
-type RecipientFields = { to: string; links: RecipientLinks; messageId: string; date: Date; subjectPrefix?: string };
+type RecipientFields = {
+  to: string;
+  links: RecipientLinks;
+  messageId: string;
+  date: Date;
+  subjectPrefix?: string;
+  /**
+   * RFC 8058 one-click unsubscribe headers (List-Unsubscribe + List-Unsubscribe-Post). Off only for a
+   * test copy to someone who is not a subscriber: there is nothing to unsubscribe them from.
+   * @default true
+   */
+  listUnsubscribe?: boolean;
+};
 
 /**
  * One recipient's copy as a list of pieces, in order: the header block (up to and including the
@@ -227,7 +238,9 @@ function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields,
         subject +
         `Date: ${rfc2822Date(recipient.date)}${CRLF}` +
         `Message-ID: ${recipient.messageId}${CRLF}` +
-        `List-Unsubscribe: <${recipient.links.unsubscribeUrl.replace(/[\r\n<>]/g, '')}>${CRLF}` +
+        (recipient.listUnsubscribe === false
+          ? ''
+          : `List-Unsubscribe: <${recipient.links.unsubscribeUrl.replace(/[\r\n<>]/g, '')}>${CRLF}List-Unsubscribe-Post: List-Unsubscribe=One-Click${CRLF}`) +
         `Content-Type: multipart/alternative; boundary="${template.boundary}"${CRLF}` +
         CRLF,
     ),

@@ -15,6 +15,8 @@ export async function sendTestCopy(input: {
   config: Config;
   transport: Transport;
   links: RecipientLinks;
+  /** One-click unsubscribe headers: only when the links are a real subscriber's. */
+  listUnsubscribe: boolean;
   clock?: () => Date;
 }): Promise<{ result: SendResult; messageId: string }> {
   const { config, rendered } = input;
@@ -31,6 +33,7 @@ export async function sendTestCopy(input: {
     messageId,
     date: (input.clock ?? (() => new Date()))(),
     subjectPrefix: TEST_SUBJECT_PREFIX,
+    listUnsubscribe: input.listUnsubscribe,
   });
   const result = await input.transport.send({ from: bareAddress(config.from), to: input.to, raw, messageId, editionId: `${rendered.id}-test` });
   return { result, messageId };

@@ -1,5 +1,6 @@
 import type { Config, Kind } from '../config.ts';
 import type { Db } from '../db.ts';
+import { editionStatus } from '../delivery/edition-record.ts';
 import { sendTestCopy } from '../delivery/test-copy.ts';
 import type { SendResult, Transport } from '../delivery/transport.ts';
 import { composeEdition, type EditionChoice } from '../editions/edition-for.ts';
@@ -29,16 +30,19 @@ export async function publishTestCopy(
 ): Promise<TestCopyResult> {
   const { config } = deps;
   const { edition } = await composeEdition(opts.kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now);
-  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  // Every link in a test copy works or is left out: "View in browser" only once the archive has the edition.
+  const archived = editionStatus(deps.db, edition.id) === 'sent';
+  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone, archived });
   const warnings = preSendChecks(rendered).map((p) => `pre-send check: ${p}`);
   if (edition.empty) warnings.push(`${edition.id} is empty (no news in its window)`);
 
   const to = normaliseEmail(opts.to);
   const subscriber = new SubscriberStore(deps.db).findByEmail(to);
-  // A subscriber gets their own working links; anyone else the archive's (tokens exist only for real ids).
+  // A subscriber gets their own working links; anyone else the subscribe page, and no one-click
+  // unsubscribe headers (tokens exist only for real ids, and there is nothing to unsubscribe from).
   const links = subscriber
     ? recipientLinks(config.baseUrl, new Tokens(loadSecret(deps.db, config)), subscriber.id, opts.kind)
     : { unsubscribeUrl: `${config.baseUrl}/subscribe`, preferencesUrl: `${config.baseUrl}/subscribe` };
-  const { result } = await sendTestCopy({ rendered, to, kind: opts.kind, config, transport: deps.transport, links });
+  const { result } = await sendTestCopy({ rendered, to, kind: opts.kind, config, transport: deps.transport, links, listUnsubscribe: subscriber !== undefined });
   return { editionId: edition.id, to, result, warnings };
 }

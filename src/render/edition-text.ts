@@ -23,15 +23,14 @@ function indent(text: string, prefix: string): string {
  */
 export function editionText(edition: Edition, links: RecipientLinks, site: RenderOptions): string {
   const kindName = KIND_NAMES[edition.kind];
-  const archive = archiveUrl(site.baseUrl, edition.id);
+  const archive = site.archived === false ? [] : [`View in browser: ${archiveUrl(site.baseUrl, edition.id)}`];
   const out: string[] = [
     NEWSLETTER_NAME.toUpperCase(),
     editionLine(kindName, edition.number, edition.date),
     accents[edition.kind].kicker,
     RULE,
     '',
-    `View in browser: ${archive}`,
-    '',
+    ...(archive.length > 0 ? [...archive, ''] : []),
   ];
 
   if (edition.empty) {
@@ -73,7 +72,7 @@ export function editionText(edition: Edition, links: RecipientLinks, site: Rende
     '',
     `Manage preferences: ${links.preferencesUrl}`,
     `Unsubscribe (one click): ${links.unsubscribeUrl}`,
-    `View in browser: ${archive}`,
+    ...archive,
     '',
     `${NEWSLETTER_NAME} · ${kindName} No. ${edition.number}`,
     site.postalAddress,

@@ -11,6 +11,12 @@ export interface RenderOptions {
   baseUrl: string;
   postalAddress: string;
   timezone: string;
+  /**
+   * Whether the edition's public archive page exists (or will, once it is sent): false for a test copy
+   * of an edition not sent yet, whose "View in browser" link would lead nowhere, so it is left out.
+   * @default true
+   */
+  archived?: boolean;
 }
 
 /** An edition rendered once; `html` and `text` still hold the per-recipient slots. */

@@ -5,7 +5,7 @@ import type { Edition } from '../editions/compose.ts';
 import { preSendChecks } from '../render/checks.ts';
 import { archiveCopy, type RecipientLinks, type RenderedEdition } from '../render/render-edition.ts';
 import { isPolicyRejection, isSoftBounceReply } from './classify.ts';
-import { markEditionSent, upsertEditionRow } from './edition-record.ts';
+import { finishEditionRun, upsertEditionRow } from './edition-record.ts';
 import { TransportError } from './errors.ts';
 import { Ledger, type DeliveryState } from './ledger.ts';
 import { buildMessage, buildMessageBytes, compileMessage, newMessageId, type MessageTemplate } from './mime.ts';
@@ -254,7 +254,7 @@ async function run(
   const slots = Math.max(1, config.smtp.maxConnections);
 
   // Everything below runs under the lease: any 'sending' row is a leftover of a dead run.
-  upsertEditionRow(db, { edition, archive: archiveCopy(rendered, config.baseUrl) }, clock);
+  const runNumber = upsertEditionRow(db, { edition, archive: archiveCopy(rendered, config.baseUrl) }, clock);
   const leftovers = ledger.markLeftoversInDoubt();
   if (leftovers.length > 0) log('warn', 'leftovers.in_doubt', { count: leftovers.length, emails: leftovers });
 
@@ -529,7 +529,7 @@ async function run(
   const interrupted = !!options.signal?.aborted;
   const complete =
     !stop.signal.aborted && queue.storeExhausted && queue.pendingRetries() === 0 && ledgerCounts.deferred === 0 && ledgerCounts.sending === 0;
-  if (complete) markEditionSent(db, edition.id, clock);
+  finishEditionRun(db, edition.id, clock, complete, runNumber);
   progress(true);
 
   const durationMs = performance.now() - started;

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { almanac } from './cli.ts';
+import { EDITION_DATE, EDITION_ID, fixtureContent } from './delivery-fixtures.ts';
+import { tempDir } from './helpers.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+
+let smtp: TestSmtpServer | undefined;
+afterEach(async () => {
+  await smtp?.close();
+  smtp = undefined;
+});
+
+interface JsonReport {
+  editionId: string;
+  edition: { status: string; startedAt: string; finishedAt: string };
+  runs: { run: number; startedAt: string; finishedAt: string | null; outcome: string | null; sent: number | null }[];
+  counts: Record<string, number>;
+  total: number;
+}
+
+test('report shows each run as it was when an edition is sent in two runs (a subscriber added in between)', async () => {
+  smtp = await startSmtpServer();
+  const dir = tempDir('almanac-report-');
+  const env = {
+    ALMANAC_DB: join(dir, 'almanac.db'),
+    ALMANAC_CONTENT_DIR: fixtureContent(),
+    ALMANAC_OUTBOX: join(dir, 'outbox'),
+    ALMANAC_BASE_URL: 'https://almanac.example',
+    ALMANAC_SECRET: 'report-test-secret-0123456789',
+    SMTP_URL: smtp.url,
+  };
+  const ok = async (args: string[]) => {
+    const result = await almanac(args, env);
+    expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+    return result.stdout;
+  };
+  await ok(['subscribers', 'add', 'first@example.org']);
+  await ok(['subscribers', 'add', 'second@example.org']);
+  await ok(['send', 'midweek', '--date', EDITION_DATE]);
+  const afterFirst = JSON.parse(await ok(['report', EDITION_ID, '--json'])) as JsonReport;
+  expect(afterFirst.runs).toHaveLength(1);
+
+  await ok(['subscribers', 'add', 'late@example.org']);
+  await ok(['send', 'midweek', '--date', EDITION_DATE]);
+  expect(smtp.recipients().sort()).toEqual(['first@example.org', 'late@example.org', 'second@example.org']);
+
+  const json = JSON.parse(await ok(['report', EDITION_ID, '--json'])) as JsonReport;
+  // The keys report --json always had are still there.
+  expect(Object.keys(json)).toEqual(expect.arrayContaining(['editionId', 'edition', 'counts', 'total']));
+  expect(json.counts.sent).toBe(3);
+  const [first, second] = json.runs;
+  expect(json.runs).toHaveLength(2);
+  expect(first).toEqual({ ...afterFirst.runs[0], run: 1, outcome: 'complete', sent: 2 });
+  expect(second).toMatchObject({ run: 2, outcome: 'complete', sent: 1 });
+  expect(second!.startedAt >= first!.finishedAt!).toBe(true);
+  expect(second!.finishedAt! >= second!.startedAt).toBe(true);
+  // The edition's own times stay the first run's (the archive's date), and say so by their place.
+  expect(json.edition.startedAt).toBe(first!.startedAt);
+  expect(json.edition.finishedAt).toBe(first!.finishedAt);
+
+  const text = await ok(['report', EDITION_ID]);
+  expect(text).toContain(`run 1     started ${first!.startedAt}  finished ${first!.finishedAt}  complete, 2 sent`);
+  expect(text).toContain(`run 2     started ${second!.startedAt}  finished ${second!.finishedAt}  complete, 1 sent`);
+  expect(text).toMatch(/3\s+sent/);
+});

@@ -64,3 +64,23 @@ test('report shows each run as it was when an edition is sent in two runs (a sub
   expect(text).toContain(`run 2     started ${second!.startedAt}  finished ${second!.finishedAt}  complete, 1 sent`);
   expect(text).toMatch(/3\s+sent/);
 });
+
+test('an edition sent before runs were recorded reports its row times as run 1', async () => {
+  const dbPath = join(tempDir('almanac-report-'), 'almanac.db');
+  // A database at schema version 1 (before edition_runs) holding one sent edition.
+  const { openDb } = await import('../src/db.ts');
+  const old = openDb(dbPath);
+  old.exec('DROP TABLE edition_runs');
+  old.pragma('user_version = 1');
+  old.prepare(
+    `INSERT INTO editions (id, kind, number, send_at, subject, preheader, status, started_at, finished_at)
+     VALUES (?, 'midweek', 3, '2026-11-25T07:00:00.000Z', 'S', 'P', 'sent', '2026-11-25T07:00:01.000Z', '2026-11-25T07:00:09.000Z')`,
+  ).run(EDITION_ID);
+  old.close();
+  const result = await almanac(['report', EDITION_ID, '--json'], { ALMANAC_DB: dbPath });
+  expect(result.code, result.stderr).toBe(0);
+  const report = JSON.parse(result.stdout) as JsonReport;
+  expect(report.runs).toEqual([{ run: 1, startedAt: '2026-11-25T07:00:01.000Z', finishedAt: '2026-11-25T07:00:09.000Z', outcome: 'complete', sent: null }]);
+  const text = await almanac(['report', EDITION_ID], { ALMANAC_DB: dbPath });
+  expect(text.stdout).toContain('run 1     started 2026-11-25T07:00:01.000Z  finished 2026-11-25T07:00:09.000Z  complete\n');
+});

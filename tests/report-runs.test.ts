@@ -65,6 +65,33 @@ test('report shows each run as it was when an edition is sent in two runs (a sub
   expect(text).toMatch(/3\s+sent/);
 });
 
+test('a run that left a deferred recipient is reported incomplete, the run that delivered it complete', async () => {
+  let refuse = true;
+  smtp = await startSmtpServer({ onRcpt: (to) => (refuse && to === 'slow@example.org' ? { code: 451, message: '4.3.0 Try later' } : 'accept') });
+  const dir = tempDir('almanac-report-');
+  const env = {
+    ALMANAC_DB: join(dir, 'almanac.db'),
+    ALMANAC_CONTENT_DIR: fixtureContent(),
+    ALMANAC_SECRET: 'report-test-secret-0123456789',
+    SMTP_URL: smtp.url,
+    SMTP_RETRY_ATTEMPTS: '1',
+    SMTP_RETRY_BACKOFF_MS: '5',
+  };
+  for (const email of ['fast@example.org', 'slow@example.org']) expect((await almanac(['subscribers', 'add', email], env)).code).toBe(0);
+  expect((await almanac(['send', 'midweek', '--date', EDITION_DATE], env)).code).toBe(1);
+  refuse = false;
+  expect((await almanac(['send', 'midweek', '--date', EDITION_DATE], env)).code).toBe(0);
+  const report = JSON.parse((await almanac(['report', EDITION_ID, '--json'], env)).stdout) as JsonReport;
+  expect(report.runs.map((r) => [r.run, r.outcome, r.sent])).toEqual([
+    [1, 'incomplete', 1],
+    [2, 'complete', 1],
+  ]);
+  // The edition became complete in run 2: that is its finish time.
+  expect(report.edition.finishedAt).toBe(report.runs[1]!.finishedAt);
+  const text = (await almanac(['report', EDITION_ID], env)).stdout;
+  expect(text).toMatch(/run 1 +started \S+  finished \S+  incomplete \(recipients left for the next run\), 1 sent/);
+});
+
 test('an edition sent before runs were recorded reports its row times as run 1', async () => {
   const dbPath = join(tempDir('almanac-report-'), 'almanac.db');
   // A database at schema version 1 (before edition_runs) holding one sent edition.

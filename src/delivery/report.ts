@@ -86,9 +86,9 @@ const STATE_LABELS: Record<DeliveryState, string> = {
   skipped: 'skipped (suppressed)',
 };
 
-const OUTCOME_LABELS = { complete: 'complete', incomplete: 'left recipients for the next run' } as const;
+const OUTCOME_LABELS = { complete: 'complete', incomplete: 'incomplete (recipients left for the next run)' } as const;
 
-/** `run 2     started …  finished …  complete  1 sent`. */
+/** `run 2     started …  finished …  complete, 1 sent`. */
 function formatRun(r: EditionRun): string {
   const head = `run ${r.run}`.padEnd(10);
   if (r.finishedAt === null) return `${head}started ${r.startedAt}  no end recorded (still running, or its process was killed)`;

@@ -82,6 +82,22 @@ const MIGRATIONS: string[] = [
     expires_at   TEXT NOT NULL
   );
   `,
+  // 2: each send run of an edition, so that `report` shows the runs as they were (a late run to new
+  // subscribers keeps its own start and finish). Editions sent before this keep their row's times as run 1.
+  `
+  CREATE TABLE edition_runs (
+    edition_id  TEXT NOT NULL,
+    run         INTEGER NOT NULL,                -- 1, 2, … in start order
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,                            -- NULL: still running, or the process died
+    outcome     TEXT CHECK (outcome IN ('complete','incomplete')),
+    sent_before INTEGER,                         -- ledger rows 'sent' when the run started
+    sent_after  INTEGER,                         -- … and when it finished
+    PRIMARY KEY (edition_id, run)
+  ) WITHOUT ROWID;
+  INSERT INTO edition_runs (edition_id, run, started_at, finished_at, outcome)
+    SELECT id, 1, started_at, finished_at, CASE WHEN status = 'sent' THEN 'complete' END FROM editions;
+  `,
 ];
 
 /**

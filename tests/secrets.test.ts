@@ -5,7 +5,9 @@ import { loadConfig } from '../src/config.ts';
 import { errorText, jsonLogger } from '../src/log.ts';
 import { clearSecrets, redact, redactUrl } from '../src/redact.ts';
 import { almanac } from './cli.ts';
+import { EDITION_DATE, fixtureContent } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
+import { startSmtpServer } from './smtp.ts';
 
 // A key-shaped value (not a real key): what a DKIM key pasted without its BEGIN line looks like.
 const KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Vx3aQz9Ez+Z2vF4tqfGm';
@@ -47,6 +49,28 @@ describe('secrets are never printed', () => {
   test('a DKIM key path that does not exist is named (a path is not a secret)', async () => {
     const output = await configError({ DKIM_DOMAIN: 'almanac.example', DKIM_SELECTOR: 's1', DKIM_PRIVATE_KEY: '/etc/almanac/missing-dkim.pem' });
     expect(output).toContain('found the path "/etc/almanac/missing-dkim.pem" (neither PEM text nor an existing file)');
+  });
+
+  test('a send whose relay refuses the password prints neither the password nor the URL with it', async () => {
+    const smtp = await startSmtpServer({ auth: { user: 'mailer', pass: 'right-password' } });
+    try {
+      const dir = tempDir('almanac-secrets-');
+      const env = {
+        ALMANAC_DB: `${dir}/almanac.db`,
+        ALMANAC_CONTENT_DIR: fixtureContent(),
+        ALMANAC_SECRET: 'secrets-test-secret-0123456789',
+        SMTP_URL: `smtp://mailer:wr0ng%2Fpass@127.0.0.1:${smtp.port}`,
+        SMTP_RETRY_BACKOFF_MS: '5',
+      };
+      expect((await almanac(['subscribers', 'add', 'reader@example.org'], env)).code).toBe(0);
+      const sent = await almanac(['send', 'midweek', '--date', EDITION_DATE], env);
+      expect(sent.code).toBe(1);
+      const output = `${sent.stdout}${sent.stderr}`;
+      expect(output).toMatch(/credentials in SMTP_URL/);
+      expect(output).not.toMatch(/wr0ng/);
+    } finally {
+      await smtp.close();
+    }
   });
 
   test('log lines and error texts mask the configured secrets, URL passwords and private keys', () => {

@@ -5,10 +5,25 @@ import { formatCount } from './progress-bar.ts';
 /** States `report --failed` lists: everyone who did not (certainly) get the edition. */
 export const PROBLEM_STATES: readonly DeliveryState[] = ['failed', 'bounced', 'deferred', 'in_doubt', 'sending', 'skipped'];
 
-/** Who got an edition: its row in `editions` and the ledger counts. */
+/** One send run of an edition, as recorded when it started and ended. */
+export interface EditionRun {
+  run: number;
+  startedAt: string;
+  /** null: no end recorded (the run is going on, or its process was killed). */
+  finishedAt: string | null;
+  /** 'complete': every recipient reached a final state; 'incomplete': recipients were left (deferred, stopped, interrupted). */
+  outcome: 'complete' | 'incomplete' | null;
+  /** Copies accepted by the relay during this run; null when not recorded (no end, or a run from before runs were kept). */
+  sent: number | null;
+}
+
+/** Who got an edition: its row in `editions`, each run, and the ledger counts. */
 export interface EditionReport {
   editionId: string;
+  /** startedAt: the first run's start; finishedAt: when the edition first became complete (the archive's date). */
   edition: { kind: string; number: number; subject: string; status: string; sendAt: string; startedAt: string; finishedAt: string | null } | undefined;
+  /** Every run in start order; the times of later runs are theirs, not the first run's. */
+  runs: EditionRun[];
   counts: Record<DeliveryState, number>;
   total: number;
   problems?: Delivery[];
@@ -23,6 +38,24 @@ export function editionReport(db: Db, editionId: string, withProblems = false): 
     | undefined;
   const ledger = new Ledger(db, editionId);
   const counts = ledger.counts();
+  const runs = (
+    db
+      .prepare('SELECT run, started_at, finished_at, outcome, sent_before, sent_after FROM edition_runs WHERE edition_id = ? ORDER BY run')
+      .all(editionId) as {
+      run: number;
+      started_at: string;
+      finished_at: string | null;
+      outcome: EditionRun['outcome'];
+      sent_before: number | null;
+      sent_after: number | null;
+    }[]
+  ).map((r) => ({
+    run: r.run,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    outcome: r.outcome,
+    sent: r.sent_before === null || r.sent_after === null ? null : r.sent_after - r.sent_before,
+  }));
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   if (!row && total === 0) return undefined;
   return {
@@ -36,6 +69,7 @@ export function editionReport(db: Db, editionId: string, withProblems = false): 
       startedAt: row.started_at,
       finishedAt: row.finished_at,
     },
+    runs,
     counts,
     total,
     ...(withProblems ? { problems: [...ledger.rows(PROBLEM_STATES)] } : {}),
@@ -52,16 +86,23 @@ const STATE_LABELS: Record<DeliveryState, string> = {
   skipped: 'skipped (suppressed)',
 };
 
+const OUTCOME_LABELS = { complete: 'complete', incomplete: 'incomplete (recipients left for the next run)' } as const;
+
+/** `run 2     started …  finished …  complete, 1 sent`. */
+function formatRun(r: EditionRun): string {
+  const head = `run ${r.run}`.padEnd(10);
+  if (r.finishedAt === null) return `${head}started ${r.startedAt}  no end recorded (still running, or its process was killed)`;
+  const sent = r.sent === null ? '' : `, ${formatCount(r.sent)} sent`;
+  return `${head}started ${r.startedAt}  finished ${r.finishedAt}  ${r.outcome ? OUTCOME_LABELS[r.outcome] : 'ended'}${sent}`;
+}
+
 /** The report as terminal lines. */
 export function formatReport(report: EditionReport): string {
   const lines: string[] = [];
   const e = report.edition;
-  lines.push(
-    e
-      ? `${report.editionId}  No. ${e.number}  status ${e.status}  started ${e.startedAt}${e.finishedAt ? `  finished ${e.finishedAt}` : ''}`
-      : `${report.editionId}  (no edition row)`,
-  );
+  lines.push(e ? `${report.editionId}  No. ${e.number}  status ${e.status}` : `${report.editionId}  (no edition row)`);
   if (e) lines.push(`subject   ${e.subject}`);
+  for (const r of report.runs) lines.push(formatRun(r));
   lines.push('');
   const width = Math.max(...Object.values(report.counts).map((n) => formatCount(n).length), 1);
   for (const state of ['sent', 'bounced', 'failed', 'deferred', 'in_doubt', 'sending', 'skipped'] as DeliveryState[]) {

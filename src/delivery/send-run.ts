@@ -1,6 +1,6 @@
 import { archiveCopy } from '../render/render-edition.ts';
 import { isPolicyRejection, isSoftBounceReply } from './classify.ts';
-import { markEditionSent, upsertEditionRow } from './edition-record.ts';
+import { finishEditionRun, upsertEditionRow } from './edition-record.ts';
 import { TransportError } from './errors.ts';
 import { Ledger } from './ledger.ts';
 import { buildMessageBytes, newMessageId, type MessageTemplate } from './mime.ts';
@@ -72,6 +72,8 @@ export class SendRun {
   /** Copies whose data is on the wire but for the end-of-data, waiting to be marked in doubt first. */
   private readonly endingData: { recipient: Recipient; release: (error?: Error) => void }[] = [];
   private total = 0;
+  /** This run's number in the edition's run history (edition_runs). */
+  private runNumber = 0;
   private lastProgress = 0;
 
   constructor(
@@ -127,7 +129,7 @@ export class SendRun {
    */
   private begin(): string[] {
     const { edition, rendered } = this.options;
-    upsertEditionRow(this.deps.db, { edition, archive: archiveCopy(rendered, this.deps.config.baseUrl) }, this.clock);
+    this.runNumber = upsertEditionRow(this.deps.db, { edition, archive: archiveCopy(rendered, this.deps.config.baseUrl) }, this.clock);
     const leftovers = this.ledger.transaction(() => this.ledger.takeLeftovers());
     if (leftovers.resent.length > 0) this.log('warn', 'leftovers.resent', { count: leftovers.resent.length, emails: leftovers.resent });
     if (leftovers.inDoubt.length > 0) this.log('warn', 'leftovers.in_doubt', { count: leftovers.inDoubt.length, emails: leftovers.inDoubt });
@@ -391,7 +393,7 @@ export class SendRun {
     const ledgerCounts = this.ledger.counts();
     const complete =
       !this.stop.signal.aborted && this.queue.storeExhausted && this.queue.pendingRetries() === 0 && ledgerCounts.deferred === 0 && ledgerCounts.sending === 0;
-    if (complete) markEditionSent(this.deps.db, edition.id, this.clock);
+    finishEditionRun(this.deps.db, edition.id, this.clock, complete, this.runNumber);
     this.progress(true);
 
     const durationMs = performance.now() - this.started;

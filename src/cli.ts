@@ -56,6 +56,10 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'start [--port P] [--content DIR]   (web server + scheduler)',
     load: async () => (await import('./commands/start.ts')).startCommand,
   },
+  db: {
+    usage: 'db migrate | db copy --to postgres://…',
+    load: async () => (await import('./commands/db.ts')).dbCommand,
+  },
 };
 
 function usage(): string {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from './editions/time.ts';
+import { redactUrl } from './store/dialect.ts';
 
 /** The two edition kinds. */
 export const KINDS = ['midweek', 'sunday'] as const;
@@ -41,7 +42,10 @@ export interface DkimConfig {
 
 export interface Config {
   contentDir: string;
+  /** ALMANAC_DB: a SQLite file path, or a postgres:// URL (see src/store/open.ts). */
   dbPath: string;
+  /** PostgreSQL pool size per process (ALMANAC_DB_POOL). @default 10 */
+  dbPoolSize: number;
   timezone: string;
   outboxDir: string;
   baseUrl: string;
@@ -87,7 +91,18 @@ const nonNegative = z.coerce.number().min(0);
 /** Each variable: its schema and what the operator is told it should be. */
 const VARIABLES = {
   ALMANAC_CONTENT_DIR: { schema: z.string().min(1), expected: 'a directory path', default: './content' },
-  ALMANAC_DB: { schema: z.string().min(1), expected: 'a file path', default: './data/almanac.db' },
+  ALMANAC_DB: {
+    // A postgres:// or postgresql:// URL selects PostgreSQL; any other URL scheme is refused (it
+    // would otherwise become a directory named after it); everything else is a SQLite file path.
+    schema: z
+      .string()
+      .min(1)
+      .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || (/^postgres(ql)?:\/\//i.test(v) && URL.canParse(v))),
+    expected: 'a SQLite file path or a postgres://user:pass@host:5432/db URL',
+    default: './data/almanac.db',
+    shown: (v: string) => redactUrl(v),
+  },
+  ALMANAC_DB_POOL: { schema: positiveInt.max(1000), expected: 'PostgreSQL connections per process, an integer 1–1000', default: '10' },
   ALMANAC_TIMEZONE: {
     schema: z.string().refine(isValidTimeZone),
     expected: 'an IANA time zone such as Europe/Paris or UTC',
@@ -161,7 +176,10 @@ function read(env: Env, name: VariableName): unknown {
   if (value === undefined) return undefined;
   const parsed = (spec.schema as z.ZodType).safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`${name}: expected ${spec.expected}, found ${JSON.stringify(raw ?? value)}`);
+    const found = raw ?? value;
+    // A value that may hold a password is shown redacted.
+    const shown = 'shown' in spec ? spec.shown(found) : found;
+    throw new ConfigError(`${name}: expected ${spec.expected}, found ${JSON.stringify(shown)}`);
   }
   return parsed.data;
 }
@@ -193,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     contentDir: str(env, 'ALMANAC_CONTENT_DIR'),
     dbPath: str(env, 'ALMANAC_DB'),
+    dbPoolSize: read(env, 'ALMANAC_DB_POOL') as number,
     timezone: str(env, 'ALMANAC_TIMEZONE'),
     outboxDir: str(env, 'ALMANAC_OUTBOX'),
     baseUrl: str(env, 'ALMANAC_BASE_URL').replace(/\/+$/, ''),

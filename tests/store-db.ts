@@ -55,9 +55,9 @@ export async function openTracked(target: string, options?: OpenOptions): Promis
  * would block each other (a busy wait is synchronous); separate processes on one SQLite file are
  * covered by the child-process tests.
  */
-export async function handles(dialect: DialectName, first: Store, target: string, n: number): Promise<Store[]> {
+export async function handles(dialect: DialectName, first: Store, target: string, n: number, options?: OpenOptions): Promise<Store[]> {
   if (dialect === 'sqlite') return Array.from({ length: n }, () => first);
-  return [first, ...(await Promise.all(Array.from({ length: n - 1 }, () => openTracked(target))))];
+  return [first, ...(await Promise.all(Array.from({ length: n - 1 }, () => openTracked(target, options))))];
 }
 
 /** A fresh database, opened (and migrated). */

@@ -103,8 +103,11 @@ export async function readSchemaVersion(store: Store, tx: Tx): Promise<number> {
     const { rows } = await sql<{ user_version: number }>`PRAGMA user_version`.execute(tx);
     return rows[0]?.user_version ?? 0;
   }
-  const { rows: exists } = await sql<{ t: string | null }>`SELECT to_regclass('almanac_schema')::text AS t`.execute(tx);
-  if (!exists[0]?.t) return 0;
+  // A plain catalog query (a fresh snapshot per statement), not to_regclass(): after waiting for
+  // the migration lock, to_regclass can still miss a table another migrator just committed.
+  const { rows: exists } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'almanac_schema'`.execute(tx);
+  if (!exists[0]?.n) return 0;
   const { rows } = await sql<{ version: number }>`SELECT version FROM almanac_schema`.execute(tx);
   return rows[0]?.version ?? 0;
 }

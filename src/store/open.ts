@@ -51,6 +51,7 @@ function openSqlite(path: string): Store {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('secure_delete = ON');
+  cacheStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     db,
@@ -59,6 +60,28 @@ function openSqlite(path: string): Store {
     sqlite,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs as much as running a small
+ * statement, and the send loop runs the same few statements thousands of times. Keep the most
+ * recent prepared statements by SQL text (they are reusable; the store never streams a query, so
+ * a cached statement is never busy when it is used again).
+ */
+function cacheStatements(sqlite: BetterSqlite3.Database, size = 256): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (statement) {
+      cache.delete(source); // re-insert: the Map's order is the recency order
+    } else {
+      statement = prepare(source);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(source, statement);
+    return statement;
+  }) as typeof sqlite.prepare;
 }
 
 // BIGINT (ids, count(*)) arrives from pg as a string by default; every such value here is below

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -138,4 +139,12 @@ test('db copy refuses a --to that is not a PostgreSQL URL, and a PostgreSQL sour
   const fromPg = await almanac(['db', 'copy', '--to', 'postgres://h/db'], { ALMANAC_DB: 'postgres://h/other' });
   expect(fromPg.code).toBe(2);
   expect(fromPg.stderr).toContain('ALMANAC_DB is a PostgreSQL URL');
+});
+
+test('until a command runs on the new store, a PostgreSQL ALMANAC_DB is refused instead of becoming a directory', async () => {
+  const result = await almanac(['report', '2026-11-25-midweek'], { ALMANAC_DB: 'postgres://u:pw9876@127.0.0.1:1/x' });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('ALMANAC_DB: this command does not run on PostgreSQL yet');
+  expect(result.stderr).not.toContain('pw9876');
+  expect(existsSync('postgres:')).toBe(false);
 });

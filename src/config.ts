@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from './editions/time.ts';
-import { redactUrl } from './store/dialect.ts';
+import { redactUrl } from './store/target.ts';
 
 /** The two edition kinds. */
 export const KINDS = ['midweek', 'sunday'] as const;

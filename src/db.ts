@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from './config.ts';
-import { isPostgresUrl } from './store/dialect.ts';
+import { isPostgresUrl } from './store/target.ts';
 
 export type Db = Database.Database;
 

@@ -1,5 +1,8 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { DialectName, Store, Tx } from './handle.ts';
+import { isPostgresUrl } from './target.ts';
+
+export { isPostgresUrl, redactUrl } from './target.ts';
 
 // The few places where SQLite and PostgreSQL need different SQL or handling. Every query of the
 // store is written once through Kysely; each function here says why its difference exists.
@@ -8,27 +11,9 @@ import type { DialectName, Store, Tx } from './handle.ts';
 // same text, replacing SQLite's `INSERT OR IGNORE`), `RETURNING` (SQLite ≥ 3.35), and timestamps,
 // which are ISO 8601 UTC text from the program's clock on both (see schema.ts).
 
-/** True for the `ALMANAC_DB` values that select PostgreSQL: `postgres://…` and `postgresql://…`. */
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(target.trim());
-}
-
 /** The dialect an `ALMANAC_DB` value selects: PostgreSQL for its URLs, else a SQLite file path. */
 export function dialectFor(target: string): DialectName {
   return isPostgresUrl(target) ? 'postgres' : 'sqlite';
-}
-
-/** A database URL with its password replaced by `***` (anything that is not a URL is returned as is). */
-export function redactUrl(target: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
-  try {
-    const url = new URL(target);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    // Never echo an unparsable URL: it may hold a password we cannot locate.
-    return `${target.slice(0, target.indexOf('://') + 3)}(unparsable URL)`;
-  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { writeSchemaVersion } from '../src/store/dialect.ts';
 import { archivedHtml, editionReport } from '../src/store/editions.ts';
 import type { Store } from '../src/store/handle.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
-import { openStore } from '../src/store/open.ts';
+import { openStore, pingStore } from '../src/store/open.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { cleanUp, describeEachDb, freshStore, freshTarget, handles, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
@@ -39,6 +39,9 @@ describeEachDb('Migrations', (dialect) => {
     expect(Object.keys(await columns(store))).toEqual([
       'deliveries', 'editions', 'send_claims', 'send_locks', 'send_passes', 'settings', 'subscribers', 'suppressions',
     ]);
+    await expect(pingStore(store)).resolves.toBeUndefined();
+    await store.close();
+    await expect(pingStore(store)).rejects.toThrow();
   });
 
   test('a database newer than the code is refused, naming both versions', async () => {

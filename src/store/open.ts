@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigError } from '../config.ts';
 import { dialectFor, redactUrl } from './dialect.ts';
@@ -119,4 +119,9 @@ function causeText(error: unknown): string {
   const e = error as Error & { code?: string; errors?: Error[] };
   const inner = e.errors?.[0] as (Error & { code?: string }) | undefined;
   return (e.message || inner?.message || e.code || String(error)).split('\n')[0]!;
+}
+
+/** Answers when the database does (`GET /healthz`); throws the driver's error otherwise. */
+export async function pingStore(store: Store): Promise<void> {
+  await sql`SELECT 1`.execute(store.db);
 }

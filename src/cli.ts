@@ -42,6 +42,10 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'start [--port P] [--host H] [--content DIR]   (web server + scheduler)',
     load: async () => (await import('./commands/start.ts')).startCommand,
   },
+  db: {
+    usage: 'db migrate | db copy --to postgres://…',
+    load: async () => (await import('./commands/db.ts')).dbCommand,
+  },
 };
 
 function usage(): string {

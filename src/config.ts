@@ -48,7 +48,10 @@ export interface DkimConfig {
 
 export interface Config {
   contentDir: string;
+  /** ALMANAC_DB: a SQLite file path, or a postgres:// URL (see src/store/open.ts). */
   dbPath: string;
+  /** PostgreSQL pool size per process (ALMANAC_DB_POOL). @default 10 */
+  dbPoolSize: number;
   timezone: string;
   outboxDir: string;
   baseUrl: string;
@@ -100,7 +103,17 @@ const nonNegative = z.coerce.number().min(0);
  */
 const VARIABLES = {
   ALMANAC_CONTENT_DIR: { schema: z.string().min(1), expected: 'a directory path', default: './content' },
-  ALMANAC_DB: { schema: z.string().min(1), expected: 'a file path', default: './data/almanac.db' },
+  ALMANAC_DB: {
+    // A postgres:// or postgresql:// URL selects PostgreSQL; any other URL scheme is refused (it
+    // would otherwise become a directory named after it); everything else is a SQLite file path.
+    schema: z
+      .string()
+      .min(1)
+      .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || (/^postgres(ql)?:\/\//i.test(v) && URL.canParse(v))),
+    expected: 'a SQLite file path or a postgres://user:pass@host:5432/db URL',
+    default: './data/almanac.db',
+  },
+  ALMANAC_DB_POOL: { schema: positiveInt.max(1000), expected: 'PostgreSQL connections per process, an integer 1–1000', default: '10' },
   ALMANAC_TIMEZONE: {
     schema: z.string().refine(isValidTimeZone),
     expected: 'an IANA time zone such as Europe/Paris or UTC',
@@ -216,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     contentDir: str(env, 'ALMANAC_CONTENT_DIR'),
     dbPath: str(env, 'ALMANAC_DB'),
+    dbPoolSize: read(env, 'ALMANAC_DB_POOL') as number,
     timezone: str(env, 'ALMANAC_TIMEZONE'),
     outboxDir: str(env, 'ALMANAC_OUTBOX'),
     baseUrl: str(env, 'ALMANAC_BASE_URL').replace(/\/+$/, ''),

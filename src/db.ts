@@ -1,6 +1,8 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError } from './config.ts';
+import { isPostgresUrl } from './store/target.ts';
 
 export type Db = Database.Database;
 
@@ -107,6 +109,10 @@ const MIGRATIONS: string[] = [
  * keeps the mode its owner gave it.
  */
 export function openDb(path: string): Db {
+  // Until every command runs on src/store/, a PostgreSQL URL must not become a directory named 'postgres:'.
+  if (isPostgresUrl(path)) {
+    throw new ConfigError('ALMANAC_DB: this command does not run on PostgreSQL yet (db migrate and db copy do); set ALMANAC_DB to a SQLite file path');
+  }
   if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');

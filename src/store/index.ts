@@ -1,0 +1,15 @@
+export * from './claims.ts';
+export * from './copy.ts';
+export * from './dialect.ts';
+export * from './editions.ts';
+export * from './export.ts';
+export type * from './handle.ts';
+export * from './ledger.ts';
+export * from './migrations.ts';
+export * from './open.ts';
+export * from './recipient-flags.ts';
+export type * from './schema.ts';
+export * from './secret.ts';
+export * from './send-lock.ts';
+export * from './subscribers.ts';
+export * from './types.ts';

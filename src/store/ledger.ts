@@ -1,0 +1,263 @@
+import { sql } from 'kysely';
+import { ROWS_PER_STATEMENT, transaction } from './dialect.ts';
+import type { Store, Tx } from './handle.ts';
+import { recordSoftBounceIn, resetSoftBouncesIn, suppressIn } from './subscribers.ts';
+import { DELIVERY_STATES, type Delivery, type DeliveryOutcome, type DeliveryState } from './types.ts';
+
+/** One write the send loop wants committed; see LedgerBatch. */
+type Write =
+  | { op: 'sending'; subscriberId: number; email: string; messageId: string }
+  | { op: 'outcome'; outcome: DeliveryOutcome; email: string }
+  | { op: 'resetSoftBounces'; subscriberId: number }
+  | { op: 'suppress'; subscriberId: number; status: 'bounced' | 'complained'; reply: string }
+  | { op: 'softBounce'; subscriberId: number; reply: string; limit: number };
+
+/**
+ * The writes of one wake-up of the send loop, collected synchronously (no promise per row) and
+ * committed by `Ledger.commit` in ONE transaction, in the order they were added. Consecutive
+ * writes of the same kind become one multi-row statement, so the store layer stays off the hot
+ * path on SQLite as on PostgreSQL.
+ */
+export class LedgerBatch {
+  readonly writes: Write[] = [];
+
+  /** Marks a recipient 'sending' (attempts + 1): must be committed before its SMTP transaction. */
+  markSending(subscriberId: number, email: string, messageId: string): this {
+    this.writes.push({ op: 'sending', subscriberId, email, messageId });
+    return this;
+  }
+
+  /** Records what happened to one recipient. */
+  record(outcome: DeliveryOutcome, email: string): this {
+    this.writes.push({ op: 'outcome', outcome, email });
+    return this;
+  }
+
+  /** A delivered message ends the subscriber's run of soft bounces. */
+  resetSoftBounces(subscriberId: number): this {
+    this.writes.push({ op: 'resetSoftBounces', subscriberId });
+    return this;
+  }
+
+  /** Hard bounce or complaint: the subscriber is suppressed. */
+  suppress(subscriberId: number, status: 'bounced' | 'complained', reply: string): this {
+    this.writes.push({ op: 'suppress', subscriberId, status, reply });
+    return this;
+  }
+
+  /** Counts a soft bounce; at `limit` the subscriber is suppressed (reported by commit). */
+  recordSoftBounce(subscriberId: number, reply: string, limit: number): this {
+    this.writes.push({ op: 'softBounce', subscriberId, reply, limit });
+    return this;
+  }
+
+  get size(): number {
+    return this.writes.length;
+  }
+}
+
+/** What a commit did beyond writing rows. */
+export interface CommitResult {
+  /** Subscribers whose soft bounces reached the limit in this commit (now suppressed). */
+  suppressedBySoftBounces: number[];
+}
+
+/** Ledger rows read per query when streaming. */
+const STREAM_PAGE = 1000;
+
+/**
+ * The delivery ledger of one edition (table `deliveries`), async, for SQLite and PostgreSQL.
+ * The hot path is `commit(batch)`: one transaction per wake-up of the send loop.
+ */
+export class Ledger {
+  constructor(
+    private readonly store: Store,
+    readonly editionId: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  /** Commits a batch in one transaction (nothing is written if any write fails). */
+  async commit(batch: LedgerBatch): Promise<CommitResult> {
+    const result: CommitResult = { suppressedBySoftBounces: [] };
+    if (batch.size === 0) return result;
+    await transaction(this.store, (tx) => this.apply(tx, batch.writes, result));
+    return result;
+  }
+
+  private async apply(tx: Tx, writes: Write[], result: CommitResult): Promise<void> {
+    const now = this.now();
+    let i = 0;
+    while (i < writes.length) {
+      const op = writes[i]!.op;
+      // A run of the same kind, cut where a subscriber repeats (PostgreSQL refuses to upsert one
+      // row twice in a statement) or at the statement size limit.
+      const run: Write[] = [];
+      const seen = new Set<number>();
+      while (i < writes.length && writes[i]!.op === op && run.length < ROWS_PER_STATEMENT) {
+        const w = writes[i]!;
+        const id = w.op === 'outcome' ? w.outcome.subscriberId : w.subscriberId;
+        if (seen.has(id)) break;
+        seen.add(id);
+        run.push(w);
+        i++;
+      }
+      if (op === 'sending') await this.writeSending(tx, run as Extract<Write, { op: 'sending' }>[], now);
+      else if (op === 'outcome') await this.writeOutcomes(tx, run as Extract<Write, { op: 'outcome' }>[], now);
+      else if (op === 'resetSoftBounces') await resetSoftBouncesIn(tx, run.map((w) => (w as Extract<Write, { op: 'resetSoftBounces' }>).subscriberId));
+      else {
+        for (const w of run) {
+          if (w.op === 'suppress') await suppressIn(this.store, tx, w.subscriberId, w.status, w.reply, now);
+          else if (w.op === 'softBounce' && (await recordSoftBounceIn(this.store, tx, w.subscriberId, w.reply, w.limit, now))) {
+            result.suppressedBySoftBounces.push(w.subscriberId);
+          }
+        }
+      }
+    }
+  }
+
+  private async writeSending(tx: Tx, rows: Extract<Write, { op: 'sending' }>[], now: string): Promise<void> {
+    await tx
+      .insertInto('deliveries')
+      .values(
+        rows.map((r) => ({
+          edition_id: this.editionId,
+          subscriber_id: r.subscriberId,
+          email: r.email,
+          state: 'sending' as const,
+          attempts: 1,
+          message_id: r.messageId,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['edition_id', 'subscriber_id']).doUpdateSet((eb) => ({
+          state: 'sending',
+          attempts: sql<number>`deliveries.attempts + 1`,
+          email: eb.ref('excluded.email'),
+          message_id: eb.ref('excluded.message_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+
+  private async writeOutcomes(tx: Tx, rows: Extract<Write, { op: 'outcome' }>[], now: string): Promise<void> {
+    await tx
+      .insertInto('deliveries')
+      .values(
+        rows.map((r) => ({
+          edition_id: this.editionId,
+          subscriber_id: r.outcome.subscriberId,
+          email: r.email,
+          state: r.outcome.state,
+          attempts: 0,
+          last_reply: r.outcome.reply,
+          message_id: r.outcome.messageId,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['edition_id', 'subscriber_id']).doUpdateSet((eb) => ({
+          state: eb.ref('excluded.state'),
+          last_reply: eb.ref('excluded.last_reply'),
+          message_id: sql<string | null>`coalesce(excluded.message_id, deliveries.message_id)`,
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+
+  /** Marks one recipient 'sending' in its own transaction (the send loop uses commit instead). */
+  async markSending(subscriberId: number, email: string, messageId: string): Promise<void> {
+    await this.commit(new LedgerBatch().markSending(subscriberId, email, messageId));
+  }
+
+  /** Writes what happened to one recipient in its own transaction (the send loop uses commit instead). */
+  async record(outcome: DeliveryOutcome, email: string): Promise<void> {
+    await this.commit(new LedgerBatch().record(outcome, email));
+  }
+
+  /**
+   * Rows a dead run left 'sending' become 'in_doubt'; returns their addresses. With a range, only
+   * subscriber ids in it (a claim taken over from a dead sender, see claims.ts). Only safe while no
+   * live run can own those rows: the edition's send lock, or the expired claim of the range.
+   */
+  async markLeftoversInDoubt(range?: { fromId: number; toId: number }, tx: Tx = this.store.db): Promise<string[]> {
+    let query = tx
+      .updateTable('deliveries')
+      .set({
+        state: 'in_doubt',
+        last_reply: sql<string>`coalesce(last_reply || ' | ', '') || 'no reply recorded: the sending run stopped mid-transaction'`,
+        updated_at: this.now(),
+      })
+      .where('edition_id', '=', this.editionId)
+      .where('state', '=', 'sending');
+    if (range) query = query.where('subscriber_id', '>=', range.fromId).where('subscriber_id', '<=', range.toId);
+    const rows = await query.returning('email').execute();
+    return rows.map((r) => r.email);
+  }
+
+  /** Ledger states of subscribers with ids in [fromId, toId] (one keyset page). */
+  async statesBetween(fromId: number, toId: number): Promise<Map<number, DeliveryState>> {
+    const rows = await this.store.db
+      .selectFrom('deliveries')
+      .select(['subscriber_id', 'state'])
+      .where('edition_id', '=', this.editionId)
+      .where('subscriber_id', '>=', fromId)
+      .where('subscriber_id', '<=', toId)
+      .execute();
+    return new Map(rows.map((r) => [r.subscriber_id, r.state]));
+  }
+
+  /** Rows per state for this edition (every state present, zero when none). */
+  async counts(): Promise<Record<DeliveryState, number>> {
+    const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
+    const rows = await this.store.db
+      .selectFrom('deliveries')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('edition_id', '=', this.editionId)
+      .groupBy('state')
+      .execute();
+    for (const r of rows) counts[r.state] = Number(r.n);
+    return counts;
+  }
+
+  /** Rows in the given states, in subscriber id order, read a page at a time. */
+  async *rows(states: readonly DeliveryState[]): AsyncGenerator<Delivery> {
+    if (states.length === 0) return;
+    let after = -1;
+    for (;;) {
+      const rows = await this.store.db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('edition_id', '=', this.editionId)
+        .where('state', 'in', [...states])
+        .where('subscriber_id', '>', after)
+        .orderBy('subscriber_id')
+        .limit(STREAM_PAGE)
+        .execute();
+      for (const r of rows) {
+        yield {
+          editionId: r.edition_id,
+          subscriberId: r.subscriber_id,
+          email: r.email,
+          state: r.state,
+          attempts: r.attempts,
+          lastReply: r.last_reply,
+          messageId: r.message_id,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+        };
+      }
+      if (rows.length < STREAM_PAGE) return;
+      after = rows.at(-1)!.subscriber_id;
+    }
+  }
+}
+

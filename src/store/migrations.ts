@@ -1,0 +1,224 @@
+import { sql } from 'kysely';
+import { readSchemaVersion, serialiseMigrations, transaction, writeSchemaVersion } from './dialect.ts';
+import type { DialectName, Store } from './handle.ts';
+
+/**
+ * Versioned migrations, one list per dialect with the same tables and columns (schema.ts).
+ * Never edit a released one: append. Version 1 on SQLite is exactly src/db.ts's migration, so a
+ * file that code made (user_version 1) upgrades in place from version 2 on.
+ */
+export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
+  // 1: subscribers, suppressions, settings, editions, the delivery ledger and send locks.
+  {
+    sqlite: [
+      `CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      )`,
+      `CREATE TABLE subscribers (
+        id              INTEGER PRIMARY KEY,
+        email           TEXT NOT NULL UNIQUE,
+        name            TEXT,
+        status          TEXT NOT NULL CHECK (status IN ('pending','active','unsubscribed','bounced','complained')),
+        midweek         INTEGER NOT NULL DEFAULT 1,
+        sunday          INTEGER NOT NULL DEFAULT 1,
+        consent_source  TEXT,
+        consent_ip      TEXT,
+        consent_wording TEXT,
+        requested_at    TEXT,
+        confirmed_at    TEXT,
+        soft_bounces    INTEGER NOT NULL DEFAULT 0,
+        last_reply      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+      )`,
+      `CREATE INDEX subscribers_status ON subscribers (status, id)`,
+      `CREATE TABLE suppressions (
+        email_hash TEXT PRIMARY KEY,
+        reason     TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE editions (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        number      INTEGER NOT NULL,
+        send_at     TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        preheader   TEXT NOT NULL,
+        html        TEXT,
+        text        TEXT,
+        status      TEXT NOT NULL DEFAULT 'sending' CHECK (status IN ('sending','sent','skipped','failed')),
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        note        TEXT
+      )`,
+      `CREATE TABLE deliveries (
+        edition_id    TEXT NOT NULL,
+        subscriber_id INTEGER NOT NULL,
+        email         TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('sending','sent','deferred','failed','bounced','in_doubt','skipped')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_reply    TEXT,
+        message_id    TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (edition_id, subscriber_id)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX deliveries_state ON deliveries (edition_id, state)`,
+      `CREATE TABLE send_locks (
+        edition_id   TEXT PRIMARY KEY,
+        owner        TEXT NOT NULL,
+        acquired_at  TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+      )`,
+    ],
+    // Same tables; ids are BIGINT (tokens carry 48-bit ids), read back as numbers (open.ts).
+    postgres: [
+      `CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      )`,
+      `CREATE TABLE subscribers (
+        id              BIGINT PRIMARY KEY,
+        email           TEXT NOT NULL UNIQUE,
+        name            TEXT,
+        status          TEXT NOT NULL CHECK (status IN ('pending','active','unsubscribed','bounced','complained')),
+        midweek         INTEGER NOT NULL DEFAULT 1,
+        sunday          INTEGER NOT NULL DEFAULT 1,
+        consent_source  TEXT,
+        consent_ip      TEXT,
+        consent_wording TEXT,
+        requested_at    TEXT,
+        confirmed_at    TEXT,
+        soft_bounces    INTEGER NOT NULL DEFAULT 0,
+        last_reply      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+      )`,
+      `CREATE INDEX subscribers_status ON subscribers (status, id)`,
+      `CREATE TABLE suppressions (
+        email_hash TEXT PRIMARY KEY,
+        reason     TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE editions (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        number      INTEGER NOT NULL,
+        send_at     TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        preheader   TEXT NOT NULL,
+        html        TEXT,
+        text        TEXT,
+        status      TEXT NOT NULL DEFAULT 'sending' CHECK (status IN ('sending','sent','skipped','failed')),
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        note        TEXT
+      )`,
+      `CREATE TABLE deliveries (
+        edition_id    TEXT NOT NULL,
+        subscriber_id BIGINT NOT NULL,
+        email         TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('sending','sent','deferred','failed','bounced','in_doubt','skipped')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_reply    TEXT,
+        message_id    TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (edition_id, subscriber_id)
+      )`,
+      `CREATE INDEX deliveries_state ON deliveries (edition_id, state)`,
+      `CREATE TABLE send_locks (
+        edition_id   TEXT PRIMARY KEY,
+        owner        TEXT NOT NULL,
+        acquired_at  TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+      )`,
+    ],
+  },
+  // 2: several senders on one edition: passes over the recipients and leased claims of id ranges.
+  {
+    sqlite: [
+      `CREATE TABLE send_passes (
+        edition_id TEXT NOT NULL PRIMARY KEY,
+        pass       INTEGER NOT NULL,
+        after_id   INTEGER NOT NULL,
+        exhausted  INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE send_claims (
+        edition_id TEXT NOT NULL,
+        pass       INTEGER NOT NULL,
+        from_id    INTEGER NOT NULL,
+        to_id      INTEGER NOT NULL,
+        owner      TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        done_at    TEXT,
+        PRIMARY KEY (edition_id, pass, from_id)
+      )`,
+    ],
+    postgres: [
+      `CREATE TABLE send_passes (
+        edition_id TEXT NOT NULL PRIMARY KEY,
+        pass       INTEGER NOT NULL,
+        after_id   BIGINT NOT NULL,
+        exhausted  INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE send_claims (
+        edition_id TEXT NOT NULL,
+        pass       INTEGER NOT NULL,
+        from_id    BIGINT NOT NULL,
+        to_id      BIGINT NOT NULL,
+        owner      TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        done_at    TEXT,
+        PRIMARY KEY (edition_id, pass, from_id)
+      )`,
+    ],
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The database was migrated by a newer Almanac; this one must not touch it. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`database schema version ${found} is newer than this Almanac's (${supported}); upgrade Almanac`);
+  }
+}
+
+/** The store's schema version (0 for an empty database). */
+export async function schemaVersion(store: Store): Promise<number> {
+  return transaction(store, (tx) => readSchemaVersion(store, tx));
+}
+
+/**
+ * Applies every pending migration, each in its own transaction, one process at a time; refuses a
+ * database newer than the code. Returns the version before and after.
+ */
+export async function migrate(store: Store): Promise<{ before: number; after: number }> {
+  let before: number | undefined;
+  for (;;) {
+    const step = await transaction(store, async (tx) => {
+      await serialiseMigrations(store, tx);
+      const current = await readSchemaVersion(store, tx);
+      before ??= current;
+      if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current, SCHEMA_VERSION);
+      if (current === SCHEMA_VERSION) return { done: true, version: current };
+      for (const statement of MIGRATIONS[current]![store.dialect]) await sql.raw(statement).execute(tx);
+      await writeSchemaVersion(store, tx, current + 1);
+      return { done: false, version: current + 1 };
+    });
+    if (step.done) return { before: before!, after: step.version };
+  }
+}

@@ -1,0 +1,114 @@
+import type { Generated } from 'kysely';
+import type { DeliveryState, SubscriberStatus } from './types.ts';
+
+/**
+ * The tables as Kysely sees them, equal on SQLite and PostgreSQL (see migrations.ts).
+ * Every timestamp is ISO 8601 UTC text written by the program's clock (`Date#toISOString()`),
+ * never the database's now(): one representation that sorts and compares the same on both and
+ * copies between them unchanged. Booleans are integers 0/1 for the same reason.
+ */
+export interface Database {
+  settings: SettingsTable;
+  subscribers: SubscribersTable;
+  suppressions: SuppressionsTable;
+  editions: EditionsTable;
+  deliveries: DeliveriesTable;
+  send_locks: SendLocksTable;
+  send_passes: SendPassesTable;
+  send_claims: SendClaimsTable;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface SubscribersTable {
+  /** Never reused: allocated from settings `subscribers.last_id` (ids are in unsubscribe links). */
+  id: number;
+  /** Normalised: trimmed, lowercase. */
+  email: string;
+  name: string | null;
+  status: SubscriberStatus;
+  midweek: Generated<number>;
+  sunday: Generated<number>;
+  consent_source: string | null;
+  consent_ip: string | null;
+  consent_wording: string | null;
+  requested_at: string | null;
+  confirmed_at: string | null;
+  /** Consecutive, across editions. */
+  soft_bounces: Generated<number>;
+  last_reply: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Addresses never to be mailed again: SHA-256 of the normalised email. */
+export interface SuppressionsTable {
+  email_hash: string;
+  reason: string;
+  created_at: string;
+}
+
+export type EditionStatus = 'sending' | 'sent' | 'skipped' | 'failed';
+
+export interface EditionsTable {
+  id: string;
+  kind: string;
+  number: number;
+  send_at: string;
+  subject: string;
+  preheader: string;
+  html: string | null;
+  text: string | null;
+  status: Generated<EditionStatus>;
+  started_at: string;
+  finished_at: string | null;
+  note: string | null;
+}
+
+export interface DeliveriesTable {
+  edition_id: string;
+  subscriber_id: number;
+  email: string;
+  state: DeliveryState;
+  attempts: Generated<number>;
+  last_reply: string | null;
+  message_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SendLocksTable {
+  edition_id: string;
+  owner: string;
+  acquired_at: string;
+  heartbeat_at: string;
+  expires_at: string;
+}
+
+/**
+ * One pass of the senders over an edition's recipients (schema version 2). `after_id` is the
+ * highest subscriber id handed out in a claim so far; `exhausted` is 1 once no active subscriber
+ * is left above it. A new pass starts only when the previous one has no unfinished claim.
+ */
+export interface SendPassesTable {
+  edition_id: string;
+  pass: number;
+  after_id: number;
+  exhausted: number;
+  started_at: string;
+}
+
+/** A batch of recipients (subscriber ids from_id..to_id) claimed by one sender, leased until expires_at. */
+export interface SendClaimsTable {
+  edition_id: string;
+  pass: number;
+  from_id: number;
+  to_id: number;
+  owner: string;
+  claimed_at: string;
+  expires_at: string;
+  done_at: string | null;
+}

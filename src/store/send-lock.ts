@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { HEARTBEAT_MS, LEASE_MS, lockOwnerId, SendLockedError } from '../delivery/send-lock.ts';
+import { changed, lockRows, transaction } from './dialect.ts';
+import type { Store } from './handle.ts';
+
+export { HEARTBEAT_MS, LEASE_MS, lockOwnerId, SendLockedError };
+
+/**
+ * The edition's send lease in `send_locks`, async twin of src/delivery/send-lock.ts (same rules):
+ * at most one live run per edition; an expired lease, or one whose owner is a process on this host
+ * that no longer exists, is taken over. The heartbeat renews only a lease this owner still holds;
+ * if it was taken over, `onLost` fires. On PostgreSQL the row is inserted-if-absent first and then
+ * locked, so two runs starting at the same instant cannot both win.
+ */
+export class SendLock {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    readonly editionId: string,
+    readonly owner: string = lockOwnerId(),
+    private readonly clock: () => Date = () => new Date(),
+    private readonly leaseMs = LEASE_MS,
+  ) {}
+
+  /** Takes the lease or throws SendLockedError; returns the previous owner when a stale lease was taken over. */
+  async acquire(): Promise<{ tookOverFrom?: string }> {
+    return transaction(this.store, async (tx) => {
+      const now = this.clock();
+      const mine = { owner: this.owner, acquired_at: now.toISOString(), heartbeat_at: now.toISOString(), expires_at: this.expiry(now) };
+      const inserted = await tx
+        .insertInto('send_locks')
+        .values({ edition_id: this.editionId, ...mine })
+        .onConflict((oc) => oc.column('edition_id').doNothing())
+        .returning('owner')
+        .executeTakeFirst();
+      if (inserted) return {};
+      const row = await lockRows(
+        this.store,
+        tx.selectFrom('send_locks').select(['owner', 'heartbeat_at', 'expires_at']).where('edition_id', '=', this.editionId),
+      ).executeTakeFirstOrThrow();
+      if (row.owner !== this.owner && new Date(row.expires_at) > now && ownerMayBeAlive(row.owner)) {
+        throw new SendLockedError(this.editionId, row.owner, row.heartbeat_at);
+      }
+      await tx.updateTable('send_locks').set(mine).where('edition_id', '=', this.editionId).execute();
+      return row.owner !== this.owner ? { tookOverFrom: row.owner } : {};
+    });
+  }
+
+  /** Renews the lease every `intervalMs`; calls `onLost` (once) if another run took it over. */
+  startHeartbeat(onLost: () => void, intervalMs = HEARTBEAT_MS): void {
+    this.stopHeartbeat();
+    let busy = false;
+    this.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.renew()
+        .then((held) => {
+          if (!held && this.timer) {
+            this.stopHeartbeat();
+            onLost();
+          }
+        })
+        // A failed renewal (database unreachable for a moment) is retried at the next beat; the
+        // lease is lost only when another run actually took it.
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+        });
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Extends the lease; false when this owner no longer holds it. */
+  async renew(): Promise<boolean> {
+    const now = this.clock();
+    const result = await this.store.db
+      .updateTable('send_locks')
+      .set({ heartbeat_at: now.toISOString(), expires_at: this.expiry(now) })
+      .where('edition_id', '=', this.editionId)
+      .where('owner', '=', this.owner)
+      .executeTakeFirst();
+    return changed(result) === 1;
+  }
+
+  stopHeartbeat(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Gives the lease up (only if still ours). */
+  async release(): Promise<void> {
+    this.stopHeartbeat();
+    await this.store.db.deleteFrom('send_locks').where('edition_id', '=', this.editionId).where('owner', '=', this.owner).execute();
+  }
+
+  private expiry(now: Date): string {
+    return new Date(now.getTime() + this.leaseMs).toISOString();
+  }
+}
+
+/** False only when the owner is a process on this host that certainly no longer exists. */
+function ownerMayBeAlive(owner: string): boolean {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

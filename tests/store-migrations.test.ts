@@ -1,0 +1,109 @@
+import { sql } from 'kysely';
+import { afterEach, expect, test } from 'vitest';
+import { openDb } from '../src/db.ts';
+import { Ledger as OldLedger } from '../src/delivery/ledger.ts';
+import { upsertEditionRow as oldUpsertEditionRow, markEditionSent as oldMarkEditionSent } from '../src/delivery/edition-record.ts';
+import { SubscriberStore as OldSubscriberStore } from '../src/subscribers/store.ts';
+import { loadSecret as oldLoadSecret } from '../src/subscribers/tokens.ts';
+import { writeSchemaVersion } from '../src/store/dialect.ts';
+import { archivedHtml, editionReport } from '../src/store/editions.ts';
+import type { Store } from '../src/store/handle.ts';
+import { migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
+import { openStore, pingStore } from '../src/store/open.ts';
+import { loadSecret } from '../src/store/secret.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
+import { cleanUp, describeEachDb, freshStore, freshTarget, handles, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
+
+afterEach(cleanUp);
+
+/** Column names per table, in table order (the schema both databases must share). */
+async function columns(store: Store): Promise<Record<string, string[]>> {
+  const tables = await store.db.introspection.getTables();
+  return Object.fromEntries(
+    tables
+      .filter((t) => t.name !== 'almanac_schema')
+      .map((t) => [t.name, t.columns.map((c) => c.name)])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  );
+}
+
+describeEachDb('Migrations', (dialect) => {
+  test('an empty database migrates from 0 to the current version; again is a no-op; several at once agree', async () => {
+    const { store, target } = await freshStore(dialect, { migrate: false });
+    expect(await schemaVersion(store)).toBe(0);
+    const all = await handles(dialect, store, target, 3, { migrate: false });
+    const results = await Promise.all(all.map((s) => migrate(s)));
+    expect(results.map((r) => r.after)).toEqual([SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION]);
+    expect(results.filter((r) => r.before === 0)).toHaveLength(1);
+    expect(await migrate(store)).toEqual({ before: SCHEMA_VERSION, after: SCHEMA_VERSION });
+    expect(Object.keys(await columns(store))).toEqual([
+      'deliveries', 'editions', 'send_claims', 'send_locks', 'send_passes', 'settings', 'subscribers', 'suppressions',
+    ]);
+    await expect(pingStore(store)).resolves.toBeUndefined();
+    await store.close();
+    await expect(pingStore(store)).rejects.toThrow();
+  });
+
+  test('a database newer than the code is refused, naming both versions', async () => {
+    const { store, target } = await freshStore(dialect);
+    await store.db.transaction().execute((tx) => writeSchemaVersion(store, tx, SCHEMA_VERSION + 7));
+    await store.close();
+    const error = await openStore(target).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchemaTooNewError);
+    expect((error as Error).message).toBe(
+      `database schema version ${SCHEMA_VERSION + 7} is newer than this Almanac's (${SCHEMA_VERSION}); upgrade Almanac`,
+    );
+  });
+});
+
+test.skipIf(!PG_URL)(`SQLite and PostgreSQL have the same tables and columns${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, async () => {
+  const sqlite = await freshStore('sqlite');
+  const expected = await columns(sqlite.store);
+  const postgres = await freshStore('postgres');
+  expect(await columns(postgres.store)).toEqual(expected);
+});
+
+test('a SQLite file made by the old store (src/db.ts) upgrades in place and loses nothing', async () => {
+  const target = await freshTarget('sqlite');
+  const old = openDb(target);
+  const oldStore = new OldSubscriberStore(old);
+  const ann = oldStore.add({ email: 'ann@example.com', name: 'Ann', editions: ['midweek', 'sunday'] }).subscriber!;
+  const bo = oldStore.subscribe({ email: 'bo@example.com', editions: ['sunday'], ip: '192.0.2.9', wording: 'v1-2026-11' }).subscriber!;
+  oldStore.add({ email: 'gone@example.com', editions: ['midweek'] });
+  oldStore.erase('gone@example.com');
+  oldStore.recordSoftBounce(ann.id, '452 mailbox full', 5);
+  const secret = oldLoadSecret(old, { secret: undefined });
+  oldUpsertEditionRow(
+    old,
+    {
+      edition: { id: '2026-11-25-midweek', kind: 'midweek', number: 47, sendAt: new Date('2026-11-25T07:00:00Z'), subject: 'S', preheader: 'P' },
+      archive: { html: '<p>archive</p>', text: 'archive' },
+    },
+    () => new Date('2026-11-25T07:00:01Z'),
+  );
+  const ledger = new OldLedger(old, '2026-11-25-midweek');
+  ledger.markSending(ann.id, 'ann@example.com', '<a@x>');
+  ledger.record({ subscriberId: ann.id, state: 'sent', reply: '250 ok', messageId: '<a@x>' }, 'ann@example.com');
+  oldMarkEditionSent(old, '2026-11-25-midweek', () => new Date('2026-11-25T07:05:00Z'));
+  expect(old.pragma('user_version', { simple: true })).toBe(1);
+  old.close();
+
+  const store = await openTracked(target, { migrate: false });
+  expect(await schemaVersion(store)).toBe(1);
+  expect(await migrate(store)).toEqual({ before: 1, after: SCHEMA_VERSION });
+  const subs = new SubscriberStore(store);
+  expect(await subs.get(ann.id)).toMatchObject({ email: 'ann@example.com', name: 'Ann', softBounces: 1, lastReply: '452 mailbox full', consent: { source: 'operator' } });
+  expect(await subs.get(bo.id)).toMatchObject({ status: 'pending', consent: { source: 'form', ip: '192.0.2.9', wording: 'v1-2026-11' } });
+  expect(await subs.isSuppressed('gone@example.com')).toBe(true);
+  expect(await loadSecret(store, { secret: undefined })).toBe(secret);
+  expect(await archivedHtml(store, '2026-11-25-midweek')).toBe('<p>archive</p>');
+  expect(await editionReport(store, '2026-11-25-midweek')).toMatchObject({ total: 1, counts: { sent: 1 }, edition: { status: 'sent', number: 47 } });
+  // A new subscriber does not get the erased subscriber's id back.
+  const next = (await subs.add({ email: 'new@example.com', editions: ['midweek'] })).subscriber!;
+  expect(next.id).toBe(4);
+  // The upgraded file has exactly the tables and columns of a fresh one.
+  const fresh = await freshStore('sqlite');
+  expect(await columns(store)).toEqual(await columns(fresh.store));
+  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM send_passes`.execute(store.db);
+  expect(rows[0]!.n).toBe(0);
+});

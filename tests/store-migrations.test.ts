@@ -1,14 +1,13 @@
 import { sql } from 'kysely';
 import { afterEach, expect, test } from 'vitest';
-import { openDb } from '../src/db.ts';
+import Database from 'better-sqlite3';
 import { Ledger as OldLedger } from '../src/delivery/ledger.ts';
-import { upsertEditionRow as oldUpsertEditionRow, markEditionSent as oldMarkEditionSent } from '../src/delivery/edition-record.ts';
 import { SubscriberStore as OldSubscriberStore } from '../src/subscribers/store.ts';
 import { loadSecret as oldLoadSecret } from '../src/subscribers/tokens.ts';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
 import { archivedHtml, editionReport } from '../src/store/editions.ts';
 import type { Store } from '../src/store/handle.ts';
-import { migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
+import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
 import { openStore, pingStore } from '../src/store/open.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
@@ -37,7 +36,7 @@ describeEachDb('Migrations', (dialect) => {
     expect(results.filter((r) => r.before === 0)).toHaveLength(1);
     expect(await migrate(store)).toEqual({ before: SCHEMA_VERSION, after: SCHEMA_VERSION });
     expect(Object.keys(await columns(store))).toEqual([
-      'deliveries', 'editions', 'send_claims', 'send_locks', 'send_passes', 'settings', 'subscribers', 'suppressions',
+      'deliveries', 'edition_runs', 'editions', 'send_claims', 'send_locks', 'send_passes', 'settings', 'subscribers', 'suppressions',
     ]);
     await expect(pingStore(store)).resolves.toBeUndefined();
     await store.close();
@@ -65,7 +64,10 @@ test.skipIf(!PG_URL)(`SQLite and PostgreSQL have the same tables and columns${PG
 
 test('a SQLite file made by the old store (src/db.ts) upgrades in place and loses nothing', async () => {
   const target = await freshTarget('sqlite');
-  const old = openDb(target);
+  // A file as the old code made it: schema version 1, written by the old store's classes.
+  const old = new Database(target);
+  for (const statement of MIGRATIONS[0]!.sqlite) old.exec(statement);
+  old.pragma('user_version = 1');
   const oldStore = new OldSubscriberStore(old);
   const ann = oldStore.add({ email: 'ann@example.com', name: 'Ann', editions: ['midweek', 'sunday'] }).subscriber!;
   const bo = oldStore.subscribe({ email: 'bo@example.com', editions: ['sunday'], ip: '192.0.2.9', wording: 'v1-2026-11' }).subscriber!;
@@ -73,18 +75,17 @@ test('a SQLite file made by the old store (src/db.ts) upgrades in place and lose
   oldStore.erase('gone@example.com');
   oldStore.recordSoftBounce(ann.id, '452 mailbox full', 5);
   const secret = oldLoadSecret(old, { secret: undefined });
-  oldUpsertEditionRow(
-    old,
-    {
-      edition: { id: '2026-11-25-midweek', kind: 'midweek', number: 47, sendAt: new Date('2026-11-25T07:00:00Z'), subject: 'S', preheader: 'P' },
-      archive: { html: '<p>archive</p>', text: 'archive' },
-    },
-    () => new Date('2026-11-25T07:00:01Z'),
-  );
+  // The edition row as version 1 wrote it (today's edition-record.ts also writes edition_runs, from version 3).
+  old
+    .prepare(
+      `INSERT INTO editions (id, kind, number, send_at, subject, preheader, html, text, status, started_at)
+       VALUES ('2026-11-25-midweek', 'midweek', 47, '2026-11-25T07:00:00.000Z', 'S', 'P', '<p>archive</p>', 'archive', 'sending', '2026-11-25T07:00:01.000Z')`,
+    )
+    .run();
   const ledger = new OldLedger(old, '2026-11-25-midweek');
   ledger.markSending(ann.id, 'ann@example.com', '<a@x>');
   ledger.record({ subscriberId: ann.id, state: 'sent', reply: '250 ok', messageId: '<a@x>' }, 'ann@example.com');
-  oldMarkEditionSent(old, '2026-11-25-midweek', () => new Date('2026-11-25T07:05:00Z'));
+  old.prepare("UPDATE editions SET status = 'sent', finished_at = '2026-11-25T07:05:00.000Z' WHERE id = '2026-11-25-midweek'").run();
   expect(old.pragma('user_version', { simple: true })).toBe(1);
   old.close();
 

@@ -10,10 +10,11 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
   { table: 'suppressions', keys: ['email_hash'], page: 1000 },
   { table: 'editions', keys: ['id'], page: 20 },
   { table: 'deliveries', keys: ['edition_id', 'subscriber_id'], page: 1000 },
+  { table: 'edition_runs', keys: ['edition_id', 'run'], page: 1000 },
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {

@@ -181,6 +181,38 @@ export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
       )`,
     ],
   },
+  // 3: each send run of an edition, so that `report` shows the runs as they were (a late run to new
+  // subscribers keeps its own start and finish). Editions sent before this keep their row's times as run 1.
+  {
+    sqlite: [
+      `CREATE TABLE edition_runs (
+        edition_id  TEXT NOT NULL,
+        run         INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        outcome     TEXT CHECK (outcome IN ('complete','incomplete')),
+        sent_before INTEGER,
+        sent_after  INTEGER,
+        PRIMARY KEY (edition_id, run)
+      ) WITHOUT ROWID`,
+      `INSERT INTO edition_runs (edition_id, run, started_at, finished_at, outcome)
+        SELECT id, 1, started_at, finished_at, CASE WHEN status = 'sent' THEN 'complete' END FROM editions`,
+    ],
+    postgres: [
+      `CREATE TABLE edition_runs (
+        edition_id  TEXT NOT NULL,
+        run         INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        outcome     TEXT CHECK (outcome IN ('complete','incomplete')),
+        sent_before INTEGER,
+        sent_after  INTEGER,
+        PRIMARY KEY (edition_id, run)
+      )`,
+      `INSERT INTO edition_runs (edition_id, run, started_at, finished_at, outcome)
+        SELECT id, 1, started_at, finished_at, CASE WHEN status = 'sent' THEN 'complete' END FROM editions`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

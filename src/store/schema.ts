@@ -16,6 +16,21 @@ export interface Database {
   send_locks: SendLocksTable;
   send_passes: SendPassesTable;
   send_claims: SendClaimsTable;
+  edition_runs: EditionRunsTable;
+}
+
+/** One send run of an edition (report shows the runs as they were). */
+export interface EditionRunsTable {
+  edition_id: string;
+  /** 1, 2, … in start order. */
+  run: number;
+  started_at: string;
+  /** Null: still running, or the process died. */
+  finished_at: string | null;
+  outcome: 'complete' | 'incomplete' | null;
+  /** Ledger rows 'sent' when the run started, and when it finished. */
+  sent_before: number | null;
+  sent_after: number | null;
 }
 
 export interface SettingsTable {

@@ -54,6 +54,14 @@ describe('subscribers export as CSV is safe to open in a spreadsheet', () => {
 });
 
 describe('subscribers import reads CSV with csv-parse and keeps row-numbered errors', () => {
+  test('text after a closing quote is reported at its line, and that reading stopped there', () => {
+    const { records, problems } = parseCsv('email,name\r\na@x.org,"Al"bert\r\nb@x.org,ok\r\n');
+    expect(records).toEqual([{ line: 1, fields: ['email', 'name'] }]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.line).toBe(2);
+    expect(problems[0]!.reason).toMatch(/after quote.*; the lines after it were not read$/);
+  });
+
   test('errors name the line a record starts on, across quoted line breaks, CRLF and blank lines', async () => {
     const dir = tempDir('almanac-csv-');
     const file = join(dir, 'list.csv');

@@ -28,7 +28,7 @@ const PARSE_OPTIONS = {
  * Parses RFC 4180 CSV with csv-parse: comma separated, fields optionally quoted with `"` (`""` inside
  * quotes is a quote, quoted fields may span lines), LF, CRLF or CR line endings, a leading UTF-8 BOM
  * ignored, blank lines skipped. Each record carries the line it starts on; a record that cannot be
- * read (an unterminated quote) ends the parse with a problem naming its line.
+ * read (an unterminated quote, text after a closing quote) ends the parse with a problem naming its line.
  */
 export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvProblem[] } {
   const records: CsvRecord[] = [];
@@ -54,7 +54,9 @@ export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvPro
     if (!(error instanceof CsvError)) throw error;
     const raw = typeof error.raw === 'string' ? error.raw : '';
     const line = lastLine + 1 + lineBreaks(raw) - lineBreaks(withoutLeadingBlankLines(raw));
-    problems.push({ line, reason: error.code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : error.message });
+    // csv-parse cannot resume after a malformed record (its skip option loses the records after it): say so.
+    const reason = error.code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : `${error.message}; the lines after it were not read`;
+    problems.push({ line, reason });
   }
   return { records, problems };
 }

@@ -6,7 +6,8 @@ import { buildMessage, buildMessageBytes, compileMessage, newMessageId } from '.
 import { requiresTls, verifiesCertificate } from '../src/delivery/smtp-transport.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import { TransportError, type OutgoingMessage, type Transport } from '../src/delivery/transport.ts';
-import { harness, type Harness } from './delivery-fixtures.ts';
+import { sendEdition } from '../src/delivery/sender.ts';
+import { address, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
 import { SMTPServer } from 'smtp-server';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 
@@ -199,6 +200,14 @@ describe('SMTP transport against a real server', () => {
     expect(error.message).not.toContain('s3cret');
     expect(error.code).toBe('ETLS');
     expect(error.inDoubt).toBe(false);
+    expect(seen).toEqual([]);
+
+    // The whole send: it stops with the STARTTLS error (after the outage retries), nobody marked sent.
+    seedSubscribers(h.store, [address(1), address(2), address(3)]);
+    const summary = await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
+    expect(summary.sent).toBe(0);
+    expect(summary.complete).toBe(false);
+    expect(summary.stopped?.message).toContain('does not offer STARTTLS');
     expect(seen).toEqual([]);
 
     // The same relay on loopback with the default (auto): clear text is allowed there.

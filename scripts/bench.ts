@@ -316,7 +316,7 @@ export async function runSenderProcess(input: SenderInput): Promise<SenderReport
 
 /**
  * The ledger's cost in isolation: the same Ledger statements the send loop runs per recipient
- * ('sending' before the SMTP call, then the outcome), for `n` recipients, committed in
+ * (in doubt just before the end-of-data, then the outcome), for `n` recipients, committed in
  * transactions of `batch` recipients (the loop commits each wake-up's replies and the next picks
  * together). Written under a separate edition id in the same database file.
  */
@@ -331,7 +331,7 @@ export function measureLedger(dbPath: string, n: number, batch: number): { ms: n
       for (let id = from; id < from + batch && id <= n; id++) current.push(id);
       ledger.transaction(() => {
         for (const id of previous) ledger.record({ subscriberId: id, state: 'sent', reply: '250 Message queued', messageId: `<${id}@bench>` }, benchAddress(id));
-        for (const id of current) ledger.markSending(id, benchAddress(id), `<${id}@bench>`);
+        for (const id of current) ledger.markEndOfData(id, benchAddress(id), `<${id}@bench>`);
       });
       previous = current;
     }

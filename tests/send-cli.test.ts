@@ -96,9 +96,10 @@ describe('almanac send (child process)', () => {
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');
     const afterKill = ledgerStates(e.db);
+    // Copies not yet at their end-of-data have no row of this attempt; those past it are in doubt.
     const unfinished = Object.values(afterKill).filter((s) => s === 'sending' || s === 'in_doubt').length;
-    expect(unfinished).toBeGreaterThan(0);
     expect(unfinished).toBeLessThanOrEqual(5); // at most one per connection (maxConnections)
+    expect(Object.values(afterKill).filter((s) => s === 'sent').length).toBeLessThan(250);
     expect(smtp.messages.length).toBeLessThan(250);
 
     // Rows left 'sending' never had their end-of-data written: they are sent again. Only rows marked

@@ -83,7 +83,7 @@ test('a SQLite file made by the old store (src/db.ts) upgrades in place and lose
     )
     .run();
   const ledger = new OldLedger(old, '2026-11-25-midweek');
-  ledger.markSending(ann.id, 'ann@example.com', '<a@x>');
+  ledger.markEndOfData(ann.id, 'ann@example.com', '<a@x>');
   ledger.record({ subscriberId: ann.id, state: 'sent', reply: '250 ok', messageId: '<a@x>' }, 'ann@example.com');
   old.prepare("UPDATE editions SET status = 'sent', finished_at = '2026-11-25T07:05:00.000Z' WHERE id = '2026-11-25-midweek'").run();
   expect(old.pragma('user_version', { simple: true })).toBe(1);

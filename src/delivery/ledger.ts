@@ -3,7 +3,8 @@ import { nowIso, type Db } from '../db.ts';
 
 /**
  * A recipient's state for one edition.
- * - sending:  written BEFORE the SMTP transaction; only ever seen mid-run (or after a crash).
+ * - sending:  no longer written (earlier versions wrote it before the SMTP transaction); a row left
+ *             'sending' by such a version is certainly undelivered and is sent again.
  * - sent:     the server replied 250; never sent again.
  * - deferred: 4xx (or the connection failed before the data went out); retried in this run and the next.
  * - bounced:  5.1.x unknown mailbox; the subscriber is suppressed.
@@ -81,7 +82,6 @@ export class Ledger {
     leftoversAwaiting: Statement;
     endOfData: Statement;
     range: Statement;
-    sending: Statement;
     outcome: Statement;
     counts: Statement;
     byStates: Statement;
@@ -101,19 +101,20 @@ export class Ledger {
         "UPDATE deliveries SET last_reply = 'no reply recorded: the sending run stopped after the end of the message data was sent', updated_at = ? WHERE edition_id = ? AND state = 'in_doubt' AND last_reply = ? RETURNING email",
       ),
       endOfData: db.prepare(
-        "UPDATE deliveries SET state = 'in_doubt', last_reply = @reply, updated_at = @now WHERE edition_id = @editionId AND subscriber_id = @subscriberId AND state = 'sending'",
+        `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
+         VALUES (@editionId, @subscriberId, @email, 'in_doubt', 1, @reply, @messageId, @now, @now)
+         ON CONFLICT (edition_id, subscriber_id) DO UPDATE SET
+           state = 'in_doubt', attempts = attempts + 1, last_reply = excluded.last_reply, email = excluded.email,
+           message_id = excluded.message_id, updated_at = excluded.updated_at`,
       ),
       range: db.prepare('SELECT subscriber_id, state FROM deliveries WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ?'),
-      sending: db.prepare(
-        `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, message_id, created_at, updated_at)
-         VALUES (@editionId, @subscriberId, @email, 'sending', 1, @messageId, @now, @now)
-         ON CONFLICT (edition_id, subscriber_id) DO UPDATE SET
-           state = 'sending', attempts = attempts + 1, email = excluded.email, message_id = excluded.message_id, updated_at = excluded.updated_at`,
-      ),
+      // An outcome with a Message-ID is an attempt: it counts, unless markEndOfData already counted
+      // this same attempt (the row is in doubt with the same Message-ID). Skips and build failures do not.
       outcome: db.prepare(
         `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
-         VALUES (@editionId, @subscriberId, @email, @state, 0, @reply, @messageId, @now, @now)
+         VALUES (@editionId, @subscriberId, @email, @state, CASE WHEN @messageId IS NULL THEN 0 ELSE 1 END, @reply, @messageId, @now, @now)
          ON CONFLICT (edition_id, subscriber_id) DO UPDATE SET
+           attempts = attempts + CASE WHEN excluded.message_id IS NULL OR (state = 'in_doubt' AND message_id = excluded.message_id) THEN 0 ELSE 1 END,
            state = excluded.state, last_reply = excluded.last_reply, message_id = coalesce(excluded.message_id, message_id), updated_at = excluded.updated_at`,
       ),
       counts: db.prepare('SELECT state, count(*) AS n FROM deliveries WHERE edition_id = ? GROUP BY state'),
@@ -145,20 +146,19 @@ export class Ledger {
     };
   }
 
-  /** Marks a 'sending' row in doubt just before its end-of-data goes out (the reply replaces it). */
-  markEndOfData(subscriberId: number): void {
-    this.stmt.endOfData.run({ editionId: this.editionId, subscriberId, reply: AWAITING_REPLY, now: this.now() });
+  /**
+   * The first write of an attempt: just before its end-of-data goes out, the copy is recorded in
+   * doubt (attempts + 1); the reply replaces that. Before this point a copy is certainly not
+   * delivered, so it needs no row: a crash simply leaves it to the next run.
+   */
+  markEndOfData(subscriberId: number, email: string, messageId: string): void {
+    this.stmt.endOfData.run({ editionId: this.editionId, subscriberId, email, messageId, reply: AWAITING_REPLY, now: this.now() });
   }
 
   /** Ledger states of subscribers with ids in [fromId, toId] (one keyset page). */
   statesBetween(fromId: number, toId: number): Map<number, DeliveryState> {
     const rows = this.stmt.range.all(this.editionId, fromId, toId) as { subscriber_id: number; state: DeliveryState }[];
     return new Map(rows.map((r) => [r.subscriber_id, r.state]));
-  }
-
-  /** Marks a recipient 'sending' (attempts + 1) just before its SMTP transaction. */
-  markSending(subscriberId: number, email: string, messageId: string): void {
-    this.stmt.sending.run({ editionId: this.editionId, subscriberId, email, messageId, now: this.now() });
   }
 
   /** Writes what happened to one recipient. */

@@ -25,7 +25,7 @@ interface Completion {
   error?: unknown;
 }
 
-/** One recipient's copy, built and marked 'sending', ready to go on the wire. */
+/** One recipient's copy, built, ready to go on the wire. */
 interface Copy {
   recipient: Recipient;
   raw: Buffer[];
@@ -36,22 +36,21 @@ const PROGRESS_EVERY_MS = 200;
 
 /**
  * One run of the dispatch loop over an edition's recipients, under the edition's send lock.
- * The loop reads as its steps: `claimNext` (record the replies that arrived, mark the next
- * recipients 'sending'), `sendCopy`, and on each reply `recordReply` / `recordConnectionLoss`,
+ * The loop reads as its steps: `claimNext` (record the replies that arrived, mark in doubt the
+ * copies about to end their data, take the next recipients), `sendCopy`, and on each reply
+ * `recordReply` / `recordConnectionLoss`,
  * which `deferOrRetry`; `finishRun` writes the summary.
  *
  * Invariants:
  * - One loop (not one per connection) owns every ledger write, so each wake-up commits, in ONE
- *   transaction, the replies that arrived since the last one and the 'sending' rows of the
- *   recipients it dispatches next.
- * - A row is 'sending' before its SMTP transaction starts (marked in the transaction that commits
- *   before `transport.send` is called).
- * - A row becomes 'in_doubt' (committed) before its end-of-data `.` is written, and the reply
- *   replaces it. After a kill -9, a row still 'sending' certainly did not arrive and is sent again;
- *   only rows already 'in_doubt' may have.
+ *   transaction, the replies that arrived since the last one and the in-doubt marks of the copies
+ *   about to send their end-of-data.
+ * - A copy's row becomes 'in_doubt' (committed) before its end-of-data `.` is written, and the reply
+ *   replaces it. Before that the copy is certainly not delivered and has no row of this attempt:
+ *   after a kill -9 the next run sends it again; only rows already 'in_doubt' may have arrived.
  * - A connection slot is reused only in the transaction that records its previous reply, so at
- *   any commit at most `maxConnections` rows are 'sending' or awaiting their reply in doubt: a kill -9
- *   leaves at most that many in doubt.
+ *   any commit at most `maxConnections` rows await their reply in doubt: a kill -9 leaves at most
+ *   that many in doubt.
  * - When the loop returns, every reply that arrived is recorded (nothing is in flight).
  */
 export class SendRun {
@@ -70,7 +69,7 @@ export class SendRun {
   private inFlight = 0;
   private readonly completed: Completion[] = [];
   /** Copies whose data is on the wire but for the end-of-data, waiting to be marked in doubt first. */
-  private readonly endingData: { recipient: Recipient; release: (error?: Error) => void }[] = [];
+  private readonly endingData: { recipient: Recipient; messageId: string; release: (error?: Error) => void }[] = [];
   private total = 0;
   /** This run's number in the edition's run history (edition_runs). */
   private runNumber = 0;
@@ -164,7 +163,7 @@ export class SendRun {
     try {
       copies = this.ledger.transaction(() => {
         for (const c of this.completed.splice(0)) this.recordCompletion(c);
-        for (const e of ending) this.ledger.markEndOfData(e.recipient.id);
+        for (const e of ending) this.ledger.markEndOfData(e.recipient.id, e.recipient.email, e.messageId);
         return this.takeRecipients();
       });
     } catch (error) {
@@ -175,7 +174,7 @@ export class SendRun {
     return copies;
   }
 
-  /** Takes recipients while a connection is free and the rate allows, marking each 'sending' (inside claimNext's transaction). */
+  /** Takes recipients while a connection is free and the rate allows (inside claimNext's transaction, for the skipped rows it writes). */
   private takeRecipients(): Copy[] {
     const copies: Copy[] = [];
     while (!this.stop.signal.aborted && !this.outage.paused && this.inFlight + copies.length < this.slots) {
@@ -186,17 +185,15 @@ export class SendRun {
         break;
       }
       const copy = this.buildCopy(next);
-      if (!copy) continue;
-      this.ledger.markSending(next.id, next.email, copy.messageId); // committed before the SMTP call
-      copies.push(copy);
+      if (copy) copies.push(copy);
     }
     return copies;
   }
 
   /** The transport's end-of-data gate: resolves once the copy is recorded as possibly delivered. */
-  private beforeEndOfData(recipient: Recipient): Promise<void> {
+  private beforeEndOfData(recipient: Recipient, messageId: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.endingData.push({ recipient, release: (error) => (error ? reject(error) : resolve()) });
+      this.endingData.push({ recipient, messageId, release: (error) => (error ? reject(error) : resolve()) });
       this.wakeUp.notify();
     });
   }
@@ -229,7 +226,7 @@ export class SendRun {
         raw,
         messageId,
         editionId: this.options.edition.id,
-        beforeEndOfData: () => this.beforeEndOfData(recipient),
+        beforeEndOfData: () => this.beforeEndOfData(recipient, messageId),
       })
       .then(
         (result) => this.completed.push({ recipient, messageId, epoch, result }),

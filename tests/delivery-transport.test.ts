@@ -202,12 +202,13 @@ describe('SMTP transport against a real server', () => {
     expect(error.inDoubt).toBe(false);
     expect(seen).toEqual([]);
 
-    // The whole send: it stops with the STARTTLS error (after the outage retries), nobody marked sent.
+    // The whole send stops at once with the STARTTLS error (no outage retries: they cannot help), nobody marked sent.
     seedSubscribers(h.store, [address(1), address(2), address(3)]);
     const summary = await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
     expect(summary.sent).toBe(0);
     expect(summary.complete).toBe(false);
     expect(summary.stopped?.message).toContain('does not offer STARTTLS');
+    expect(h.events.filter((e) => e.event === 'run.paused')).toEqual([]);
     expect(seen).toEqual([]);
 
     // The same relay on loopback with the default (auto): clear text is allowed there.

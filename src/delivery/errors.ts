@@ -22,4 +22,9 @@ export class TransportError extends Error {
   get credentialsRefused(): boolean {
     return this.code === 'EAUTH' && (this.responseCode ?? 500) >= 500;
   }
+
+  /** TLS is required and the relay does not offer (or refuses) STARTTLS: retrying cannot help. */
+  get starttlsRefused(): boolean {
+    return this.code === 'ETLS' && /STARTTLS/.test(this.message);
+  }
 }

@@ -333,6 +333,11 @@ export class SendRun {
       this.stopWith('smtp-auth', `the SMTP server refused the credentials in SMTP_URL: ${reply}`);
       return;
     }
+    if (error.starttlsRefused) {
+      // Nor does a relay without STARTTLS when TLS is required (we never send in clear).
+      this.stopWith('smtp-unreachable', reply);
+      return;
+    }
     const verdict = this.outage.failed(epoch);
     if (verdict.action === 'give-up') {
       this.stopWith('smtp-unreachable', `the SMTP server did not come back after ${verdict.failures - 1} retries: ${reply}`);

@@ -111,28 +111,6 @@ export function createSmtpTransport(config: Config): Transport {
     return channel;
   };
 
-  const attempt = async (channel: Channel, message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<SendResult> => {
-    try {
-      const response = await channel.send(message, bytes, probe);
-      return { status: 'sent', response };
-    } catch (error) {
-      const e = error as NodemailerError;
-      // A recipient-level reply: all (= our one) recipients rejected.
-      const rejected = e.rejectedErrors?.[0];
-      if (rejected) {
-        await channel.reset();
-        return classifyReply(rejected.responseCode ?? 550, rejected.response ?? String(rejected.responseCode ?? 'unknown reply'));
-      }
-      if (e.responseCode && e.response && e.code !== 'ETIMEDOUT') {
-        // The server's own reply (to MAIL FROM, DATA, or a 421 before it hung up): it has spoken,
-        // so nothing is in doubt. E.g. 552 too large, 554 5.7.1 rejected as spam, 421 shutting down.
-        await channel.reset();
-        return classifyReply(e.responseCode, e.response);
-      }
-      throw error;
-    }
-  };
-
   return {
     kind: 'smtp',
     async send(message: OutgoingMessage): Promise<SendResult> {
@@ -173,6 +151,32 @@ export function createSmtpTransport(config: Config): Transport {
       for (const channel of idle.splice(0)) channel.quit();
     },
   };
+}
+
+/**
+ * One SMTP transaction on a channel: 250, or the server's own classified reply (nothing in doubt:
+ * it has spoken). Connection-level failures are thrown for the caller to classify.
+ */
+async function attempt(channel: Channel, message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<SendResult> {
+  try {
+    const response = await channel.send(message, bytes, probe);
+    return { status: 'sent', response };
+  } catch (error) {
+    const e = error as NodemailerError;
+    // A recipient-level reply: all (= our one) recipients rejected.
+    const rejected = e.rejectedErrors?.[0];
+    if (rejected) {
+      await channel.reset();
+      return classifyReply(rejected.responseCode ?? 550, rejected.response ?? String(rejected.responseCode ?? 'unknown reply'));
+    }
+    if (e.responseCode && e.response && e.code !== 'ETIMEDOUT') {
+      // The server's own reply (to MAIL FROM, DATA, or a 421 before it hung up): it has spoken,
+      // so nothing is in doubt. E.g. 552 too large, 554 5.7.1 rejected as spam, 421 shutting down.
+      await channel.reset();
+      return classifyReply(e.responseCode, e.response);
+    }
+    throw error;
+  }
 }
 
 /** How far a message got on its connection. */

@@ -82,6 +82,35 @@ const MIGRATIONS: string[] = [
     expires_at   TEXT NOT NULL
   );
   `,
+  // 2: late outcomes (bounces and complaints that arrive after the relay said 250): two more ledger states,
+  // the DSN status, diagnostic and arrival time of the copy's late bounce, and the lookups that find a copy again.
+  // SQLite cannot change a CHECK constraint in place, so the table is rebuilt.
+  `
+  CREATE TABLE deliveries_v2 (
+    edition_id      TEXT NOT NULL,
+    subscriber_id   INTEGER NOT NULL,
+    email           TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('sending','sent','deferred','failed','bounced','in_doubt','skipped','soft_bounced','complained')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_reply      TEXT,
+    message_id      TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    late_status     TEXT,                          -- RFC 3463 status of a late bounce (5.1.1), or 'complaint'
+    late_diagnostic TEXT,                          -- the remote server's words, or the provider's
+    late_source     TEXT,                          -- dsn, arf, qmail, exim, exchange, mailgun, postmark, ses, …
+    late_at         TEXT,                          -- when the bounce or complaint arrived
+    PRIMARY KEY (edition_id, subscriber_id)
+  ) WITHOUT ROWID;
+  INSERT INTO deliveries_v2 (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
+    SELECT edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at FROM deliveries;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_v2 RENAME TO deliveries;
+  CREATE INDEX deliveries_state ON deliveries (edition_id, state);
+  CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id IS NOT NULL;
+  CREATE INDEX deliveries_email ON deliveries (email, created_at);
+  CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id, created_at);
+  `,
 ];
 
 /** Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations. */

@@ -14,7 +14,9 @@ import { RateLimiter, realClock } from './rate-limit.ts';
 import { RecipientFlags } from './recipient-flags.ts';
 import { RecipientQueue, type Recipient, type RecipientSource } from './recipients.ts';
 import { SendLock } from './send-lock.ts';
-import { bareAddress, type SendResult, type Transport } from './transport.ts';
+import { type SendResult, type Transport } from './transport.ts';
+import { verpEnvelopeSender } from '../bounces/verp.ts';
+import { loadSecret } from '../subscribers/tokens.ts';
 
 /** What the send engine needs from the subscriber store (SubscriberStore implements it). */
 export interface SenderStore extends RecipientSource {
@@ -269,7 +271,7 @@ async function run(
   });
   const limiter = new RateLimiter(config.smtp.rateLimit);
   const outage = new OutageGate(config.smtp.retryAttempts, config.smtp.retryBackoffMs);
-  const envelopeFrom = bareAddress(config.from);
+  const bounceSecret = loadSecret(db, config); // VERP: each copy's envelope sender names it (src/bounces/verp.ts)
   const counts = { sent: 0, failed: 0, bounced: 0, deferredLeft: 0, inDoubt: 0, policy: 0, attempted: 0 };
 
   // Wake-ups: a reply arrived, the run must stop, or a timer (retry due, pause over, rate slot free).
@@ -460,7 +462,7 @@ async function run(
     counts.attempted++;
     const epoch = outage.epoch;
     transport
-      .send({ from: envelopeFrom, to: recipient.email, raw: message.raw, messageId: message.messageId, editionId: edition.id })
+      .send({ from: verpEnvelopeSender(config, bounceSecret, edition.id, recipient.id), to: recipient.email, raw: message.raw, messageId: message.messageId, editionId: edition.id })
       .then(
         (result) => completed.push({ recipient, messageId: message.messageId, epoch, result }),
         (error: unknown) => completed.push({ recipient, messageId: message.messageId, epoch, error }),

@@ -211,7 +211,7 @@ export class LateLedger {
            late_at = @arrivedAt, updated_at = @arrivedAt
          WHERE edition_id = @editionId AND subscriber_id = @subscriberId`,
       ),
-      recent: db.prepare('SELECT state FROM deliveries WHERE subscriber_id = ? AND created_at <= ? ORDER BY created_at DESC, edition_id DESC LIMIT ?'),
+      recent: db.prepare('SELECT state, created_at FROM deliveries WHERE subscriber_id = ? ORDER BY created_at DESC, edition_id DESC LIMIT ?'),
     };
   }
 
@@ -240,12 +240,19 @@ export class LateLedger {
     this.stmt.late.run({ editionId: copy.editionId, subscriberId: copy.subscriberId, state, ...outcome });
   }
 
-  /** How many of the subscriber's copies up to this one (by send time) soft-bounced in a row, counting at most `max`. */
-  softBounceStreak(subscriberId: number, upTo: string, max: number): number {
+  /**
+   * The subscriber's run of soft-bounced copies that includes the copy sent at `copyCreatedAt`, counting at
+   * most `max`: newer copies not (yet) bounced are passed over (their fate is not known), an older copy
+   * that did not soft-bounce ends the run. Bounces may arrive in any order; the count is the same.
+   */
+  softBounceStreak(subscriberId: number, copyCreatedAt: string, max: number): number {
     let streak = 0;
-    for (const r of this.stmt.recent.all(subscriberId, upTo, max) as { state: DeliveryState }[]) {
-      if (r.state !== 'soft_bounced') break;
-      streak++;
+    for (const r of this.stmt.recent.all(subscriberId, max + 50) as { state: DeliveryState; created_at: string }[]) {
+      if (r.state === 'soft_bounced') {
+        if (++streak >= max) break;
+      } else if (streak > 0 || r.created_at <= copyCreatedAt) {
+        break;
+      }
     }
     return streak;
   }

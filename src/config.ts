@@ -45,6 +45,8 @@ export interface BounceConfig {
   address: string | undefined;
   /** ALMANAC_BOUNCE_SMTP_PORT: `npm start` also runs the bounce SMTP listener on this port. */
   smtpPort: number | undefined;
+  /** Bind address of that listener (it is the bounce domain's MX). @default '0.0.0.0' */
+  smtpHost: string;
   /** ALMANAC_BOUNCE_IMAP_URL: imap(s)://user:pass@host[:port]/MAILBOX read by `bounces fetch` (and polled by `npm start`). */
   imapUrl: string | undefined;
   /** How often `npm start` polls the IMAP mailbox. @default 5 min */
@@ -168,6 +170,7 @@ const VARIABLES = {
     default: undefined,
   },
   ALMANAC_BOUNCE_SMTP_PORT: { schema: z.coerce.number().int().min(0).max(65535), expected: 'a TCP port 0–65535', default: undefined },
+  ALMANAC_BOUNCE_SMTP_HOST: { schema: z.string().regex(/^[0-9a-fA-F.:]+$|^[a-z0-9.-]+$/i), expected: 'a bind address such as 0.0.0.0 or 127.0.0.1', default: '0.0.0.0' },
   ALMANAC_BOUNCE_IMAP_URL: {
     schema: z.string().regex(/^imaps?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/).refine((v) => URL.canParse(v)),
     expected: 'imaps://user:pass@host[:port]/MAILBOX or imap://…',
@@ -260,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
     bounce: {
       address: read(env, 'ALMANAC_BOUNCE_ADDRESS') as string | undefined,
       smtpPort: read(env, 'ALMANAC_BOUNCE_SMTP_PORT') as number | undefined,
+      smtpHost: str(env, 'ALMANAC_BOUNCE_SMTP_HOST'),
       imapUrl: read(env, 'ALMANAC_BOUNCE_IMAP_URL') as string | undefined,
       imapPollMs: (read(env, 'ALMANAC_BOUNCE_IMAP_POLL_MINUTES') as number) * 60_000,
       mailgunSigningKey: read(env, 'MAILGUN_WEBHOOK_SIGNING_KEY') as string | undefined,

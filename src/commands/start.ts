@@ -1,4 +1,6 @@
 import { UsageError, type Command } from '../cli.ts';
+import { startBounceServices } from '../bounces/background.ts';
+import { jsonLogger } from '../log.ts';
 import { runService } from '../scheduler/service.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 
@@ -12,5 +14,11 @@ export const startCommand: Command = async (ctx) => {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
   }
-  return runService(config, { web: true, contentDir: contentDir(values, config), port });
+  // Bounce listener / IMAP poller when configured (ALMANAC_BOUNCE_SMTP_PORT, ALMANAC_BOUNCE_IMAP_URL).
+  const bounces = await startBounceServices(config, jsonLogger());
+  try {
+    return await runService(config, { web: true, contentDir: contentDir(values, config), port });
+  } finally {
+    await bounces.close();
+  }
 };

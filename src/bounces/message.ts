@@ -70,12 +70,19 @@ function returnedHeadersInRaw(raw: string): Fields | undefined {
 
 /** Reads a raw message (RFC 5322) with mailparser, keeping the delivery-status and feedback-report parts. */
 export async function readMessage(input: Buffer | string): Promise<IncomingMessage> {
-  const raw = typeof input === 'string' ? input : input.toString('latin1');
+  let bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  let raw = bytes.toString('latin1'); // one character per byte: offsets match, nothing is lost
   assertMessage(raw);
-  const body = raw.startsWith('From ') ? raw.slice(raw.indexOf('\n') + 1) : raw;
+  if (raw.startsWith('From ')) {
+    const skip = raw.indexOf('\n') + 1; // mbox "From " line
+    bytes = bytes.subarray(skip);
+    raw = raw.slice(skip);
+  }
+  const body = raw;
   let parsed: ParsedMail;
   try {
-    parsed = await simpleParser(body, { keepDeliveryStatus: true, skipHtmlToText: true, skipTextLinks: true, skipImageLinks: true } as Parameters<typeof simpleParser>[1]);
+    // A Buffer, not a string: mailparser reads a Buffer about four times faster.
+    parsed = await simpleParser(bytes, { keepDeliveryStatus: true, skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true } as Parameters<typeof simpleParser>[1]);
   } catch (cause) {
     throw new NotAMessageError(`cannot be parsed as a mail message: ${(cause as Error).message}`);
   }

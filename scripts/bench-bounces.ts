@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,6 +32,8 @@ export interface BounceBenchResult {
   messages_per_s: number;
   bounced: number;
   exit_code: number;
+  /** One-minute load average when the run ended (this machine's 2 cores are shared). */
+  load_average: number;
 }
 
 /** `--messages N` (default 10,000). */
@@ -96,8 +98,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     const check = openDb(config.dbPath);
     const bounced = (check.prepare("SELECT count(*) AS n FROM subscribers WHERE status = 'bounced'").get() as { n: number }).n;
     check.close();
-    const result: BounceBenchResult = { messages, seconds: Math.round(seconds * 100) / 100, messages_per_s: Math.round(messages / seconds), bounced, exit_code: exitCode };
-    out.write(`${messages} bounces in ${result.seconds} s (${result.messages_per_s} messages/s, whole command incl. start-up); ${bounced} subscribers bounced\n`);
+    const result: BounceBenchResult = { messages, seconds: Math.round(seconds * 100) / 100, messages_per_s: Math.round(messages / seconds), bounced, exit_code: exitCode, load_average: Math.round(loadavg()[0]! * 10) / 10 };
+    out.write(`${messages} bounces in ${result.seconds} s (${result.messages_per_s} messages/s, whole command incl. start-up, load average ${result.load_average}); ${bounced} subscribers bounced\n`);
     out.write(`${JSON.stringify(result)}\n`);
     return result;
   } finally {

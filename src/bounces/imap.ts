@@ -1,9 +1,7 @@
 import { ImapFlow } from 'imapflow';
-import { UsageError, type CommandContext } from '../cli.ts';
-import type { Config } from '../config.ts';
-import { openDb, type Db } from '../db.ts';
+import { ConfigError, type Config } from '../config.ts';
+import type { Db } from '../db.ts';
 import { errorText, type Logger } from '../log.ts';
-import { parse } from '../commands/args.ts';
 import { BounceProcessor, type ProcessResult, type RawInput } from './process.ts';
 
 /** Messages fetched per round trip (each round is then applied in one transaction). @default 200 */
@@ -23,7 +21,7 @@ export interface ImapTarget {
 export function imapTarget(url: string): ImapTarget {
   const u = new URL(url);
   const secure = u.protocol === 'imaps:';
-  if (!u.username) throw new UsageError('ALMANAC_BOUNCE_IMAP_URL: expected a user and password (imaps://user:pass@host/INBOX)');
+  if (!u.username) throw new ConfigError('ALMANAC_BOUNCE_IMAP_URL: expected a user and password (imaps://user:pass@host/INBOX), found none');
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : secure ? 993 : 143,
@@ -48,7 +46,7 @@ const LOOPBACK = /^(127\.|::1$|localhost$)/;
  * message is marked only after its batch is committed, so a crash leaves it unseen for the next check.
  */
 export async function fetchBounces(config: Config, db: Db, onResult: (r: ProcessResult) => void): Promise<FetchSummary> {
-  if (!config.bounce.imapUrl) throw new UsageError('bounces fetch needs ALMANAC_BOUNCE_IMAP_URL (imaps://user:pass@host/INBOX)');
+  if (!config.bounce.imapUrl) throw new ConfigError('ALMANAC_BOUNCE_IMAP_URL: expected imaps://user:pass@host/INBOX, found nothing');
   const target = imapTarget(config.bounce.imapUrl);
   const client = new ImapFlow({
     host: target.host,
@@ -129,20 +127,4 @@ export function startImapPoller(config: Config, db: Db, options: { onResult: (r:
       await running;
     },
   };
-}
-
-/** `bounces fetch`: one check of ALMANAC_BOUNCE_IMAP_URL; one line per message. Exit 1 when a message was not mail. */
-export async function fetchCommand(ctx: CommandContext, args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const config = ctx.config();
-  if (!config.bounce.imapUrl) throw new UsageError('bounces fetch needs ALMANAC_BOUNCE_IMAP_URL (imaps://user:pass@host/INBOX)');
-  const db = openDb(config.dbPath);
-  try {
-    const summary = await fetchBounces(config, db, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
-    ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
-    return summary.notMessages > 0 ? 1 : 0;
-  } finally {
-    db.close();
-  }
 }

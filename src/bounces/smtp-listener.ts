@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { UsageError, type CommandContext } from '../cli.ts';
-import type { Config } from '../config.ts';
-import { openDb, type Db } from '../db.ts';
-import { parse } from '../commands/args.ts';
+import { ConfigError, type Config } from '../config.ts';
+import type { Db } from '../db.ts';
 import { BounceProcessor, type ProcessResult } from './process.ts';
 import { isBounceAddress } from './verp.ts';
 
@@ -39,7 +37,7 @@ function smtpError(code: number, message: string): Error {
  */
 export async function startBounceListener(config: Config, db: Db, options: BounceListenerOptions): Promise<BounceListener> {
   const address = config.bounce.address;
-  if (!address) throw new UsageError('the bounce listener needs ALMANAC_BOUNCE_ADDRESS (the address whose domain it receives mail for)');
+  if (!address) throw new ConfigError('ALMANAC_BOUNCE_ADDRESS: expected the bounce address whose mail the listener receives, found nothing');
   const processor = new BounceProcessor(db, config);
   const maxBytes = options.maxBytes ?? MAX_BOUNCE_BYTES;
   let received = 0;
@@ -96,39 +94,4 @@ export async function startBounceListener(config: Config, db: Db, options: Bounc
     host,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** `bounces serve [--port P] [--host H]`: the bounce MX in the foreground until SIGINT/SIGTERM. */
-export async function serveCommand(ctx: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { port: { type: 'string' }, host: { type: 'string' } });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const config = ctx.config();
-  let port = config.bounce.smtpPort ?? 25;
-  if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
-  }
-  const db = openDb(config.dbPath);
-  try {
-    const listener = await startBounceListener(config, db, {
-      port,
-      host: values.host,
-      onResult: (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`),
-    });
-    ctx.stdout.write(`almanac bounces serve: receiving mail for ${config.bounce.address} on ${listener.host}:${listener.port}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    ctx.stdout.write('almanac bounces serve: stopping\n');
-    await listener.close();
-    return 0;
-  } finally {
-    db.close();
-  }
 }

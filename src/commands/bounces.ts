@@ -14,9 +14,9 @@ export const bouncesCommand: Command = async (ctx) => {
     case 'ingest':
       return ingest(ctx, rest);
     case 'serve':
-      return (await import('../bounces/smtp-listener.ts')).serveCommand(ctx, rest);
+      return serve(ctx, rest);
     case 'fetch':
-      return (await import('../bounces/imap.ts')).fetchCommand(ctx, rest);
+      return fetchMailbox(ctx, rest);
     default:
       throw new UsageError(sub ? `unknown subcommand '${sub}': expected ${SUBCOMMANDS}` : `missing subcommand: ${SUBCOMMANDS}`);
   }
@@ -77,4 +77,56 @@ async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
     `almanac bounces ingest: ${total} message${total === 1 ? '' : 's'}: ${tally.changed} changed, ${tally.unchanged} already known, ${tally.ignored} ignored, ${tally['not-a-message']} not a message\n`,
   );
   return tally['not-a-message'] > 0 || problems.length > 0 ? 1 : 0;
+}
+
+/** `bounces serve [--port P] [--host H]`: the bounce MX in the foreground until SIGINT/SIGTERM. */
+async function serve(ctx: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { port: { type: 'string' }, host: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  let port = config.bounce.smtpPort ?? 25;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
+  }
+  const db = openDb(config.dbPath);
+  try {
+    const { startBounceListener } = await import('../bounces/smtp-listener.ts');
+    const listener = await startBounceListener(config, db, {
+      port,
+      host: values.host,
+      onResult: (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`),
+    });
+    ctx.stdout.write(`almanac bounces serve: receiving mail for ${config.bounce.address} on ${listener.host}:${listener.port}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    ctx.stdout.write('almanac bounces serve: stopping\n');
+    await listener.close();
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** `bounces fetch`: one check of ALMANAC_BOUNCE_IMAP_URL; one line per message. Exit 1 when a message was not mail. */
+async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  const db = openDb(config.dbPath);
+  try {
+    const { fetchBounces } = await import('../bounces/imap.ts');
+    const summary = await fetchBounces(config, db, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
+    ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
+    return summary.notMessages > 0 ? 1 : 0;
+  } finally {
+    db.close();
+  }
 }

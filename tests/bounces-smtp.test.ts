@@ -110,6 +110,48 @@ describe('almanac bounces serve (SMTP listener)', () => {
   }, 60_000);
 });
 
+describe('almanac bounces serve (child process)', () => {
+  test('listens on --host/--port, prints one line per message, stops on SIGTERM; without ALMANAC_BOUNCE_ADDRESS it refuses to start', async () => {
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+    cleanup.push(() => h.close());
+    seedSubscribers(h.store, ['gone@example.org']);
+    await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
+    const bounceTo = verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, h.store.findByEmail('gone@example.org')!.id);
+    const port = await freePort();
+    const env = { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_SECRET: 'test-secret-0123456789abcdef' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+      cwd: ROOT,
+      env: { ...env, ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    cleanup.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const start = Date.now();
+    while (!output.includes('receiving mail')) {
+      if (Date.now() - start > 30_000 || child.exitCode !== null) throw new Error(`bounces serve did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(output).toContain(`receiving mail for bounces@bounces.almanac.example on 127.0.0.1:${port}`);
+    await deliver(port, [bounceTo], bounceFixture('yahoo-no-account', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' }));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/smtp #1 from 127\.0\.0\.1: changed: hard bounce .*\(yahoo: /);
+    expect(h.store.findByEmail('gone@example.org')!.status).toBe('bounced');
+
+    const { execFile } = await import('node:child_process');
+    const refused = await new Promise<{ code: number | null; stderr: string }>((r) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', '0'], { cwd: ROOT, env }, (error, _out, stderr) =>
+        r({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+      ),
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('configuration error: ALMANAC_BOUNCE_ADDRESS');
+  }, 60_000);
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

@@ -53,6 +53,7 @@ describe('classifying what real mail systems send', () => {
 
   test.each([
     ['postfix-user-unknown', 'hard', '5.1.1', 'dsn'],
+    ['postfix-genuine-local', 'hard', '5.1.1', 'dsn'],
     ['postfix-mailbox-full', 'soft', '4.2.2', 'dsn'],
     ['postfix-delayed', 'ignored', undefined, 'dsn'],
     ['gmail-no-such-user', 'hard', '5.1.1', 'dsn'],

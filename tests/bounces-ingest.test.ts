@@ -24,6 +24,7 @@ afterEach(async () => {
 /** What each subscriber of the test gets back after the Midweek edition, and how the bounce names the copy. */
 const CASES = [
   { who: 'postfix', fixture: 'postfix-user-unknown', match: 'tag', expect: 'bounced' },
+  { who: 'genuine', fixture: 'postfix-genuine-local', match: 'tag', expect: 'bounced' },
   { who: 'gmail', fixture: 'gmail-no-such-user', match: 'message-id', expect: 'bounced' },
   { who: 'm365', fixture: 'microsoft365-recipient-not-found', match: 'tag', expect: 'bounced' },
   { who: 'yahoo', fixture: 'yahoo-no-account', match: 'tag', expect: 'bounced' },
@@ -138,7 +139,7 @@ describe('almanac bounces ingest', () => {
     expect(line('delayed')).toMatch(/ignored: delay warning/);
     expect(line('vacation')).toMatch(/ignored: auto-reply/);
     expect(line('forged')).toMatch(/ignored: .*VERP tag does not verify .*nothing changed/);
-    expect(first.stderr).toContain(`${CASES.length} messages: 10 changed, 0 already known, 4 ignored, 0 not a message`);
+    expect(first.stderr).toContain(`${CASES.length} messages: 11 changed, 0 already known, 4 ignored, 0 not a message`);
 
     const after = statuses(e.db);
     for (const c of CASES) expect(after[email(c.who)]!.status, c.who).toBe(c.expect);
@@ -152,7 +153,7 @@ describe('almanac bounces ingest', () => {
     const second = await almanac(['bounces', 'ingest', dir], e.env);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toMatch(/: changed:/);
-    expect(second.stderr).toContain('0 changed, 10 already known, 4 ignored');
+    expect(second.stderr).toContain('0 changed, 11 already known, 4 ignored');
     expect(snapshot(e.db)).toEqual(before);
 
     // The report counts late outcomes by state and lists them with status, diagnostic and arrival.
@@ -162,8 +163,8 @@ describe('almanac bounces ingest', () => {
       late: Record<string, number>;
       problems: { email: string; state: string; late?: { status: string; diagnostic: string; arrivedAt: string } }[];
     };
-    expect(parsed.counts).toMatchObject({ sent: 5, bounced: 7, soft_bounced: 2, complained: 1 });
-    expect(parsed.late).toEqual({ bounced: 7, soft_bounced: 2, complained: 1, failed: 0 });
+    expect(parsed.counts).toMatchObject({ sent: 5, bounced: 8, soft_bounced: 2, complained: 1 });
+    expect(parsed.late).toEqual({ bounced: 8, soft_bounced: 2, complained: 1, failed: 0 });
     const m365 = parsed.problems.find((p) => p.email === email('m365'))!;
     expect(m365).toMatchObject({ state: 'bounced', late: { status: '5.1.10' } });
     expect(m365.late!.diagnostic).toContain('RESOLVER.ADR.RecipientNotFound');

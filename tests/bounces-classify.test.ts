@@ -37,7 +37,7 @@ describe('VERP tags', () => {
 
   test('tags are found in any case and only on the bounce address', () => {
     const tag = verpTag(SECRET, '2026-11-25-midweek', 7);
-    const text = `To: BOUNCES+${tag.toUpperCase()}@Bounces.Almanac.Example\nX: notbounces+${tag}@bounces.almanac.example\nY: bounces+${tag}@other.example`;
+    const text = `To: BOUNCES+${tag.toUpperCase()}@Bounces.Almanac.Example.\nX: notbounces+${tag}@bounces.almanac.example\nY: bounces+${tag}@other.example\nZ: bounces+${tag.slice(1)}a@bounces.almanac.example.evil.example`;
     expect(tagsAddressedTo(BOUNCE, text)).toEqual([tag]);
     expect(isBounceAddress(BOUNCE, `bounces+${tag}@bounces.almanac.example`)).toBe(true);
     expect(isBounceAddress(BOUNCE, 'BOUNCES@bounces.almanac.example')).toBe(true);

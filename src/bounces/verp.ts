@@ -122,7 +122,7 @@ export function verpEnvelopeSender(config: Pick<Config, 'from' | 'bounce'>, secr
 export function tagsAddressedTo(bounceAddress: string, text: string): string[] {
   const at = bounceAddress.lastIndexOf('@');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`(?<![A-Za-z0-9._+-])${escape(bounceAddress.slice(0, at))}\\+([A-Za-z0-9]{1,64})${escape(bounceAddress.slice(at))}`, 'gi');
+  const pattern = new RegExp(`(?<![A-Za-z0-9._+-])${escape(bounceAddress.slice(0, at))}\\+([A-Za-z0-9]{1,64})${escape(bounceAddress.slice(at))}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])`, 'gi');
   const tags: string[] = [];
   for (const m of text.matchAll(pattern)) {
     const tag = m[1]!.toLowerCase();

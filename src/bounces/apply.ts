@@ -18,6 +18,8 @@ export interface ApplyResult {
   copy?: Pick<CopyRow, 'editionId' | 'subscriberId' | 'email'>;
   /** One line for the operator: what it was and what was done. */
   line: string;
+  /** Why it was ignored, without any address (for logs that must not name people). */
+  reason?: string;
 }
 
 const TARGET: Record<Exclude<BounceClass, 'ignored'>, 'bounced' | 'soft_bounced' | 'complained' | 'failed'> = {
@@ -65,13 +67,19 @@ export class BounceApplier {
   /** Applies one classified message. */
   apply(a: Analysis): ApplyResult {
     const v = a.verdict;
-    if (v.class === 'ignored') return { outcome: 'ignored', verdict: v, line: `ignored: ${v.why}` };
+    if (v.class === 'ignored') return { outcome: 'ignored', verdict: v, line: `ignored: ${v.why}`, reason: v.why };
     const found = this.find(a);
-    if ('why' in found) return { outcome: 'ignored', verdict: v, line: `ignored: ${describe(v)}, but ${found.why}; nothing changed` };
+    if ('why' in found) return { outcome: 'ignored', verdict: v, line: `ignored: ${describe(v)}, but ${found.why}; nothing changed`, reason: found.why };
     const copy = found.copy;
     const about = `${copy.editionId} to ${copy.email} (subscriber ${copy.subscriberId}, matched by ${found.by})`;
     if (NOT_SENT.has(copy.state)) {
-      return { outcome: 'ignored', verdict: v, copy, line: `ignored: ${describe(v)} about ${about}, a copy the relay never accepted (${copy.state})` };
+      return {
+        outcome: 'ignored',
+        verdict: v,
+        copy,
+        line: `ignored: ${describe(v)} about ${about}, a copy the relay never accepted (${copy.state})`,
+        reason: `about a copy the relay never accepted (${copy.state})`,
+      };
     }
     const target = TARGET[v.class];
     if ((RANK[target] ?? 0) <= (RANK[copy.state] ?? 0)) {

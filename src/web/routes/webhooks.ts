@@ -43,7 +43,11 @@ function apply(app: App, source: string, events: ProviderEvent[]): Reply {
   const results = processor(app).applyEvents(events.map((e) => providerAnalysis(source, e, app.config.bounce.address)));
   const counts = { changed: 0, unchanged: 0, ignored: 0 };
   for (const r of results) counts[r.outcome]++;
-  app.log(`webhook ${source}: ${results.length} event(s): ${counts.changed} changed, ${counts.unchanged} already known, ${counts.ignored} ignored`);
+  // Why each event was ignored (the reason names no address; the result line would).
+  const why = [...new Set(results.filter((r) => r.outcome === 'ignored').map((r) => r.reason ?? r.verdict.why))];
+  app.log(
+    `webhook ${source}: ${results.length} event(s): ${counts.changed} changed, ${counts.unchanged} already known, ${counts.ignored} ignored${why.length ? ` (${why.join('; ')})` : ''}`,
+  );
   return reply(200, { received: results.length, ...counts });
 }
 

@@ -38,6 +38,7 @@ interface Site {
   h: Harness;
   url: string;
   fetched: string[];
+  logs: string[];
   status: (email: string) => string;
   post: (path: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; json: Record<string, unknown> }>;
 }
@@ -53,12 +54,13 @@ async function site(): Promise<Site> {
   seedSubscribers(h.store, ['mg-hard@example.org', 'mg-complaint@example.org', 'pm-hard@example.org', 'pm-complaint@example.org', 'ses-hard@example.org', 'ses-complaint@example.org', 'stays@example.org']);
   await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
   const fetched: string[] = [];
+  const logs: string[] = [];
   const server: Server = createWebServer({
     config: h.config,
     db: h.db,
     transport: h.transport,
     contentDir: h.contentDir,
-    log: () => {},
+    log: (line) => logs.push(line),
     fetchSns: async (url) => {
       fetched.push(url);
       return url === CERT_URL ? snsCert : 'ok';
@@ -71,6 +73,7 @@ async function site(): Promise<Site> {
     h,
     url,
     fetched,
+    logs,
     status: (email) => h.store.findByEmail(email)!.status,
     post: async (path, body, headers = {}) => {
       const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -167,6 +170,9 @@ describe('POST /webhooks/mailgun', () => {
     const delivered = { event: 'delivered', recipient: 'stays@example.org', message: { headers: {} } };
     expect((await s.post('/webhooks/mailgun', mailgunBody(delivered))).json).toMatchObject({ ignored: 1 });
     expect(s.status('stays@example.org')).toBe('active');
+    expect(s.logs).toContain('webhook mailgun: 1 event(s): 0 changed, 0 already known, 1 ignored (Mailgun delivered event)');
+    expect(s.logs.some((l) => l.includes('refused (401): Mailgun signature timestamp is too old'))).toBe(true);
+    expect(s.logs.filter((l) => l.includes('@'))).toEqual([]); // the web server's log never names anyone
   });
 });
 

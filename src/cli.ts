@@ -38,6 +38,10 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'serve [--port P] [--host H] [--content DIR]',
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
+  bounces: {
+    usage: 'bounces ingest [FILE|DIR...] | serve [--port P] [--host H] | fetch   (bounces and complaints after delivery)',
+    load: async () => (await import('./commands/bounces.ts')).bouncesCommand,
+  },
   start: {
     usage: 'start [--port P] [--host H] [--content DIR]   (web server + scheduler)',
     load: async () => (await import('./commands/start.ts')).startCommand,

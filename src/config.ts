@@ -46,6 +46,26 @@ export interface DkimConfig {
   ed25519?: { keySelector: string; privateKey: string };
 }
 
+/** Bounces and complaints that arrive after the relay accepted a copy (src/bounces/). */
+export interface BounceConfig {
+  /** ALMANAC_BOUNCE_ADDRESS: each copy's envelope sender becomes `local+<tag>@domain`; unset: ALMANAC_FROM's address. */
+  address: string | undefined;
+  /** ALMANAC_BOUNCE_SMTP_PORT: `npm start` also runs the bounce SMTP listener on this port. */
+  smtpPort: number | undefined;
+  /** Bind address of that listener (it is the bounce domain's MX). @default '0.0.0.0' */
+  smtpHost: string;
+  /** ALMANAC_BOUNCE_IMAP_URL: imap(s)://user:pass@host[:port]/MAILBOX read by `bounces fetch` (and polled by `npm start`). */
+  imapUrl: string | undefined;
+  /** How often `npm start` polls the IMAP mailbox. @default 5 min */
+  imapPollMs: number;
+  /** MAILGUN_WEBHOOK_SIGNING_KEY: HMAC key of POST /webhooks/mailgun; unset: that endpoint refuses every request. */
+  mailgunSigningKey: string | undefined;
+  /** POSTMARK_WEBHOOK_AUTH `user:pass`: basic auth of POST /webhooks/postmark; unset: that endpoint refuses every request. */
+  postmarkAuth: string | undefined;
+  /** SES_SNS_TOPIC_ARN: the SNS topic(s) POST /webhooks/ses accepts; unset: that endpoint refuses every request. */
+  sesTopicArns: string[];
+}
+
 export interface Config {
   contentDir: string;
   /** ALMANAC_DB: a SQLite file path, or a postgres:// URL (see src/store/open.ts). */
@@ -73,6 +93,7 @@ export interface Config {
   dkim: DkimConfig | undefined;
   /** Domain used in Message-ID and List-Id. */
   mailDomain: string;
+  bounce: BounceConfig;
 }
 
 /** A configuration value that cannot be used; the message is one line for the operator. */
@@ -187,6 +208,26 @@ const VARIABLES = {
     expected: 'a PEM Ed25519 private key, or a path to one',
     default: undefined,
   },
+  ALMANAC_BOUNCE_ADDRESS: {
+    schema: z.string().trim().toLowerCase().regex(/^[a-z0-9._-]+@[a-z0-9.-]+\.[a-z]{2,}$/),
+    expected: 'a bare address without "+", such as bounces@bounces.almanac.example',
+    default: undefined,
+  },
+  ALMANAC_BOUNCE_SMTP_PORT: { schema: z.coerce.number().int().min(0).max(65535), expected: 'a TCP port 0–65535', default: undefined },
+  ALMANAC_BOUNCE_SMTP_HOST: { schema: z.string().regex(/^[0-9a-fA-F.:]+$|^[a-z0-9.-]+$/i), expected: 'a bind address such as 0.0.0.0 or 127.0.0.1', default: '0.0.0.0' },
+  ALMANAC_BOUNCE_IMAP_URL: {
+    schema: z.string().regex(/^imaps?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/).refine((v) => URL.canParse(v)),
+    expected: 'imaps://user:pass@host[:port]/MAILBOX or imap://…',
+    default: undefined,
+  },
+  ALMANAC_BOUNCE_IMAP_POLL_MINUTES: { schema: z.coerce.number().min(0.1).max(1440), expected: 'minutes between IMAP checks, 0.1–1440', default: '5' },
+  MAILGUN_WEBHOOK_SIGNING_KEY: { schema: z.string().min(8), expected: 'the HTTP webhook signing key from Mailgun', default: undefined },
+  POSTMARK_WEBHOOK_AUTH: { schema: z.string().regex(/^[^:\s]+:\S+$/), expected: 'user:pass (the basic auth set on the Postmark webhook)', default: undefined },
+  SES_SNS_TOPIC_ARN: {
+    schema: z.string().regex(/^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\s*,\s*arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+)*$/),
+    expected: 'the ARN of the SNS topic SES publishes to (several separated by commas)',
+    default: undefined,
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -257,6 +298,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     dkim,
     mailDomain: addressDomain(from),
+    bounce: {
+      address: read(env, 'ALMANAC_BOUNCE_ADDRESS') as string | undefined,
+      smtpPort: read(env, 'ALMANAC_BOUNCE_SMTP_PORT') as number | undefined,
+      smtpHost: str(env, 'ALMANAC_BOUNCE_SMTP_HOST'),
+      imapUrl: read(env, 'ALMANAC_BOUNCE_IMAP_URL') as string | undefined,
+      imapPollMs: (read(env, 'ALMANAC_BOUNCE_IMAP_POLL_MINUTES') as number) * 60_000,
+      mailgunSigningKey: read(env, 'MAILGUN_WEBHOOK_SIGNING_KEY') as string | undefined,
+      postmarkAuth: read(env, 'POSTMARK_WEBHOOK_AUTH') as string | undefined,
+      sesTopicArns: ((read(env, 'SES_SNS_TOPIC_ARN') as string | undefined) ?? '').split(',').map((a) => a.trim()).filter(Boolean),
+    },
   };
 }
 

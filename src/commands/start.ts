@@ -1,4 +1,6 @@
 import { UsageError, type Command } from './command.ts';
+import { startBounceServices } from '../bounces/background.ts';
+import { jsonLogger } from '../log.ts';
 import { runService } from '../scheduler/service.ts';
 import { contentDir, contentOption, parse } from './args.ts';
 import { hostOption } from './serve.ts';
@@ -14,6 +16,12 @@ export const startCommand: Command = async (ctx) => {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
   }
   const host = hostOption(values.host);
-  // The web server binds to config.host (ALMANAC_HOST); --host overrides it for this run.
-  return runService(host === undefined ? config : { ...config, host }, { web: true, contentDir: contentDir(values, config), port });
+  // Bounce listener / IMAP poller when configured (ALMANAC_BOUNCE_SMTP_PORT, ALMANAC_BOUNCE_IMAP_URL).
+  const bounces = await startBounceServices(config, jsonLogger());
+  try {
+    // The web server binds to config.host (ALMANAC_HOST); --host overrides it for this run.
+    return await runService(host === undefined ? config : { ...config, host }, { web: true, contentDir: contentDir(values, config), port });
+  } finally {
+    await bounces.close();
+  }
 };

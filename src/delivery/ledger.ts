@@ -13,14 +13,29 @@ import { nowIso, type Db } from '../db.ts';
  *             and no reply was recorded (written just before the final `.`, then replaced by the
  *             reply; left by a crash or a connection lost after the `.`); not resent unless `--resend-unknown`.
  * - skipped:  the address is suppressed; not sent.
+ * Late outcomes (src/bounces/: a bounce or complaint that arrived after the relay said 250) move a row on:
+ * - bounced:      also a late hard bounce (late_status, late_diagnostic, late_at say which and when).
+ * - soft_bounced: a late soft bounce (mailbox full, temporary failure given up); counted toward the limit.
+ * - complained:   the recipient reported the copy as spam; the subscriber is suppressed.
+ * - failed:       also a late permanent failure that is not about the address (policy, content).
  */
-export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped';
+export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped' | 'soft_bounced' | 'complained';
 
 /** Every state, in report order. */
-export const DELIVERY_STATES: readonly DeliveryState[] = ['sending', 'sent', 'deferred', 'failed', 'bounced', 'in_doubt', 'skipped'];
+export const DELIVERY_STATES: readonly DeliveryState[] = ['sending', 'sent', 'deferred', 'failed', 'bounced', 'in_doubt', 'skipped', 'soft_bounced', 'complained'];
 
 /** States a run never sends to again (in_doubt only with `--resend-unknown`). */
-export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['sent', 'bounced', 'failed', 'in_doubt', 'skipped']);
+export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['sent', 'bounced', 'failed', 'in_doubt', 'skipped', 'soft_bounced', 'complained']);
+
+/** What arrived about a copy after the relay accepted it. */
+export interface LateOutcome {
+  /** RFC 3463 status (5.1.1), or 'complaint'. */
+  status: string | null;
+  diagnostic: string | null;
+  /** Where it came from: dsn, arf, qmail, exim, exchange, yahoo, text, mailgun, postmark, ses. */
+  source: string | null;
+  arrivedAt: string;
+}
 
 /** One ledger row. */
 export interface Delivery {
@@ -33,6 +48,8 @@ export interface Delivery {
   messageId: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Present when a bounce or complaint arrived after the relay accepted the copy. */
+  late?: LateOutcome;
 }
 
 /** The reply text of a copy whose end-of-data is going out and whose reply is not in yet. */
@@ -57,6 +74,10 @@ export interface DeliveryRow {
   message_id: string | null;
   created_at: string;
   updated_at: string;
+  late_status?: string | null;
+  late_diagnostic?: string | null;
+  late_source?: string | null;
+  late_at?: string | null;
 }
 
 /** A ledger row as the rest of the program sees it. */
@@ -71,6 +92,9 @@ export function toDelivery(r: DeliveryRow): Delivery {
     messageId: r.message_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    ...(r.late_at
+      ? { late: { status: r.late_status ?? null, diagnostic: r.late_diagnostic ?? null, source: r.late_source ?? null, arrivedAt: r.late_at } }
+      : {}),
   };
 }
 
@@ -179,4 +203,94 @@ export class Ledger {
       yield toDelivery(r);
     }
   }
+}
+
+/** A copy in the ledger, as a late bounce finds it. */
+export interface CopyRow {
+  editionId: string;
+  subscriberId: number;
+  email: string;
+  state: DeliveryState;
+  messageId: string | null;
+  createdAt: string;
+}
+
+/**
+ * The ledger across editions, as late bounces and complaints use it: find the copy a bounce is about
+ * (by edition and subscriber, by Message-ID, or the latest copy to an address) and write what arrived.
+ */
+export class LateLedger {
+  private readonly txn: ReturnType<Db['transaction']>;
+  private readonly stmt: { copy: Statement; byMessageId: Statement; latestTo: Statement; late: Statement; recent: Statement };
+
+  constructor(db: Db) {
+    this.txn = db.transaction((fn: () => unknown) => fn());
+    const columns = 'edition_id, subscriber_id, email, state, message_id, created_at';
+    this.stmt = {
+      copy: db.prepare(`SELECT ${columns} FROM deliveries WHERE edition_id = ? AND subscriber_id = ?`),
+      byMessageId: db.prepare(`SELECT ${columns} FROM deliveries WHERE message_id = ? LIMIT 1`),
+      latestTo: db.prepare(`SELECT ${columns} FROM deliveries WHERE email = ? ORDER BY created_at DESC, edition_id DESC LIMIT 1`),
+      late: db.prepare(
+        `UPDATE deliveries SET state = @state, late_status = @status, late_diagnostic = @diagnostic, late_source = @source,
+           late_at = @arrivedAt, updated_at = @arrivedAt
+         WHERE edition_id = @editionId AND subscriber_id = @subscriberId`,
+      ),
+      recent: db.prepare('SELECT state, created_at FROM deliveries WHERE subscriber_id = ? ORDER BY created_at DESC, edition_id DESC LIMIT ?'),
+    };
+  }
+
+  /** Runs `fn` in one immediate transaction (a batch of bounces commits at once). */
+  transaction<T>(fn: () => T): T {
+    return this.txn.immediate(fn) as T;
+  }
+
+  /** The copy of an edition sent to a subscriber. */
+  copy(editionId: string, subscriberId: number): CopyRow | undefined {
+    return toCopy(this.stmt.copy.get(editionId, subscriberId) as CopyDbRow | undefined);
+  }
+
+  /** The copy that carried this Message-ID (with its angle brackets). */
+  copyByMessageId(messageId: string): CopyRow | undefined {
+    return toCopy(this.stmt.byMessageId.get(messageId) as CopyDbRow | undefined);
+  }
+
+  /** The most recent copy to an address (normalised, lowercase). */
+  latestCopyTo(email: string): CopyRow | undefined {
+    return toCopy(this.stmt.latestTo.get(email) as CopyDbRow | undefined);
+  }
+
+  /** Moves a copy to a late state with what arrived. */
+  recordLate(copy: Pick<CopyRow, 'editionId' | 'subscriberId'>, state: 'bounced' | 'soft_bounced' | 'complained' | 'failed', outcome: LateOutcome): void {
+    this.stmt.late.run({ editionId: copy.editionId, subscriberId: copy.subscriberId, state, ...outcome });
+  }
+
+  /**
+   * The subscriber's run of soft-bounced copies that includes the copy sent at `copyCreatedAt`, counting at
+   * most `max`: newer copies not (yet) bounced are passed over (their fate is not known), an older copy
+   * that did not soft-bounce ends the run. Bounces may arrive in any order; the count is the same.
+   */
+  softBounceStreak(subscriberId: number, copyCreatedAt: string, max: number): number {
+    let streak = 0;
+    for (const r of this.stmt.recent.all(subscriberId, max + 50) as { state: DeliveryState; created_at: string }[]) {
+      if (r.state === 'soft_bounced') {
+        if (++streak >= max) break;
+      } else if (streak > 0 || r.created_at <= copyCreatedAt) {
+        break;
+      }
+    }
+    return streak;
+  }
+}
+
+interface CopyDbRow {
+  edition_id: string;
+  subscriber_id: number;
+  email: string;
+  state: DeliveryState;
+  message_id: string | null;
+  created_at: string;
+}
+
+function toCopy(r: CopyDbRow | undefined): CopyRow | undefined {
+  return r && { editionId: r.edition_id, subscriberId: r.subscriber_id, email: r.email, state: r.state, messageId: r.message_id, createdAt: r.created_at };
 }

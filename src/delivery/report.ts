@@ -3,7 +3,7 @@ import { Ledger, type Delivery, type DeliveryState } from './ledger.ts';
 import { formatCount } from './progress-bar.ts';
 
 /** States `report --failed` lists: everyone who did not (certainly) get the edition. */
-export const PROBLEM_STATES: readonly DeliveryState[] = ['failed', 'bounced', 'deferred', 'in_doubt', 'sending', 'skipped'];
+export const PROBLEM_STATES: readonly DeliveryState[] = ['failed', 'bounced', 'deferred', 'in_doubt', 'sending', 'skipped', 'soft_bounced', 'complained'];
 
 /** One send run of an edition, as recorded when it started and ended. */
 export interface EditionRun {
@@ -26,6 +26,8 @@ export interface EditionReport {
   runs: EditionRun[];
   counts: Record<DeliveryState, number>;
   total: number;
+  /** Copies the relay accepted and that bounced or drew a complaint afterwards, by their state now. */
+  late: { bounced: number; soft_bounced: number; complained: number; failed: number };
   problems?: Delivery[];
 }
 
@@ -58,6 +60,11 @@ export function editionReport(db: Db, editionId: string, withProblems = false): 
   }));
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   if (!row && total === 0) return undefined;
+  const late = { bounced: 0, soft_bounced: 0, complained: 0, failed: 0 };
+  const lateRows = db
+    .prepare('SELECT state, count(*) AS n FROM deliveries WHERE edition_id = ? AND late_at IS NOT NULL GROUP BY state')
+    .all(editionId) as { state: keyof typeof late; n: number }[];
+  for (const r of lateRows) if (r.state in late) late[r.state] = r.n;
   return {
     editionId,
     edition: row && {
@@ -72,6 +79,7 @@ export function editionReport(db: Db, editionId: string, withProblems = false): 
     runs,
     counts,
     total,
+    late,
     ...(withProblems ? { problems: [...ledger.rows(PROBLEM_STATES)] } : {}),
   };
 }
@@ -84,6 +92,8 @@ const STATE_LABELS: Record<DeliveryState, string> = {
   in_doubt: 'in doubt',
   sending: 'sending (run in progress)',
   skipped: 'skipped (suppressed)',
+  soft_bounced: 'soft-bounced later (counted toward the limit)',
+  complained: 'complained (suppressed)',
 };
 
 const OUTCOME_LABELS = { complete: 'complete', incomplete: 'incomplete (recipients left for the next run)' } as const;
@@ -105,15 +115,27 @@ export function formatReport(report: EditionReport): string {
   for (const r of report.runs) lines.push(formatRun(r));
   lines.push('');
   const width = Math.max(...Object.values(report.counts).map((n) => formatCount(n).length), 1);
-  for (const state of ['sent', 'bounced', 'failed', 'deferred', 'in_doubt', 'sending', 'skipped'] as DeliveryState[]) {
+  for (const state of ['sent', 'bounced', 'soft_bounced', 'complained', 'failed', 'deferred', 'in_doubt', 'sending', 'skipped'] as DeliveryState[]) {
     lines.push(`  ${formatCount(report.counts[state]).padStart(width)}  ${STATE_LABELS[state]}`);
   }
   lines.push(`  ${formatCount(report.total).padStart(width)}  recipients in the ledger`);
+  const l = report.late;
+  if (l.bounced + l.soft_bounced + l.complained + l.failed > 0) {
+    lines.push('');
+    lines.push(
+      `After the relay accepted them: ${l.bounced} bounced, ${l.soft_bounced} soft-bounced, ${l.complained} complained, ${l.failed} failed for other reasons`,
+    );
+  }
   if (report.problems) {
     lines.push('');
     if (report.problems.length === 0) lines.push('No failed, bounced, deferred or in-doubt recipients.');
     for (const p of report.problems) {
-      lines.push(`${p.state.padEnd(8)}  ${p.email}  attempts ${p.attempts}  ${p.updatedAt}  ${p.lastReply ?? '(no reply)'}`);
+      if (p.late) {
+        const what = [p.late.status, p.late.diagnostic].filter(Boolean).join('  ') || '(no diagnostic)';
+        lines.push(`${p.state.padEnd(8)}  ${p.email}  arrived ${p.late.arrivedAt} (${p.late.source ?? 'late'})  ${what}`);
+      } else {
+        lines.push(`${p.state.padEnd(8)}  ${p.email}  attempts ${p.attempts}  ${p.updatedAt}  ${p.lastReply ?? '(no reply)'}`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

@@ -10,7 +10,9 @@ import { RecipientFlags } from './recipient-flags.ts';
 import { RecipientQueue, type Recipient } from './recipients.ts';
 import type { SendDeps, SendLogLevel, SendOptions, SendSummary } from './send-types.ts';
 import type { SendLock } from './send-lock.ts';
-import { bareAddress, type SendResult } from './transport.ts';
+import type { SendResult } from './transport.ts';
+import { verpEnvelopeSender } from '../bounces/verp.ts';
+import { loadSecret } from '../subscribers/tokens.ts';
 import { WakeUp } from './wake-up.ts';
 
 type Log = (level: SendLogLevel, event: string, fields?: Record<string, unknown>) => void;
@@ -60,7 +62,8 @@ export class SendRun {
   private readonly slots: number;
   private readonly limiter: RateLimiter;
   private readonly outage: OutageGate;
-  private readonly envelopeFrom: string;
+  /** Signs each copy's VERP envelope sender (src/bounces/verp.ts). */
+  private readonly bounceSecret: string;
   private readonly wakeUp = new WakeUp();
   /** Stops the run: the caller's signal, a lost lease, or an unreachable server. */
   private readonly stop = new AbortController();
@@ -96,7 +99,7 @@ export class SendRun {
     });
     this.limiter = new RateLimiter(config.smtp.rateLimit);
     this.outage = new OutageGate(config.smtp.retryAttempts, config.smtp.retryBackoffMs);
-    this.envelopeFrom = bareAddress(config.from);
+    this.bounceSecret = loadSecret(db, config);
   }
 
   /** Runs the loop to the end (everyone final, stopped, or interrupted) and summarises it. */
@@ -221,7 +224,7 @@ export class SendRun {
     const epoch = this.outage.epoch;
     this.deps.transport
       .send({
-        from: this.envelopeFrom,
+        from: verpEnvelopeSender(this.deps.config, this.bounceSecret, this.options.edition.id, recipient.id),
         to: recipient.email,
         raw,
         messageId,

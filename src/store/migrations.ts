@@ -213,6 +213,46 @@ export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
         SELECT id, 1, started_at, finished_at, CASE WHEN status = 'sent' THEN 'complete' END FROM editions`,
     ],
   },
+  // 4: late outcomes (bounces and complaints that arrive after the relay said 250, src/bounces/): two more
+  // ledger states, the DSN status, diagnostic, source and arrival time of a copy's late bounce, and the
+  // lookups that find a copy again. SQLite cannot change a CHECK constraint in place: the table is rebuilt.
+  {
+    sqlite: [
+      `CREATE TABLE deliveries_v4 (
+        edition_id      TEXT NOT NULL,
+        subscriber_id   INTEGER NOT NULL,
+        email           TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('sending','sent','deferred','failed','bounced','in_doubt','skipped','soft_bounced','complained')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_reply      TEXT,
+        message_id      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        late_status     TEXT,
+        late_diagnostic TEXT,
+        late_source     TEXT,
+        late_at         TEXT,
+        PRIMARY KEY (edition_id, subscriber_id)
+      ) WITHOUT ROWID`,
+      `INSERT INTO deliveries_v4 (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
+        SELECT edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at FROM deliveries`,
+      `DROP TABLE deliveries`,
+      `ALTER TABLE deliveries_v4 RENAME TO deliveries`,
+      `CREATE INDEX deliveries_state ON deliveries (edition_id, state)`,
+      `CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id IS NOT NULL`,
+      `CREATE INDEX deliveries_email ON deliveries (email, created_at)`,
+      `CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id, created_at)`,
+    ],
+    postgres: [
+      `ALTER TABLE deliveries DROP CONSTRAINT deliveries_state_check`,
+      `ALTER TABLE deliveries ADD CONSTRAINT deliveries_state_check
+        CHECK (state IN ('sending','sent','deferred','failed','bounced','in_doubt','skipped','soft_bounced','complained'))`,
+      `ALTER TABLE deliveries ADD COLUMN late_status TEXT, ADD COLUMN late_diagnostic TEXT, ADD COLUMN late_source TEXT, ADD COLUMN late_at TEXT`,
+      `CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id IS NOT NULL`,
+      `CREATE INDEX deliveries_email ON deliveries (email, created_at)`,
+      `CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id, created_at)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -93,6 +93,11 @@ export interface DeliveriesTable {
   message_id: string | null;
   created_at: string;
   updated_at: string;
+  /** A late bounce or complaint (src/bounces/): RFC 3463 status or 'complaint', the remote words, where from, when. */
+  late_status: string | null;
+  late_diagnostic: string | null;
+  late_source: string | null;
+  late_at: string | null;
 }
 
 export interface SendLocksTable {

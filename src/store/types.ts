@@ -87,13 +87,13 @@ export function editionsOf(s: Pick<Subscriber, 'midweek' | 'sunday'>): Kind[] {
  * A recipient's state for one edition (see src/delivery/ledger.ts for the meaning of each):
  * 'sending' is written before the SMTP transaction, the others after it.
  */
-export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped';
+export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped' | 'soft_bounced' | 'complained';
 
 /** Every state, in report order. */
-export const DELIVERY_STATES: readonly DeliveryState[] = ['sending', 'sent', 'deferred', 'failed', 'bounced', 'in_doubt', 'skipped'];
+export const DELIVERY_STATES: readonly DeliveryState[] = ['sending', 'sent', 'deferred', 'failed', 'bounced', 'in_doubt', 'skipped', 'soft_bounced', 'complained'];
 
 /** States a run never sends to again (in_doubt only with `--resend-unknown`). */
-export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['sent', 'bounced', 'failed', 'in_doubt', 'skipped']);
+export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['sent', 'bounced', 'failed', 'in_doubt', 'skipped', 'soft_bounced', 'complained']);
 
 /** One ledger row. */
 export interface Delivery {

@@ -202,6 +202,14 @@ export class SubscriberStore {
     });
   }
 
+  /** Sets the soft-bounce count from the ledger's run of late soft bounces; never lowers it (the SMTP-time count may be ahead). */
+  setSoftBounces(id: number, count: number, reply: string): number {
+    const row = this.db
+      .prepare('UPDATE subscribers SET soft_bounces = max(soft_bounces, ?), last_reply = ?, updated_at = ? WHERE id = ? RETURNING soft_bounces')
+      .get(count, reply, this.now(), id) as { soft_bounces: number } | undefined;
+    return row?.soft_bounces ?? 0;
+  }
+
   /** A delivered message ends a run of soft bounces. */
   resetSoftBounces(id: number): void {
     this.db.prepare('UPDATE subscribers SET soft_bounces = 0 WHERE id = ? AND soft_bounces <> 0').run(id);

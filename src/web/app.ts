@@ -23,6 +23,8 @@ export interface WebDeps {
   clock?: () => Date;
   /** Operator log lines (never addresses). @default a line to stderr */
   log?: (line: string) => void;
+  /** GETs an Amazon SNS URL (signing certificate, subscription confirmation) after its host is checked. @default https */
+  fetchSns?: (url: string) => Promise<string>;
 }
 
 /** Shared state of one server: the store, tokens, limiter and the background work in flight. */

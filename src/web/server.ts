@@ -24,6 +24,9 @@ const ROUTES: Route[] = [
   { pattern: /^\/feed\.xml$/, methods: { GET: routes.feed } },
   { pattern: /^\/guides\/([^/]+)$/, methods: { GET: routes.guidePage } },
   { pattern: /^\/healthz$/, methods: { GET: routes.health } },
+  { pattern: /^\/webhooks\/mailgun$/, methods: { POST: routes.mailgunWebhook } },
+  { pattern: /^\/webhooks\/postmark$/, methods: { POST: routes.postmarkWebhook } },
+  { pattern: /^\/webhooks\/ses$/, methods: { POST: routes.sesWebhook } },
 ];
 
 const servers = new WeakMap<Server, App>();

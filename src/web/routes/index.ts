@@ -6,3 +6,4 @@ export { home } from './home.ts';
 export { preferencesPage, savePreferences } from './preferences.ts';
 export { subscribe, subscribeForm } from './subscribe.ts';
 export { unsubscribe, unsubscribePage } from './unsubscribe.ts';
+export { mailgunWebhook, postmarkWebhook, sesWebhook } from './webhooks.ts';

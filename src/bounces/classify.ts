@@ -1,0 +1,165 @@
+import { addressOf, messageIdOf } from './fields.ts';
+import type { IncomingMessage } from './message.ts';
+import { failureKindOf, readTextBounce, replyCodeIn, statusIn } from './patterns.ts';
+import { tagsAddressedTo } from './verp.ts';
+
+/**
+ * What a bounce or complaint means for the subscriber:
+ * - hard:      the address does not exist (5.1.x, "user unknown"): the copy is 'bounced', the subscriber suppressed.
+ * - soft:      mailbox full, or a temporary failure the relay finally gave up: counted toward ALMANAC_SOFT_BOUNCE_LIMIT.
+ * - complaint: the recipient reported it as spam: 'complained', suppressed at once.
+ * - failed:    a permanent failure not about the address (policy, content): the copy is 'failed', the subscriber untouched.
+ * - ignored:   delay warnings, delivery reports, auto-replies, anything else (with why).
+ */
+export type BounceClass = 'hard' | 'soft' | 'complaint' | 'failed' | 'ignored';
+
+/** One classified event about one copy. */
+export interface Verdict {
+  class: BounceClass;
+  /** Why, in a few words, for the operator's log line. */
+  why: string;
+  /** The recipient the event names (final recipient, X-Failed-Recipients, complained address). */
+  recipient: string | undefined;
+  status: string | undefined;
+  diagnostic: string | undefined;
+  /** dsn, arf, auto-reply, qmail, yahoo, exim, exchange, text, other, or a provider name. */
+  source: string;
+}
+
+/** How to find the copy an event is about, strongest first. */
+export interface MatchKeys {
+  /** VERP tags addressed to the bounce address anywhere in the message (a tag that does not verify means forged). */
+  tags: string[];
+  /** The Message-ID of the returned copy. */
+  messageId: string | undefined;
+}
+
+/** A message read and classified. */
+export interface Analysis {
+  verdict: Verdict;
+  keys: MatchKeys;
+}
+
+/** Severity order: when one message says several things, the strongest wins. */
+const RANK: Record<BounceClass, number> = { ignored: 0, failed: 1, soft: 2, hard: 3, complaint: 4 };
+
+/** The stronger of two verdicts. */
+export function stronger(a: Verdict, b: Verdict): Verdict {
+  return RANK[b.class] > RANK[a.class] ? b : a;
+}
+
+/**
+ * Classifies one permanent delivery failure from its status (RFC 3463) and the remote server's words,
+ * as a mail engineer reads them. A generic x.0.0 status defers to a specific one in the diagnostic.
+ */
+export function classifyFailure(status: string | undefined, diagnostic: string): { class: BounceClass; why: string; status: string | undefined } {
+  const quoted = statusIn(diagnostic);
+  const code = !status || status.endsWith('.0.0') ? (quoted ?? status) : status;
+  const kind = failureKindOf(diagnostic);
+  if (code?.startsWith('5.1.') || code === '5.2.1') return { class: 'hard', why: `${code}: the address does not exist or is disabled`, status: code };
+  if (code === '5.2.2' || code === '4.2.2') return { class: 'soft', why: `${code}: mailbox full`, status: code };
+  if (kind === 'mailbox-unknown') return { class: 'hard', why: 'the server says the mailbox does not exist', status: code };
+  if (kind === 'mailbox-full') return { class: 'soft', why: 'the server says the mailbox is full', status: code };
+  if (code?.startsWith('4.')) return { class: 'soft', why: `${code}: a temporary failure the relay finally gave up`, status: code };
+  if (code?.startsWith('5.7.') || kind === 'policy') return { class: 'failed', why: `${code ?? 'policy'}: refused by policy (our sending, not the address)`, status: code };
+  if (code?.startsWith('5.6.') || code === '5.3.4') return { class: 'failed', why: `${code}: refused for the message's format or size, not the address`, status: code };
+  if (kind === 'temporary') return { class: 'soft', why: 'a temporary failure the bouncer gave up on', status: code };
+  return { class: 'soft', why: `${code ?? 'no status'}: a permanent failure of unknown cause (counted as soft)`, status: code };
+}
+
+const BOUNCE_SENDER = /^(mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon|mail\.delivery\.system)@/i;
+const BOUNCE_SUBJECT =
+  /undeliver|undelivered|returned mail|returned to sender|delivery status notification|failure notice|delivery fail|mail delivery failed|non[- ]?delivery|delivery notification: delivery has failed|could not be delivered|mail system error/i;
+const AUTO_REPLY_SUBJECT = /out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|^auto:|away from (the |my )?(office|desk)|vacation|abwesenheit|r[ée]ponse automatique|respuesta autom[áa]tica/i;
+
+/** Why a message is an auto-reply (RFC 3834 and the headers vacation programs write), or undefined. */
+function autoReplyReason(m: IncomingMessage): string | undefined {
+  const h = m.headers;
+  const submitted = h.get('auto-submitted')?.toLowerCase();
+  if (submitted && !submitted.startsWith('no')) return `Auto-Submitted: ${submitted}`;
+  if (h.has('x-autoreply') || h.has('x-autorespond') || h.has('x-autogenerated')) return 'an X-Autoreply/X-Autorespond header';
+  if (/auto[_-]?reply/i.test(h.get('precedence') ?? '')) return `Precedence: ${h.get('precedence')}`;
+  if (AUTO_REPLY_SUBJECT.test(m.subject)) return `subject "${m.subject.slice(0, 60)}"`;
+  return undefined;
+}
+
+function ignored(why: string, source: string, recipient?: string): Verdict {
+  return { class: 'ignored', why, recipient, status: undefined, diagnostic: undefined, source };
+}
+
+function dsnVerdict(m: IncomingMessage, dsn: NonNullable<IncomingMessage['dsn']>): Verdict {
+  let verdict: Verdict | undefined;
+  for (const r of dsn.recipients) {
+    const action = r.action ?? (r.status?.startsWith('5.') ? 'failed' : undefined);
+    let v: Verdict;
+    if (action === 'delayed') {
+      v = ignored(`delay warning (${r.status ?? 'no status'}): the relay is still trying`, 'dsn', r.recipient);
+    } else if (action === 'delivered' || action === 'relayed' || action === 'expanded') {
+      v = ignored(`delivery report: Action ${action}`, 'dsn', r.recipient);
+    } else if (action === 'failed') {
+      const diagnostic = r.diagnostic ?? '';
+      const c = classifyFailure(r.status, diagnostic);
+      v = { class: c.class, why: c.why, recipient: r.recipient, status: c.status, diagnostic: r.diagnostic, source: 'dsn' };
+    } else {
+      v = ignored(`a delivery-status group without a failed action (${action ?? 'none'})`, 'dsn', r.recipient);
+    }
+    verdict = verdict ? stronger(verdict, v) : v;
+  }
+  return verdict ?? ignored('a delivery-status report that names no recipient', 'dsn');
+}
+
+function arfVerdict(m: IncomingMessage, arf: NonNullable<IncomingMessage['arf']>): Verdict {
+  const recipient = arf.originalRcptTo ?? addressOf(m.returned?.get('to'));
+  if (arf.feedbackType !== 'abuse') {
+    return ignored(`feedback report of type "${arf.feedbackType || 'none'}", not a spam complaint`, 'arf', recipient);
+  }
+  return { class: 'complaint', why: 'ARF Feedback-Type: abuse (marked as spam)', recipient, status: 'complaint', diagnostic: m.headers.get('user-agent') ?? undefined, source: 'arf' };
+}
+
+function textVerdict(m: IncomingMessage): Verdict {
+  const failed = (m.headers.get('x-failed-recipients') ?? '').split(',').map((a) => addressOf(a)).filter((a): a is string => !!a);
+  const bounce = readTextBounce(m.text, failed);
+  if (bounce.delayed && !bounce.permanent) return ignored(`delay warning (${bounce.dialect} text): still being retried`, bounce.dialect, bounce.failures[0]?.address);
+  let verdict: Verdict | undefined;
+  for (const f of bounce.failures) {
+    const status = statusIn(f.text);
+    const code = replyCodeIn(f.text);
+    // Without a status, a 5xx reply (or the bouncer's "permanent error") makes it a permanent failure.
+    const implied = status ?? (code !== undefined && code >= 500 ? '5.0.0' : code !== undefined && code >= 400 ? '4.0.0' : bounce.permanent ? '5.0.0' : undefined);
+    const c = classifyFailure(implied, f.text);
+    const v: Verdict = { class: c.class, why: c.why, recipient: f.address ?? failed[0], status: c.status, diagnostic: f.text.slice(0, 500) || undefined, source: bounce.dialect };
+    verdict = verdict ? stronger(verdict, v) : v;
+  }
+  return verdict ?? ignored('a bounce naming no recipient', bounce.dialect);
+}
+
+function looksLikeBounce(m: IncomingMessage): boolean {
+  return (
+    BOUNCE_SENDER.test(m.from ?? '') ||
+    m.headers.has('x-failed-recipients') ||
+    BOUNCE_SUBJECT.test(m.subject) ||
+    /qmail-send program|could not be delivered to one or more|following address\(es\) failed|could not be reached|unable to deliver your message/i.test(m.text.slice(0, 4000))
+  );
+}
+
+/** Classifies a message that reached the bounce address (or a feedback loop) and says how to find its copy. */
+export function analyse(m: IncomingMessage, bounceAddress: string | undefined): Analysis {
+  const keys: MatchKeys = {
+    tags: bounceAddress ? tagsAddressedTo(bounceAddress, m.raw) : [],
+    messageId:
+      messageIdOf(m.returned?.get('message-id')) ??
+      m.dsn?.originalMessageId ??
+      (m.returned ? undefined : messageIdOf(/^Message-ID:[ \t]*(<[^>\s]+>)/im.exec(m.text)?.[1])),
+  };
+  let verdict: Verdict;
+  if (m.dsn) verdict = dsnVerdict(m, m.dsn);
+  else if (m.arf) verdict = arfVerdict(m, m.arf);
+  else if (looksLikeBounce(m)) verdict = textVerdict(m);
+  else {
+    const auto = autoReplyReason(m);
+    verdict = auto ? ignored(`auto-reply (${auto})`, 'auto-reply') : ignored('not a bounce, complaint or auto-reply (a person writing back?)', 'other');
+  }
+  // Bounces name the returned copy in In-Reply-To when they quote nothing else (Gmail, Exchange Online).
+  if (!keys.messageId && verdict.class !== 'ignored') keys.messageId = messageIdOf(m.headers.get('in-reply-to'));
+  return { verdict, keys };
+}

@@ -1,0 +1,93 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db.ts';
+import { loadSecret } from '../subscribers/tokens.ts';
+import { BounceApplier, type ApplyResult } from './apply.ts';
+import { analyse, type Analysis, type Verdict } from './classify.ts';
+import { NotAMessageError, readMessage } from './message.ts';
+import { tagsAddressedTo } from './verp.ts';
+
+/** One raw message from any way in (a file, standard input, SMTP, IMAP). */
+export interface RawInput {
+  /** What to call it in the output: a file name, `stdin`, `smtp #3`, `imap uid 17`. */
+  name: string;
+  raw: Buffer | string;
+  /** Envelope recipients when known (SMTP RCPT TO): the VERP tag is there even when no header repeats it. */
+  envelopeTo?: string[];
+}
+
+/** What happened to one input. */
+export interface ProcessResult {
+  name: string;
+  /** 'not-a-message': the input could not be read as mail, and nothing changed for it. */
+  outcome: ApplyResult['outcome'] | 'not-a-message';
+  line: string;
+  verdict?: Verdict;
+}
+
+/** Messages parsed before one write transaction (a bounce storm commits in batches). @default 500 */
+export const BATCH_SIZE = 500;
+
+/** Reads, classifies and applies bounce and complaint messages, and provider events. */
+export class BounceProcessor {
+  readonly applier: BounceApplier;
+
+  constructor(
+    db: Db,
+    private readonly config: Config,
+    clock: () => Date = () => new Date(),
+  ) {
+    this.applier = new BounceApplier(db, config, loadSecret(db, config), clock);
+  }
+
+  /** Reads and classifies one message; throws NotAMessageError when it is not mail. */
+  async analyse(input: RawInput): Promise<Analysis> {
+    const message = await readMessage(input.raw);
+    const analysis = analyse(message, this.config.bounce.address);
+    const address = this.config.bounce.address;
+    if (address && input.envelopeTo?.length) {
+      const envelopeTags = tagsAddressedTo(address, input.envelopeTo.join('\n'));
+      analysis.keys.tags = [...new Set([...envelopeTags, ...analysis.keys.tags])];
+    }
+    return analysis;
+  }
+
+  /** Processes inputs in order, writing each batch in one transaction; calls `onResult` once per input, in order. */
+  async processAll(inputs: AsyncIterable<RawInput> | Iterable<RawInput>, onResult: (r: ProcessResult) => void, batchSize = BATCH_SIZE): Promise<void> {
+    let batch: { name: string; analysis?: Analysis; error?: string }[] = [];
+    const flush = () => {
+      const analysed = batch.filter((b) => b.analysis).map((b) => b.analysis!);
+      const applied = analysed.length > 0 ? this.applier.applyAll(analysed) : [];
+      let i = 0;
+      for (const b of batch) {
+        if (b.error !== undefined) onResult({ name: b.name, outcome: 'not-a-message', line: `not a message: ${b.error}; nothing changed` });
+        else {
+          const r = applied[i++]!;
+          onResult({ name: b.name, outcome: r.outcome, line: r.line, verdict: r.verdict });
+        }
+      }
+      batch = [];
+    };
+    for await (const input of inputs) {
+      try {
+        batch.push({ name: input.name, analysis: await this.analyse(input) });
+      } catch (error) {
+        if (!(error instanceof NotAMessageError)) throw error;
+        batch.push({ name: input.name, error: error.message });
+      }
+      if (batch.length >= batchSize) flush();
+    }
+    flush();
+  }
+
+  /** Processes one message at once (SMTP, IMAP, tests). */
+  async processOne(input: RawInput): Promise<ProcessResult> {
+    let result: ProcessResult | undefined;
+    await this.processAll([input], (r) => (result = r));
+    return result!;
+  }
+
+  /** Applies events that a provider already classified (webhooks), in one transaction. */
+  applyEvents(analyses: Analysis[]): ApplyResult[] {
+    return this.applier.applyAll(analyses);
+  }
+}

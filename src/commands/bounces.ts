@@ -1,0 +1,132 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, type Command, type CommandContext } from './command.ts';
+import { openDb } from '../db.ts';
+import { BounceProcessor, type ProcessResult, type RawInput } from '../bounces/process.ts';
+import { parse } from './args.ts';
+
+const SUBCOMMANDS = 'ingest [FILE|DIR...] | serve [--port P] [--host H] | fetch';
+
+/** `bounces ingest|serve|fetch`: reads bounces and complaints that arrive after the relay accepted a copy. */
+export const bouncesCommand: Command = async (ctx) => {
+  const [sub, ...rest] = ctx.args;
+  switch (sub) {
+    case 'ingest':
+      return ingest(ctx, rest);
+    case 'serve':
+      return serve(ctx, rest);
+    case 'fetch':
+      return fetchMailbox(ctx, rest);
+    default:
+      throw new UsageError(sub ? `unknown subcommand '${sub}': expected ${SUBCOMMANDS}` : `missing subcommand: ${SUBCOMMANDS}`);
+  }
+};
+
+/** Files named on the command line (a directory: its files, sorted), read one at a time; standard input when none. */
+async function* inputs(paths: string[], problems: string[]): AsyncGenerator<RawInput> {
+  if (paths.length === 0) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    yield { name: 'stdin', raw: Buffer.concat(chunks) };
+    return;
+  }
+  for (const path of paths) {
+    let files: string[];
+    try {
+      files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
+    } catch (error) {
+      problems.push(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      continue;
+    }
+    for (const file of files) {
+      let raw: Buffer;
+      try {
+        raw = readFileSync(file);
+      } catch (error) {
+        problems.push(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        continue;
+      }
+      yield { name: file, raw };
+    }
+  }
+}
+
+/**
+ * `bounces ingest [FILE|DIR...]`: one line per message (what it was, what was done). Exit 0 when every
+ * input was read as a message, even if ignored; 1 when one was not a message (nothing changed for it)
+ * or could not be read.
+ */
+async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  const config = ctx.config();
+  const db = openDb(config.dbPath);
+  const problems: string[] = [];
+  const tally = { changed: 0, unchanged: 0, ignored: 0, 'not-a-message': 0 };
+  try {
+    const processor = new BounceProcessor(db, config);
+    await processor.processAll(inputs(positionals, problems), (r: ProcessResult) => {
+      tally[r.outcome]++;
+      ctx.stdout.write(`${r.name}: ${r.line}\n`);
+    });
+  } finally {
+    db.close();
+  }
+  for (const p of problems) ctx.stderr.write(`almanac bounces ingest: ${p}\n`);
+  const total = tally.changed + tally.unchanged + tally.ignored + tally['not-a-message'];
+  ctx.stderr.write(
+    `almanac bounces ingest: ${total} message${total === 1 ? '' : 's'}: ${tally.changed} changed, ${tally.unchanged} already known, ${tally.ignored} ignored, ${tally['not-a-message']} not a message\n`,
+  );
+  return tally['not-a-message'] > 0 || problems.length > 0 ? 1 : 0;
+}
+
+/** `bounces serve [--port P] [--host H]`: the bounce MX in the foreground until SIGINT/SIGTERM. */
+async function serve(ctx: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { port: { type: 'string' }, host: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  let port = config.bounce.smtpPort ?? 25;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
+  }
+  const db = openDb(config.dbPath);
+  try {
+    const { startBounceListener } = await import('../bounces/smtp-listener.ts');
+    const listener = await startBounceListener(config, db, {
+      port,
+      host: values.host,
+      onResult: (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`),
+    });
+    ctx.stdout.write(`almanac bounces serve: receiving mail for ${config.bounce.address} on ${listener.host}:${listener.port}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    ctx.stdout.write('almanac bounces serve: stopping\n');
+    await listener.close();
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** `bounces fetch`: one check of ALMANAC_BOUNCE_IMAP_URL; one line per message. Exit 1 when a message was not mail. */
+async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = ctx.config();
+  const db = openDb(config.dbPath);
+  try {
+    const { fetchBounces } = await import('../bounces/imap.ts');
+    const summary = await fetchBounces(config, db, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
+    ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
+    return summary.notMessages > 0 ? 1 : 0;
+  } finally {
+    db.close();
+  }
+}

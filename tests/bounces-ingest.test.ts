@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { verpTag } from '../src/bounces/verp.ts';
+import { openDb, type Db } from '../src/db.ts';
+import { SubscriberStore } from '../src/subscribers/store.ts';
+import { bounceFixture } from './bounces-fixtures.ts';
+import { almanac } from './cli.ts';
+import { EDITION_DATE, EDITION_ID, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
+import { tempDir } from './helpers.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BOUNCE = 'bounces@bounces.almanac.example';
+const SECRET = 'bounce-ingest-secret-0123456789';
+
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+/** What each subscriber of the test gets back after the Midweek edition, and how the bounce names the copy. */
+const CASES = [
+  { who: 'postfix', fixture: 'postfix-user-unknown', match: 'tag', expect: 'bounced' },
+  { who: 'genuine', fixture: 'postfix-genuine-local', match: 'tag', expect: 'bounced' },
+  { who: 'gmail', fixture: 'gmail-no-such-user', match: 'message-id', expect: 'bounced' },
+  { who: 'm365', fixture: 'microsoft365-recipient-not-found', match: 'tag', expect: 'bounced' },
+  { who: 'yahoo', fixture: 'yahoo-no-account', match: 'tag', expect: 'bounced' },
+  { who: 'qmail', fixture: 'qmail-no-mailbox', match: 'message-id', expect: 'bounced' },
+  { who: 'exim', fixture: 'exim-user-unknown', match: 'tag', expect: 'bounced' },
+  { who: 'exchange2003', fixture: 'exchange-2003-not-reached', match: 'recipient', expect: 'bounced' },
+  { who: 'complainer', fixture: 'arf-abuse-complaint', match: 'tag', expect: 'complained' },
+  { who: 'full', fixture: 'postfix-mailbox-full', match: 'tag', expect: 'active' },
+  { who: 'eximfull', fixture: 'exim-mailbox-full', match: 'tag', expect: 'active' },
+  { who: 'delayed', fixture: 'postfix-delayed', match: 'tag', expect: 'active' },
+  { who: 'vacation', fixture: 'vacation-reply', match: 'tag', expect: 'active' },
+  { who: 'ooo', fixture: 'outlook-automatic-reply', match: 'tag', expect: 'active' },
+  { who: 'forged', fixture: 'postfix-user-unknown', match: 'forged', expect: 'active' },
+] as const;
+
+const email = (who: string) => `${who}@example.org`;
+
+interface Env {
+  dir: string;
+  db: Db;
+  env: Record<string, string>;
+  smtp: TestSmtpServer;
+}
+
+async function environment(extraEmails: string[] = []): Promise<Env> {
+  const dir = tempDir('almanac-bounces-');
+  const smtp = await startSmtpServer();
+  cleanup.push(() => smtp.close());
+  const dbPath = join(dir, 'almanac.db');
+  const db = openDb(dbPath);
+  cleanup.push(() => void db.close());
+  seedSubscribers(new SubscriberStore(db), [...CASES.map((c) => email(c.who)), 'quiet@example.org', ...extraEmails]);
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dir,
+    ALMANAC_DB: dbPath,
+    ALMANAC_CONTENT_DIR: fixtureContent(),
+    ALMANAC_BASE_URL: 'https://almanac.example',
+    ALMANAC_SECRET: SECRET,
+    ALMANAC_BOUNCE_ADDRESS: BOUNCE,
+    SMTP_URL: smtp.url,
+    SMTP_RETRY_BACKOFF_MS: '20',
+  };
+  return { dir, db, env, smtp };
+}
+
+/** Each copy the relay received: envelope sender, recipient, Message-ID. */
+function copies(smtp: TestSmtpServer): Map<string, { from: string; messageId: string }> {
+  return new Map(
+    smtp.messages.map((m) => [m.to[0]!, { from: m.from, messageId: /^Message-ID: (<[^>]+>)/im.exec(m.raw)![1]! }]),
+  );
+}
+
+function statuses(db: Db): Record<string, { status: string; softBounces: number }> {
+  const rows = db.prepare('SELECT email, status, soft_bounces FROM subscribers ORDER BY id').all() as { email: string; status: string; soft_bounces: number }[];
+  return Object.fromEntries(rows.map((r) => [r.email, { status: r.status, softBounces: r.soft_bounces }]));
+}
+
+function snapshot(db: Db): unknown {
+  return {
+    subscribers: db.prepare('SELECT * FROM subscribers ORDER BY id').all(),
+    deliveries: db.prepare('SELECT * FROM deliveries ORDER BY edition_id, subscriber_id').all(),
+    suppressions: db.prepare('SELECT email_hash, reason FROM suppressions ORDER BY email_hash').all(),
+  };
+}
+
+/** Runs `almanac bounces ingest` with a message on standard input. */
+function ingestStdin(raw: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'ingest'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(raw);
+  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
+}
+
+describe('almanac bounces ingest', () => {
+  test('every format changes exactly its subscriber, a second pass changes nothing, and the next edition skips exactly the bounced and complained', async () => {
+    const e = await environment();
+    const sent = await almanac(['send', 'midweek', '--date', EDITION_DATE], e.env);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    const byRecipient = copies(e.smtp);
+    // Each copy went out with its own signed envelope sender.
+    for (const [to, copy] of byRecipient) expect(copy.from, to).toMatch(/^bounces\+[a-z2-7]{32}@bounces\.almanac\.example$/);
+    expect(new Set([...byRecipient.values()].map((c) => c.from)).size).toBe(byRecipient.size);
+
+    const dir = join(e.dir, 'bounces');
+    mkdirSync(dir);
+    CASES.forEach((c, i) => {
+      const copy = byRecipient.get(email(c.who))!;
+      const to =
+        c.match === 'tag'
+          ? copy.from
+          : c.match === 'forged'
+            ? copy.from.replace(/\+([a-z2-7]{5})/, (_, s: string) => `+${s.startsWith('a') ? 'b' : 'a'}${s.slice(1)}`)
+            : BOUNCE; // no tag: the returned Message-ID, or else the recipient, must find the copy
+      const messageId = c.match === 'recipient' ? '<not-ours@elsewhere.example>' : copy.messageId;
+      writeFileSync(join(dir, `${String(i + 1).padStart(2, '0')}-${c.who}.eml`), bounceFixture(c.fixture, { to, rcpt: email(c.who), messageId }));
+    });
+
+    const first = await almanac(['bounces', 'ingest', dir], e.env);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines).toHaveLength(CASES.length);
+    const line = (who: string) => lines.find((l) => l.includes(`-${who}.eml:`))!;
+    expect(line('postfix')).toMatch(/changed: hard bounce 5\.1\.1 .*matched by VERP tag.*copy bounced, subscriber bounced: suppressed/);
+    expect(line('gmail')).toMatch(/matched by Message-ID/);
+    expect(line('exchange2003')).toMatch(/matched by recipient address/);
+    expect(line('complainer')).toMatch(/changed: complaint .*copy complained, subscriber complained: suppressed/);
+    expect(line('full')).toMatch(/changed: soft bounce 4\.2\.2 .*copy soft_bounced, soft bounce 1 of 5/);
+    expect(line('delayed')).toMatch(/ignored: delay warning/);
+    expect(line('vacation')).toMatch(/ignored: auto-reply/);
+    expect(line('forged')).toMatch(/ignored: .*VERP tag does not verify .*nothing changed/);
+    expect(first.stderr).toContain(`${CASES.length} messages: 11 changed, 0 already known, 4 ignored, 0 not a message`);
+
+    const after = statuses(e.db);
+    for (const c of CASES) expect(after[email(c.who)]!.status, c.who).toBe(c.expect);
+    expect(after['quiet@example.org']!.status).toBe('active');
+    expect(after[email('full')]!.softBounces).toBe(1);
+    expect(after[email('eximfull')]!.softBounces).toBe(1);
+    expect(after[email('forged')]!.softBounces).toBe(0);
+
+    // The same bounces again: nothing more changes.
+    const before = snapshot(e.db);
+    const second = await almanac(['bounces', 'ingest', dir], e.env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).not.toMatch(/: changed:/);
+    expect(second.stderr).toContain('0 changed, 11 already known, 4 ignored');
+    expect(snapshot(e.db)).toEqual(before);
+
+    // The report counts late outcomes by state and lists them with status, diagnostic and arrival.
+    const report = await almanac(['report', EDITION_ID, '--json', '--failed'], e.env);
+    const parsed = JSON.parse(report.stdout) as {
+      counts: Record<string, number>;
+      late: Record<string, number>;
+      problems: { email: string; state: string; late?: { status: string; diagnostic: string; arrivedAt: string } }[];
+    };
+    expect(parsed.counts).toMatchObject({ sent: 5, bounced: 8, soft_bounced: 2, complained: 1 });
+    expect(parsed.late).toEqual({ bounced: 8, soft_bounced: 2, complained: 1, failed: 0 });
+    const m365 = parsed.problems.find((p) => p.email === email('m365'))!;
+    expect(m365).toMatchObject({ state: 'bounced', late: { status: '5.1.10' } });
+    expect(m365.late!.diagnostic).toContain('RESOLVER.ADR.RecipientNotFound');
+    expect(Date.parse(m365.late!.arrivedAt)).not.toBeNaN();
+    const text = await almanac(['report', EDITION_ID, '--failed'], e.env);
+    expect(text.stdout).toMatch(/complained \(suppressed\)/);
+    expect(text.stdout).toMatch(new RegExp(`bounced\\s+${email('gmail')}\\s+arrived \\S+ \\(dsn\\)\\s+5\\.1\\.1`));
+
+    // subscribers export keeps the contract: status words and softBounces.
+    const exported = JSON.parse((await almanac(['subscribers', 'export', '--format', 'json'], e.env)).stdout) as unknown;
+    const list = (Array.isArray(exported) ? exported : (exported as { subscribers: unknown[] }).subscribers) as { email: string; status: string; softBounces: number }[];
+    expect(list.find((s) => s.email === email('complainer'))).toMatchObject({ status: 'complained' });
+    expect(list.find((s) => s.email === email('full'))).toMatchObject({ status: 'active', softBounces: 1 });
+
+    // The next edition goes to everyone except those bounced or complained.
+    const received = e.smtp.messages.length;
+    const next = await almanac(['send', 'sunday', '--date', '2026-11-29'], e.env);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    const nextRecipients = e.smtp.messages.slice(received).map((m) => m.to[0]).sort();
+    const expected = [...CASES.filter((c) => c.expect === 'active').map((c) => email(c.who)), 'quiet@example.org'].sort();
+    expect(nextRecipients).toEqual(expected);
+  }, 120_000);
+
+  test('standard input, a message that is not mail, and an unreadable file', async () => {
+    const e = await environment();
+    expect((await almanac(['send', 'midweek', '--date', EDITION_DATE], e.env)).code).toBe(0);
+    const copy = copies(e.smtp).get(email('postfix'))!;
+    const bounce = bounceFixture('postfix-user-unknown', { to: copy.from, rcpt: email('postfix'), messageId: copy.messageId });
+
+    const piped = await ingestStdin(bounce, e.env);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toMatch(/^stdin: changed: hard bounce 5\.1\.1/);
+    expect(statuses(e.db)[email('postfix')]!.status).toBe('bounced');
+
+    const before = snapshot(e.db);
+    const garbage = await ingestStdin('{"not": "a message"}\n', e.env);
+    expect(garbage.code).toBe(1);
+    expect(garbage.stdout).toMatch(/^stdin: not a message: does not start with a header field/);
+    expect(snapshot(e.db)).toEqual(before);
+
+    const missing = join(e.dir, 'no-such.eml');
+    const read = await almanac(['bounces', 'ingest', missing], e.env);
+    expect(read.code).toBe(1);
+    expect(read.stderr).toContain(`${missing}: cannot read: ENOENT`);
+
+    // A tag for a copy that was never sent (another edition) changes nothing.
+    const other = `bounces+${verpTag(SECRET, '2026-12-02-midweek', 1)}@bounces.almanac.example`;
+    const unknown = await ingestStdin(bounceFixture('postfix-user-unknown', { to: other, rcpt: email('gmail'), messageId: '<x@y.example>' }), e.env);
+    expect(unknown.code).toBe(0);
+    expect(unknown.stdout).toMatch(/ignored: .*names 2026-12-02-midweek for subscriber 1, which is not in the ledger/);
+    expect(snapshot(e.db)).toEqual(before);
+  }, 120_000);
+});

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startBounceListener, type BounceListener } from '../src/bounces/smtp-listener.ts';
+import type { ProcessResult } from '../src/bounces/process.ts';
+import { verpEnvelopeSender } from '../src/bounces/verp.ts';
+import { sendEdition } from '../src/delivery/sender.ts';
+import { loadSecret } from '../src/subscribers/tokens.ts';
+import { bounceFixture } from './bounces-fixtures.ts';
+import { EDITION_ID, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+/** Sends one raw message over SMTP to the listener, as a remote MTA would (null sender). */
+async function deliver(port: number, to: string[], raw: string): Promise<void> {
+  const client = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'mx.example.org' });
+  try {
+    await client.sendMail({ envelope: { from: '', to }, raw });
+  } finally {
+    client.close();
+  }
+}
+
+async function setup(maxBytes?: number): Promise<{ h: Harness; listener: BounceListener; results: ProcessResult[]; bounceTo: string }> {
+  const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+  cleanup.push(() => h.close());
+  seedSubscribers(h.store, ['gone@example.org', 'stays@example.org']);
+  await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
+  const results: ProcessResult[] = [];
+  const listener = await startBounceListener(h.config, h.db, { port: 0, host: '127.0.0.1', maxBytes, onResult: (r) => results.push(r) });
+  cleanup.push(() => listener.close());
+  const gone = h.store.findByEmail('gone@example.org')!;
+  return { h, listener, results, bounceTo: verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, gone.id) };
+}
+
+describe('almanac bounces serve (SMTP listener)', () => {
+  test('a DSN delivered over SMTP to the VERP address bounces exactly that copy', async () => {
+    const { h, listener, results, bounceTo } = await setup();
+    const messageId = (h.db.prepare("SELECT message_id FROM deliveries WHERE email = 'gone@example.org'").get() as { message_id: string }).message_id;
+    // The Exim text bounce names no tag in its headers' To here: the envelope recipient carries it.
+    const raw = bounceFixture('exim-user-unknown', { to: 'bounces@bounces.almanac.example', rcpt: 'gone@example.org', messageId: '<unrelated@elsewhere.example>' });
+    await deliver(listener.port, [bounceTo], raw);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.line).toMatch(/changed: hard bounce 5\.1\.1 .*matched by VERP tag/);
+    expect(h.store.findByEmail('gone@example.org')!.status).toBe('bounced');
+    expect(h.store.findByEmail('stays@example.org')!.status).toBe('active');
+    expect(messageId).toMatch(/^<.+@almanac\.example>$/);
+  });
+
+  test('any other recipient gets 550 (never a relay); an oversized message gets 552; nothing changes', async () => {
+    const { h, listener, results, bounceTo } = await setup(4096);
+    const raw = bounceFixture('postfix-user-unknown', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' });
+    await expect(deliver(listener.port, ['someone@example.com'], raw)).rejects.toMatchObject({ responseCode: 550 });
+    await expect(deliver(listener.port, ['postmaster@bounces.almanac.example'], raw)).rejects.toMatchObject({ responseCode: 550 });
+    const big = raw.replace('The week so far in AI.', 'x'.repeat(8000));
+    await expect(deliver(listener.port, [bounceTo], big)).rejects.toMatchObject({ responseCode: 552 });
+    expect(results).toHaveLength(0);
+    expect(h.store.findByEmail('gone@example.org')!.status).toBe('active');
+    // The bare bounce address is accepted too.
+    await deliver(listener.port, ['Bounces@bounces.almanac.example'], raw);
+    expect(results[0]!.line).toMatch(/changed: hard bounce/);
+  });
+
+  test('`npm start` runs the listener when ALMANAC_BOUNCE_SMTP_PORT is set', async () => {
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+    cleanup.push(() => h.close());
+    seedSubscribers(h.store, ['gone@example.org']);
+    await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
+    const bounceTo = verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, h.store.findByEmail('gone@example.org')!.id);
+    const [webPort, smtpPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--port', String(webPort)], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ALMANAC_DB: h.config.dbPath,
+        ALMANAC_CONTENT_DIR: h.contentDir,
+        ALMANAC_OUTBOX: join(h.dir, 'outbox'),
+        ALMANAC_SECRET: 'test-secret-0123456789abcdef',
+        ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example',
+        ALMANAC_BOUNCE_SMTP_PORT: String(smtpPort),
+        ALMANAC_BOUNCE_SMTP_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<void>((r) => child.on('close', () => r()));
+    cleanup.push(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    });
+    const start = Date.now();
+    while (!output.includes('bounces.listening')) {
+      if (Date.now() - start > 30_000 || child.exitCode !== null) throw new Error(`start did not open the bounce listener:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await deliver(smtpPort, [bounceTo], bounceFixture('qmail-no-mailbox', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' }));
+    expect(h.store.findByEmail('gone@example.org')!.status).toBe('bounced');
+    child.kill('SIGTERM');
+    await exited;
+    expect(output).toContain('bounces.applied');
+  }, 60_000);
+});
+
+describe('almanac bounces serve (child process)', () => {
+  test('listens on --host/--port, prints one line per message, stops on SIGTERM; without ALMANAC_BOUNCE_ADDRESS it refuses to start', async () => {
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+    cleanup.push(() => h.close());
+    seedSubscribers(h.store, ['gone@example.org']);
+    await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
+    const bounceTo = verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, h.store.findByEmail('gone@example.org')!.id);
+    const port = await freePort();
+    const env = { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_SECRET: 'test-secret-0123456789abcdef' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+      cwd: ROOT,
+      env: { ...env, ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    cleanup.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const start = Date.now();
+    while (!output.includes('receiving mail')) {
+      if (Date.now() - start > 30_000 || child.exitCode !== null) throw new Error(`bounces serve did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(output).toContain(`receiving mail for bounces@bounces.almanac.example on 127.0.0.1:${port}`);
+    await deliver(port, [bounceTo], bounceFixture('yahoo-no-account', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' }));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/smtp #1 from 127\.0\.0\.1: changed: hard bounce .*\(yahoo: /);
+    expect(h.store.findByEmail('gone@example.org')!.status).toBe('bounced');
+
+    const { execFile } = await import('node:child_process');
+    const refused = await new Promise<{ code: number | null; stderr: string }>((r) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', '0'], { cwd: ROOT, env }, (error, _out, stderr) =>
+        r({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+      ),
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('configuration error: ALMANAC_BOUNCE_ADDRESS');
+  }, 60_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -173,7 +173,7 @@ describeEachDb('Ledger (async)', (dialect) => {
     expect((await subs.get(ids[2]!))!.status).toBe('bounced');
     expect((await subs.get(ids[3]!))!.status).toBe('bounced');
     expect(await ledger.statesBetween(ids[0]!, ids[2]!)).toEqual(new Map([[ids[0]!, 'sent'], [ids[1]!, 'sent'], [ids[2]!, 'bounced']]));
-    expect(await ledger.counts()).toEqual({ sending: 0, sent: 3, deferred: 1, failed: 0, bounced: 1, in_doubt: 0, skipped: 0 });
+    expect(await ledger.counts()).toEqual({ sending: 0, sent: 3, deferred: 1, failed: 0, bounced: 1, in_doubt: 0, skipped: 0, soft_bounced: 0, complained: 0 });
   });
 
   test('a failing write rolls back the whole batch', async () => {

@@ -73,6 +73,30 @@ describe('secrets are never printed', () => {
     }
   });
 
+  test("send's JSON log lines mask secrets, even when a relay's reply repeats one", async () => {
+    // A relay that quotes our password back in a rejection (it happens with misconfigured filters).
+    const smtp = await startSmtpServer({
+      auth: { user: 'mailer', pass: 'quoted-pa55' },
+      onRcpt: () => ({ code: 550, message: 'rejected: policy quoted-pa55 mismatch' }),
+    });
+    try {
+      const dir = tempDir('almanac-secrets-');
+      const env = {
+        ALMANAC_DB: `${dir}/almanac.db`,
+        ALMANAC_CONTENT_DIR: fixtureContent(),
+        ALMANAC_SECRET: 'secrets-test-secret-0123456789',
+        SMTP_URL: `smtp://mailer:quoted-pa55@127.0.0.1:${smtp.port}`,
+      };
+      expect((await almanac(['subscribers', 'add', 'reader@example.org'], env)).code).toBe(0);
+      const sent = await almanac(['send', 'midweek', '--date', EDITION_DATE], env);
+      expect(sent.stderr).toMatch(/"event":"recipient.failed"/);
+      expect(sent.stderr).toContain('rejected: policy *** mismatch');
+      expect(`${sent.stdout}${sent.stderr}`).not.toContain('quoted-pa55');
+    } finally {
+      await smtp.close();
+    }
+  });
+
   test('log lines and error texts mask the configured secrets, URL passwords and private keys', () => {
     // DKIM keys are parsed at start, so this one is real; the masking must hide any line of it.
     const realPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;

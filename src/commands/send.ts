@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { openDb, type Db } from '../db.ts';
+import { jsonLogger } from '../log.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import { ProgressBar } from '../delivery/progress-bar.ts';
 import { editionReport, formatReport } from '../delivery/report.ts';
@@ -66,10 +67,12 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
     }
 
     const bar = (opts.progress ?? err.isTTY) ? new ProgressBar(err) : undefined;
+    const json = jsonLogger(err); // the same JSON lines as everywhere, secrets masked
     const log = (event: SendLogEvent) => {
       if (event.level === 'debug' || (bar && event.level === 'info')) return;
       bar?.clear();
-      err.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+      const { event: name, ...fields } = event;
+      json(name, fields);
     };
     let result: PublishResult;
     try {

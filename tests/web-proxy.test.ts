@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { openDb } from '../src/db.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import { openStore } from '../src/store/open.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { almanac } from './cli.ts';
 import { tempDir, testConfig } from './helpers.ts';
 
@@ -42,11 +42,11 @@ async function recordedAddress(origin: string, dbPath: string, email: string, fo
   const res = await fetch(`${origin}/subscribe`, { method: 'POST', headers: { 'x-forwarded-for': forwardedFor }, body: new URLSearchParams({ email }) });
   expect(res.status).toBe(200);
   await res.text();
-  const db = openDb(dbPath);
+  const store = await openStore(dbPath);
   try {
-    return new SubscriberStore(db).findByEmail(email)?.consent.ip ?? null;
+    return (await new SubscriberStore(store).findByEmail(email))?.consent.ip ?? null;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

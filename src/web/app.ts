@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config.ts';
-import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { redact } from '../redact.ts';
-import { SubscriberStore } from '../subscribers/store.ts';
-import { loadSecret, Tokens } from '../subscribers/tokens.ts';
+import type { Store } from '../store/handle.ts';
+import { loadSecret } from '../store/secret.ts';
+import { SubscriberStore } from '../store/subscribers.ts';
+import { Tokens } from '../subscribers/tokens.ts';
 import type { ParsedBody, Reply } from './http.ts';
 import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
@@ -12,7 +13,8 @@ import { SlidingWindowLimiter } from './rate-limit.ts';
 /** What the web server needs; the caller builds the real things. */
 export interface WebDeps {
   config: Config;
-  db: Db;
+  /** The store (SQLite or PostgreSQL): web servers on several hosts share one PostgreSQL database. */
+  store: Store;
   transport: Transport;
   contentDir: string;
   /** Scheduler state for /healthz. */
@@ -29,6 +31,8 @@ export interface WebDeps {
 export interface App {
   deps: WebDeps;
   config: Config;
+  /** The database the subscriber list, suppressions, secret and archive are in. */
+  db: Store;
   store: SubscriberStore;
   tokens: Tokens;
   subscribeLimiter: SlidingWindowLimiter;
@@ -44,8 +48,8 @@ export interface App {
   idle: () => Promise<void>;
 }
 
-/** Builds the App from the deps. */
-export function createApp(deps: WebDeps): App {
+/** Builds the App from the deps (reads, or creates once, the signing secret in the store). */
+export async function createApp(deps: WebDeps): Promise<App> {
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${redact(line)}\n`));
   const pending = new Set<Promise<unknown>>();
@@ -53,8 +57,9 @@ export function createApp(deps: WebDeps): App {
   return {
     deps,
     config: deps.config,
-    store: new SubscriberStore(deps.db, clock),
-    tokens: new Tokens(loadSecret(deps.db, deps.config), clock),
+    db: deps.store,
+    store: new SubscriberStore(deps.store, clock),
+    tokens: new Tokens(await loadSecret(deps.store, deps.config), clock),
     subscribeLimiter: new SlidingWindowLimiter(rate.limit, rate.windowMs, clock),
     content: new ContentCache(deps.contentDir),
     pages: new PageCache(),

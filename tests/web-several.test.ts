@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterEach, expect, test } from 'vitest';
+import { loadSecret } from '../src/store/secret.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
+import { recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
+import { almanac } from './cli.ts';
+import { tempDir } from './helpers.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
+import { insertEditions } from './web-fixtures.ts';
+
+const BASE = 'https://almanac.test';
+const children: ChildProcess[] = [];
+const smtps: TestSmtpServer[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  for (const smtp of smtps.splice(0)) await smtp.close();
+});
+
+/** `almanac serve` as an operator runs it on one host; resolves with its URL once it listens. */
+async function serve(env: Record<string, string>): Promise<string> {
+  const child = spawn('node_modules/.bin/tsx', ['src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(out);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
+  });
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+  if (!url) throw new Error(`serve said: ${line}`);
+  return url;
+}
+
+/** A link from an email, followed on the given server (the public base URL is the load balancer's). */
+function on(origin: string, link: string): string {
+  const url = new URL(link);
+  return `${origin}${url.pathname}${url.search}`;
+}
+
+describeEachDb('two web servers on one database', (dialect) => {
+  test('a subscription made on one is confirmed, changed and unsubscribed through the other; both share the secret, suppressions and archive', async () => {
+    const smtp = await startSmtpServer();
+    smtps.push(smtp);
+    const target = await freshTarget(dialect);
+    // No ALMANAC_SECRET: both servers start together on an empty database, migrate it and agree on one secret.
+    const env = { ALMANAC_DB: target, ALMANAC_BASE_URL: BASE, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: 'content', ALMANAC_OUTBOX: join(tempDir(), 'outbox') };
+    const [a, b] = await Promise.all([serve(env), serve(env)]);
+    const db = await openTracked(target);
+    const store = new SubscriberStore(db);
+    const tokens = new Tokens(await loadSecret(db, { secret: undefined }));
+
+    // Subscribe on A; the confirmation link in the email is opened on B.
+    const subscribed = await fetch(`${a}/subscribe`, { method: 'POST', body: new URLSearchParams({ email: 'reader@example.com', editions: 'midweek,sunday' }) });
+    expect(subscribed.status).toBe(200);
+    await subscribed.text();
+    for (let i = 0; i < 200 && smtp.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(smtp.messages).toHaveLength(1);
+    const mail = await simpleParser(smtp.messages[0]!.raw);
+    const confirmLink = /https:\/\/almanac\.test\/confirm\/[A-Za-z0-9_-]+/.exec(mail.text ?? '')![0];
+    const pending = (await store.findByEmail('reader@example.com'))!;
+    expect(pending.status).toBe('pending');
+
+    const confirmed = await fetch(on(b, confirmLink));
+    expect(confirmed.status).toBe(200);
+    const page = await confirmed.text();
+    expect(page).toContain('You are subscribed');
+    expect(await store.get(pending.id)).toMatchObject({ status: 'active', midweek: true, sunday: true });
+
+    // The preferences link B printed works on A: one Sunday-only choice.
+    const preferences = /href="(\/preferences\/[A-Za-z0-9_-]+)"/.exec(page)![1]!;
+    const saved = await fetch(`${a}${preferences}`, { method: 'POST', body: new URLSearchParams({ action: 'save', editions: 'sunday' }) });
+    expect(saved.status).toBe(200);
+    expect(await saved.text()).toContain('Saved. You receive Sunday.');
+
+    // One-click unsubscribe (the link the sender signs with the shared secret) through B, then A shows it done.
+    const sunday = recipientLinks(BASE, tokens, pending.id, 'sunday').unsubscribeUrl;
+    const oneClick = await fetch(on(b, sunday), { method: 'POST', body: new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }) });
+    expect(oneClick.status).toBe(200);
+    await oneClick.text();
+    expect(await store.get(pending.id)).toMatchObject({ status: 'unsubscribed', midweek: false, sunday: false });
+    expect(await (await fetch(on(a, sunday))).text()).toContain('Already unsubscribed');
+
+    // A suppression recorded by anyone (a bounce processed elsewhere) holds on both: no confirmation email.
+    const bounced = (await store.add({ email: 'bounced@example.com', editions: ['midweek'] })).subscriber!;
+    await store.suppress(bounced.id, 'bounced', '550 5.1.1 no such user');
+    for (const origin of [a, b]) {
+      const again = await fetch(`${origin}/subscribe`, { method: 'POST', body: new URLSearchParams({ email: 'bounced@example.com' }) });
+      expect(again.status).toBe(200);
+      await again.text();
+    }
+
+    // The archive a sender wrote is on both.
+    await insertEditions(db, [['2026-11-22-sunday', 'sunday', 2, '2026-11-22T08:00:00.000Z', 'Sunday No. 2', 'The week', '<html><body>archived sunday</body></html>', 'sent']]);
+    for (const origin of [a, b]) {
+      expect(await (await fetch(`${origin}/archive/2026-11-22-sunday`)).text()).toBe('<html><body>archived sunday</body></html>');
+      expect(await (await fetch(`${origin}/feed.xml`)).text()).toContain(`${BASE}/archive/2026-11-22-sunday`);
+      expect(await (await fetch(`${origin}/healthz`)).json()).toMatchObject({ ok: true, db: 'ok' });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smtp.messages).toHaveLength(1);
+    expect(await store.get(bounced.id)).toMatchObject({ status: 'bounced' });
+  });
+});
+
+test('serve with an unreachable PostgreSQL: one line naming ALMANAC_DB, never the password, exit 2', async () => {
+  const result = await almanac(['serve', '--port', '0', '--host', '127.0.0.1'], { ALMANAC_DB: 'postgres://almanac:pw-s3rve-42@127.0.0.1:1/almanac?sslmode=disable' });
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.trim().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toContain('ALMANAC_DB: cannot connect to PostgreSQL at postgres://almanac:***@127.0.0.1:1/almanac?sslmode=disable: connect ECONNREFUSED');
+  expect(result.stderr).not.toContain('pw-s3rve-42');
+});

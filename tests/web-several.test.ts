@@ -1,14 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
 import { almanac } from './cli.ts';
 import { tempDir } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
-import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
+import { cleanUp, describeEachDb, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 import { insertEditions } from './web-fixtures.ts';
 
 const BASE = 'https://almanac.test';
@@ -126,4 +127,25 @@ test('serve with an unreachable PostgreSQL: one line naming ALMANAC_DB, never th
   expect(lines, result.stderr).toHaveLength(1);
   expect(lines[0]).toContain('ALMANAC_DB: cannot connect to PostgreSQL at postgres://almanac:***@127.0.0.1:1/almanac?sslmode=disable: connect ECONNREFUSED');
   expect(result.stderr).not.toContain('pw-s3rve-42');
+});
+
+describe.skipIf(!PG_URL)(`backups with pg_dump${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  afterEach(cleanUp);
+
+  test('pg_dump -Fc of a live database restores with pg_restore into one that serves the same subscribers and links', async () => {
+    const source = await freshTarget('postgres');
+    expect((await almanac(['subscribers', 'add', 'kept@example.com', '--editions', 'sunday'], { ALMANAC_DB: source })).code).toBe(0);
+    const original = await openTracked(source);
+    const secret = await loadSecret(original, { secret: undefined });
+    const dump = join(tempDir(), 'almanac.dump');
+    const run = promisify(execFile);
+    await run('pg_dump', ['--format=custom', `--file=${dump}`, `--dbname=${source}`]);
+    const restored = await freshTarget('postgres');
+    await run('pg_restore', ['--no-owner', `--dbname=${restored}`, dump]);
+    const exported = await almanac(['subscribers', 'export', '--format', 'json'], { ALMANAC_DB: restored });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout).subscribers).toMatchObject([{ email: 'kept@example.com', editions: ['sunday'], status: 'active' }]);
+    // The signing secret came along: links in emails sent before the backup still work after a restore.
+    expect(await loadSecret(await openTracked(restored), { secret: undefined })).toBe(secret);
+  });
 });

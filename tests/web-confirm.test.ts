@@ -9,7 +9,8 @@ import { SubscriberStore } from '../src/store/subscribers.ts';
 import { createWebServer, serverIdle } from '../src/web/server.ts';
 import { testConfig } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
-import { describeEachDbShared, freshStore } from './store-db.ts';
+import { confirmRequest } from '../src/store/confirm.ts';
+import { describeEachDb, describeEachDbShared, freshStore, handles } from './store-db.ts';
 
 let smtp: TestSmtpServer;
 let db: Store;
@@ -93,5 +94,34 @@ describeEachDbShared('confirmation links', (dialect: DialectName) => {
       expect((await fetch(first!)).status).toBe(200);
       expect(await store.findByEmail('same@example.com')).toMatchObject({ status: 'active', midweek: true, sunday: true });
     });
+  });
+});
+
+describeEachDb('confirming is atomic against a changed request on another web server', (dialect) => {
+  test('an older link racing a form submission for other editions never activates the newer request', async () => {
+    const { store: first, target } = await freshStore(dialect);
+    // Two handles as two web servers hold them (PostgreSQL: two pools, truly concurrent).
+    const [a, b] = await handles(dialect, first, target, 2);
+    let now = new Date('2026-11-25T10:00:00Z');
+    const clock = () => now;
+    const onA = new SubscriberStore(a!, clock);
+    const onB = new SubscriberStore(b!, clock);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 25; i++) {
+      const email = `race${i}@example.com`;
+      const { subscriber } = await onA.subscribe({ email, editions: ['midweek'], ip: null, wording: 'v1-2026-11' });
+      now = new Date(now.getTime() + 6 * 60_000);
+      const [confirmed] = await Promise.all([
+        confirmRequest(a!, subscriber!.id, ['midweek'], clock),
+        onB.subscribe({ email, editions: ['sunday'], ip: null, wording: 'v1-2026-11' }),
+      ]);
+      outcomes.add(confirmed.result);
+      const after = (await onA.get(subscriber!.id))!;
+      // Either the link won (active for Midweek, the later submission leaves an active subscriber alone)
+      // or the submission won (pending for Sunday, the link confirmed nothing). Never active for Sunday.
+      if (confirmed.result === 'confirmed') expect(after).toMatchObject({ status: 'active', midweek: true, sunday: false });
+      else expect(after).toMatchObject({ status: 'pending', midweek: false, sunday: true });
+    }
+    expect([...outcomes].every((o) => o === 'confirmed' || o === 'replaced')).toBe(true);
   });
 });

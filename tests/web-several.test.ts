@@ -1,13 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
+import { startWebServer } from '../src/web/start.ts';
 import { almanac } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { tempDir, testConfig } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 import { cleanUp, describeEachDb, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 import { insertEditions } from './web-fixtures.ts';
@@ -147,5 +149,37 @@ describe.skipIf(!PG_URL)(`backups with pg_dump${PG_URL ? '' : ` (${PG_SKIP_REASO
     expect(JSON.parse(exported.stdout).subscribers).toMatchObject([{ email: 'kept@example.com', editions: ['sunday'], status: 'active' }]);
     // The signing secret came along: links in emails sent before the backup still work after a restore.
     expect(await loadSecret(await openTracked(restored), { secret: undefined })).toBe(secret);
+  });
+});
+
+describe.skipIf(!PG_URL)(`a web server whose PostgreSQL goes away${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  afterEach(cleanUp);
+
+  test('/healthz answers 503 naming the database error; pages that need no database still answer', async () => {
+    const target = await freshTarget('postgres');
+    const web = await startWebServer(testConfig({ ALMANAC_DB: target, ALMANAC_SECRET: 'test-secret-of-enough-length', ALMANAC_OUTBOX: join(tempDir(), 'outbox') }), {
+      port: 0,
+      host: '127.0.0.1',
+      contentDir: 'content',
+    });
+    try {
+      const origin = web.url;
+      expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE ${new URL(target).pathname.slice(1)} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+      const health = await fetch(`${origin}/healthz`);
+      expect(health.status).toBe(503);
+      const body = (await health.json()) as { ok: boolean; db: string };
+      expect(body.ok).toBe(false);
+      expect(body.db).toMatch(/does not exist|terminat/);
+      expect((await fetch(`${origin}/subscribe`)).status).toBe(200);
+    } finally {
+      await web.close();
+    }
   });
 });

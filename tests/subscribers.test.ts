@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import type { DialectName } from '../src/store/handle.ts';
+import { importMany } from '../src/store/import.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
+import type { SubscriberInput } from '../src/store/types.ts';
 import { parseCsv, parseEditions } from '../src/subscribers/csv.ts';
 import { hashEmail, normaliseEmail } from '../src/subscribers/email.ts';
 import { CONFIRM_TOKEN_TTL_MS, recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
@@ -161,6 +163,36 @@ describe('Tokens', () => {
     expect(timed.verify(t, 'confirm')).toEqual({ subscriberId: 5, editions: ['midweek', 'sunday'] });
     now = new Date(now.getTime() + 2000);
     expect(timed.verify(t, 'confirm')).toBeUndefined();
+  });
+});
+
+describeEachDb('importing many rows', (d) => {
+  beforeEach(() => {
+    dialect = d;
+  });
+
+  test('each row gets the outcome importOne would give, across chunks; ids stay above every id ever used', async () => {
+    const { db, store } = await freshStore();
+    const held = (await store.add({ email: 'held@example.com', name: 'Held', editions: ['sunday'] })).subscriber!;
+    await store.unsubscribe(held.id, 'all');
+    const bounced = (await store.add({ email: 'bounced@example.com', editions: ['midweek'] })).subscriber!;
+    await store.suppress(bounced.id, 'bounced', '550 5.1.1');
+    const erased = (await store.add({ email: 'erased@example.com', editions: ['midweek'] })).subscriber!;
+    await store.erase('erased@example.com');
+    const rows: SubscriberInput[] = Array.from({ length: 1200 }, (_, i) => ({ email: `Reader${i}@Example.com`, name: ` Reader ${i} `, editions: i % 2 ? ['sunday'] : ['midweek', 'sunday'] }));
+    rows.splice(700, 0, { email: 'HELD@example.com', name: 'Other', editions: ['midweek'] }, { email: 'bounced@example.com', name: null, editions: ['sunday'] }, { email: 'erased@example.com', name: null, editions: ['sunday'] });
+    const outcomes = await importMany(db, rows);
+    expect(outcomes.slice(700, 703)).toEqual(['present', 'suppressed', 'suppressed']);
+    expect(outcomes.filter((o) => o === 'added')).toHaveLength(1200);
+    expect(await store.get(held.id)).toMatchObject({ status: 'unsubscribed', name: 'Held' }); // an import never re-subscribes
+    const first = (await store.findByEmail('reader0@example.com'))!;
+    expect(first).toMatchObject({ status: 'active', name: 'Reader 0', midweek: true, sunday: true, consent: { source: 'import', confirmedAt: null } });
+    expect(first.id).toBeGreaterThan(erased.id);
+    expect((await store.findByEmail('reader1199@example.com'))!.id).toBe(first.id + 1199);
+    expect((await store.counts()).byStatus.active).toBe(1200);
+    expect(await importMany(db, [{ email: 'reader5@example.com', editions: ['midweek'] }])).toEqual(['present']);
+    // The next subscriber of any kind gets a new id after the imported ones.
+    expect((await store.add({ email: 'later@example.com', editions: ['midweek'] })).subscriber!.id).toBe(first.id + 1200);
   });
 });
 

@@ -3,6 +3,7 @@ import { UsageError, type Command, type CommandContext } from './command.ts';
 import { parseEditions } from '../subscribers/csv.ts';
 import { isValidEmail, normaliseEmail } from '../subscribers/email.ts';
 import { writeExport } from '../store/export.ts';
+import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { SubscriberStore } from '../store/subscribers.ts';
 import { editionsOf, STATUSES } from '../store/types.ts';
@@ -18,13 +19,13 @@ export const subscribersCommand: Command = async (ctx) => {
   // SQLite file or PostgreSQL (ALMANAC_DB); an unreachable PostgreSQL stops here with exit 2.
   const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
-    return await run(ctx, rest, new SubscriberStore(store));
+    return await run(ctx, rest, new SubscriberStore(store), store);
   } finally {
     await store.close();
   }
 };
 
-type Action = (ctx: CommandContext, args: string[], store: SubscriberStore) => Promise<number>;
+type Action = (ctx: CommandContext, args: string[], store: SubscriberStore, db: Store) => Promise<number>;
 
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`missing ${what}`);
@@ -54,7 +55,7 @@ const add: Action = async (ctx, args, store) => {
   return 0;
 };
 
-const importAction: Action = async (ctx, args, store) => {
+const importAction: Action = async (ctx, args, _store, db) => {
   const { positionals } = parse(args, {});
   const file = onePositional(positionals, 'FILE.csv');
   let text: string;
@@ -63,7 +64,7 @@ const importAction: Action = async (ctx, args, store) => {
   } catch (cause) {
     throw new Error(`cannot read ${file}`, { cause });
   }
-  const report = await importCsv(store, text);
+  const report = await importCsv(db, text);
   for (const issue of report.bad) ctx.stderr.write(`${file}:${issue.line}: ${issue.reason}\n`);
   for (const issue of report.suppressed) ctx.stdout.write(`${file}:${issue.line}: ${issue.reason}\n`);
   ctx.stdout.write(

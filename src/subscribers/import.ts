@@ -1,7 +1,8 @@
 import type { Kind } from '../config.ts';
 import { parseCsv, parseEditions } from './csv.ts';
 import { isValidEmail, normaliseEmail } from './email.ts';
-import type { SubscriberStore } from '../store/subscribers.ts';
+import type { Store } from '../store/handle.ts';
+import { importMany } from '../store/import.ts';
 
 /** A line of the file that was not imported, and why. */
 export interface ImportIssue {
@@ -32,9 +33,10 @@ interface ValidRow {
 
 /**
  * Imports a CSV with header `email,name,editions` (name and editions optional) as active subscribers, consent source
- * 'import'. Each row is its own transaction: an import interrupted half-way is finished by running it again.
+ * 'import', into the store (SQLite or PostgreSQL). Rows are written in chunks, each one transaction: an import
+ * interrupted half-way is finished by running it again.
  */
-export async function importCsv(store: SubscriberStore, text: string): Promise<ImportReport> {
+export async function importCsv(store: Store, text: string, clock?: () => Date): Promise<ImportReport> {
   const report: ImportReport = { added: 0, present: 0, suppressed: [], bad: [] };
   const { records, problems } = parseCsv(text);
   report.bad.push(...problems);
@@ -77,8 +79,9 @@ export async function importCsv(store: SubscriberStore, text: string): Promise<I
     const name = index('name') >= 0 ? fields[index('name')]!.trim() || null : null;
     valid.push({ line, email, name, editions: parsed.editions });
   }
-  for (const row of valid) {
-    const result = await store.importOne(row);
+  const results = await importMany(store, valid, clock);
+  for (const [i, row] of valid.entries()) {
+    const result = results[i];
     if (result === 'added') report.added++;
     else if (result === 'present') report.present++;
     else report.suppressed.push({ line: row.line, reason: `${row.email} is suppressed (erased, bounced or complained): skipped` });

@@ -31,16 +31,16 @@ test('the -wal and -shm files of a running database are owner-only', async () =>
   const previous = process.umask(0o022);
   try {
     // Open in this process and keep it open, so the -wal and -shm files exist while we look.
-    const { openDb } = await import('../src/db.ts');
-    const db = openDb(dbPath);
+    const { openStore } = await import('../src/store/open.ts');
+    const store = await openStore(dbPath);
     try {
-      db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
-      for (const suffix of ['-wal', '-shm']) {
+      await store.db.insertInto('settings').values({ key: 'k', value: 'v' }).execute();
+      for (const suffix of ['', '-wal', '-shm']) {
         expect(existsSync(dbPath + suffix), suffix).toBe(true);
         expect(mode(dbPath + suffix).toString(8), suffix).toBe('600');
       }
     } finally {
-      db.close();
+      await store.close();
     }
   } finally {
     process.umask(previous);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterEach, describe } from 'vitest';
+import { afterAll, afterEach, describe } from 'vitest';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { openStore, type OpenOptions } from '../src/store/open.ts';
 import { tempDir } from './helpers.ts';
@@ -84,6 +84,21 @@ export function describeEachDb(name: string, fn: (dialect: DialectName) => void)
   });
   describe.skipIf(!PG_URL)(`${name} [postgres]${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
     afterEach(cleanUp);
+    fn('postgres');
+  });
+}
+
+/**
+ * Like describeEachDb, for suites whose tests share one database set up in `beforeAll` (a running
+ * web server): the stores and databases are closed and dropped after the block's last test.
+ */
+export function describeEachDbShared(name: string, fn: (dialect: DialectName) => void): void {
+  describe(`${name} [sqlite]`, () => {
+    afterAll(cleanUp);
+    fn('sqlite');
+  });
+  describe.skipIf(!PG_URL)(`${name} [postgres]${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+    afterAll(cleanUp);
     fn('postgres');
   });
 }

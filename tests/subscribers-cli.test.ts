@@ -1,20 +1,45 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { openDb } from '../src/db.ts';
+import { sql } from 'kysely';
+import { expect, test } from 'vitest';
+import type { DialectName, Store } from '../src/store/handle.ts';
 import { hashEmail } from '../src/subscribers/email.ts';
 import { almanac } from './cli.ts';
 import { tempDir } from './helpers.ts';
+import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
 
-function setup() {
+async function setupOn(dialect: DialectName) {
   const dir = tempDir();
-  const env = { ALMANAC_DB: join(dir, 'almanac.db'), ALMANAC_SECRET: 'cli-test-secret-long-enough' };
+  const env = { ALMANAC_DB: await freshTarget(dialect), ALMANAC_SECRET: 'cli-test-secret-long-enough' };
   return { dir, env };
 }
 
-describe('almanac subscribers (child process)', () => {
+/** Every table and column of the database whose text contains `needle` (case-insensitive), as `table.column`. */
+async function tablesHolding(store: Store, needle: string): Promise<string[]> {
+  const columns =
+    store.dialect === 'sqlite'
+      ? (
+          await sql<{ t: string; c: string }>`SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'`.execute(store.db)
+        ).rows
+      : (
+          await sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = current_schema()`.execute(
+            store.db,
+          )
+        ).rows;
+  const found: string[] = [];
+  for (const { t, c } of columns) {
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(t)} WHERE lower(CAST(${sql.id(c)} AS TEXT)) LIKE ${`%${needle.toLowerCase()}%`}`.execute(
+      store.db,
+    );
+    if (Number(rows[0]!.n) > 0) found.push(`${t}.${c}`);
+  }
+  return found.sort();
+}
+
+describeEachDb('almanac subscribers (child process)', (dialect) => {
+  const setup = () => setupOn(dialect);
   test('import adds good rows, reports each bad row by line with exit 1, and is idempotent', async () => {
-    const { dir, env } = setup();
+    const { dir, env } = await setup();
     const file = join(dir, 'list.csv');
     writeFileSync(
       file,
@@ -57,7 +82,7 @@ describe('almanac subscribers (child process)', () => {
   });
 
   test('add is operator consent; a suppressed address is refused with a clear message', async () => {
-    const { env } = setup();
+    const { env } = await setup();
     const added = await almanac(['subscribers', 'add', 'Op@Example.com', '--name', 'Op', '--editions', 'sunday'], env);
     expect(added.code).toBe(0);
     expect(added.stdout).toContain('added op@example.com');
@@ -73,19 +98,30 @@ describe('almanac subscribers (child process)', () => {
   });
 
   test('export holds everything; remove then leaves no trace of the address in the database file', async () => {
-    const { dir, env } = setup();
+    const { dir, env } = await setup();
     const file = join(dir, 'one.csv');
     writeFileSync(file, 'email,name,editions\nforget.me@example.com,Forget Me,midweek\nkeep@example.com,Keep,sunday\n');
     expect((await almanac(['subscribers', 'import', file], env)).code).toBe(0);
 
     // A delivery history, as the sender writes it, including an SMTP reply that quotes the address.
-    const db = openDb(env.ALMANAC_DB);
-    const id = (db.prepare('SELECT id FROM subscribers WHERE email = ?').get('forget.me@example.com') as { id: number }).id;
-    db.prepare(
-      `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 1, ?, '<m1@almanac.example>', '2026-11-18T07:00:01.000Z', '2026-11-18T07:00:02.000Z')`,
-    ).run('2026-11-18-midweek', id, 'forget.me@example.com', 'sent', '250 2.0.0 OK queued for <Forget.Me@example.com>');
-    db.close();
+    const db = await openTracked(env.ALMANAC_DB);
+    const { id } = await db.db.selectFrom('subscribers').select('id').where('email', '=', 'forget.me@example.com').executeTakeFirstOrThrow();
+    await db.db
+      .insertInto('deliveries')
+      .values({
+        edition_id: '2026-11-18-midweek',
+        subscriber_id: id,
+        email: 'forget.me@example.com',
+        state: 'sent',
+        attempts: 1,
+        last_reply: '250 2.0.0 OK queued for <Forget.Me@example.com>',
+        message_id: '<m1@almanac.example>',
+        created_at: '2026-11-18T07:00:01.000Z',
+        updated_at: '2026-11-18T07:00:02.000Z',
+      })
+      .execute();
+    expect(await tablesHolding(db, 'forget.me@example.com')).toEqual(['deliveries.email', 'deliveries.last_reply', 'subscribers.email']);
+    await db.close();
 
     const json = await almanac(['subscribers', 'export', '--format', 'json'], env);
     expect(json.code).toBe(0);
@@ -109,16 +145,22 @@ describe('almanac subscribers (child process)', () => {
     expect(removed.stdout).toContain('anonymised the address in 1 delivery record');
     expect(removed.stdout).toContain('never be mailed again');
 
-    for (const path of [env.ALMANAC_DB, `${env.ALMANAC_DB}-wal`]) {
+    // No table holds the address or the name any more (PostgreSQL's dead row versions are VACUUM's to reclaim).
+    const after = await openTracked(env.ALMANAC_DB);
+    expect(await tablesHolding(after, 'forget.me@example.com')).toEqual([]);
+    expect(await tablesHolding(after, 'forget me')).toEqual([]);
+    // On SQLite, not even the file's bytes (secure_delete, and the WAL checkpointed and truncated).
+    for (const path of dialect === 'sqlite' ? [env.ALMANAC_DB, `${env.ALMANAC_DB}-wal`] : []) {
       if (!existsSync(path)) continue;
       const bytes = readFileSync(path).toString('latin1').toLowerCase();
       expect(bytes.includes('forget.me@example.com'), path).toBe(false);
       expect(bytes.includes('forget me'), path).toBe(false);
     }
-    const after = openDb(env.ALMANAC_DB);
-    expect(after.prepare('SELECT email, last_reply FROM deliveries').all()).toEqual([{ email: 'erased', last_reply: '250 2.0.0 OK queued for <erased>' }]);
-    expect(after.prepare('SELECT reason FROM suppressions WHERE email_hash = ?').get(hashEmail('forget.me@example.com'))).toEqual({ reason: 'erased' });
-    after.close();
+    expect(await after.db.selectFrom('deliveries').select(['email', 'last_reply']).execute()).toEqual([{ email: 'erased', last_reply: '250 2.0.0 OK queued for <erased>' }]);
+    expect(await after.db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail('forget.me@example.com')).execute()).toEqual([
+      { reason: 'erased' },
+    ]);
+    await after.close();
     const reexport = await almanac(['subscribers', 'export', '--format', 'json'], env);
     expect(reexport.stdout).not.toContain('forget.me');
     expect(reexport.stdout).toContain('keep@example.com');
@@ -127,4 +169,15 @@ describe('almanac subscribers (child process)', () => {
     expect(reimport.stdout).toContain(`${file}:2: forget.me@example.com is suppressed`);
     expect(reimport.stdout).toContain('0 added, 1 already present (unchanged), 1 suppressed');
   });
+});
+
+test('an unreachable PostgreSQL: every subscribers action says so in one line naming ALMANAC_DB, never the password, exit 2', async () => {
+  for (const args of [['list'], ['add', 'a@example.org'], ['export'], ['remove', 'a@example.org']]) {
+    const result = await almanac(['subscribers', ...args], { ALMANAC_DB: 'postgres://almanac:pw-s3cret-77@127.0.0.1:1/almanac' });
+    expect(result.code, args.join(' ')).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toContain('ALMANAC_DB: cannot connect to PostgreSQL at postgres://almanac:***@127.0.0.1:1/almanac: connect ECONNREFUSED');
+    expect(result.stderr + result.stdout).not.toContain('pw-s3cret-77');
+  }
 });

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { csvLine, parseCsv } from '../src/subscribers/csv.ts';
 import { almanac } from './cli.ts';
 import { tempDir } from './helpers.ts';
+import { describeEachDb, freshTarget } from './store-db.ts';
 
 // Names as the public subscribe form could receive them: each would run as a formula in a spreadsheet.
 const FORMULAS = [
@@ -14,10 +15,9 @@ const FORMULAS = [
   '@SUM(1,2)',
 ];
 
-describe('subscribers export as CSV is safe to open in a spreadsheet', () => {
+describeEachDb('subscribers export as CSV is safe to open in a spreadsheet', (dialect) => {
   test('cells starting with = + - @ get a leading apostrophe and keep all their text', async () => {
-    const dir = tempDir('almanac-csv-');
-    const env = { ALMANAC_DB: join(dir, 'almanac.db') };
+    const env = { ALMANAC_DB: await freshTarget(dialect) };
     for (const [i, name] of FORMULAS.entries()) {
       const added = await almanac(['subscribers', 'add', `reader${i}@example.org`, `--name=${name}`], env);
       expect(added.code, added.stderr).toBe(0);
@@ -35,33 +35,9 @@ describe('subscribers export as CSV is safe to open in a spreadsheet', () => {
     expect(exported.stdout.startsWith('email,name,editions,status,')).toBe(true);
     expect(rows[0]!.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
-
-  test.each([
-    ['=1+2', "'=1+2"],
-    ['+44 20 7946 0000', "'+44 20 7946 0000"],
-    ['-x', "'-x"],
-    ['@x', "'@x"],
-    ['\tTabbed', "'\tTabbed"],
-    ['\rReturn', "'\nReturn"], // parseCsv reads any line break as \n
-    ['a=b', 'a=b'],
-    [' padded ', ' padded '],
-    ['two\nlines', 'two\nlines'],
-  ])('csvLine neutralises %j and reads back whole', (cell, read) => {
-    const line = csvLine([cell, 'x']);
-    expect(line.endsWith('\r\n')).toBe(true);
-    expect(parseCsv(line).records[0]!.fields).toEqual([read, 'x']);
-  });
 });
 
-describe('subscribers import reads CSV with csv-parse and keeps row-numbered errors', () => {
-  test('text after a closing quote is reported at its line, and that reading stopped there', () => {
-    const { records, problems } = parseCsv('email,name\r\na@x.org,"Al"bert\r\nb@x.org,ok\r\n');
-    expect(records).toEqual([{ line: 1, fields: ['email', 'name'] }]);
-    expect(problems).toHaveLength(1);
-    expect(problems[0]!.line).toBe(2);
-    expect(problems[0]!.reason).toMatch(/after quote.*; the lines after it were not read$/);
-  });
-
+describeEachDb('subscribers import keeps row-numbered errors', (dialect) => {
   test('errors name the line a record starts on, across quoted line breaks, CRLF and blank lines', async () => {
     const dir = tempDir('almanac-csv-');
     const file = join(dir, 'list.csv');
@@ -82,7 +58,7 @@ describe('subscribers import reads CSV with csv-parse and keeps row-numbered err
         'ok7@example.org,Lost,both',
       ].join('\r\n'),
     );
-    const env = { ALMANAC_DB: join(dir, 'almanac.db') };
+    const env = { ALMANAC_DB: await freshTarget(dialect) };
     const result = await almanac(['subscribers', 'import', file], env);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
@@ -101,5 +77,32 @@ describe('subscribers import reads CSV with csv-parse and keeps row-numbered err
       ['ok2@example.org', 'two\nlines'],
       ['ok5@example.org', 'O"Brien'],
     ]);
+  });
+});
+
+
+describe('CSV cells: spreadsheet-safe on the way out; csv-parse and keeps row-numbered errors', () => {
+  test.each([
+    ['=1+2', "'=1+2"],
+    ['+44 20 7946 0000', "'+44 20 7946 0000"],
+    ['-x', "'-x"],
+    ['@x', "'@x"],
+    ['\tTabbed', "'\tTabbed"],
+    ['\rReturn', "'\nReturn"], // parseCsv reads any line break as \n
+    ['a=b', 'a=b'],
+    [' padded ', ' padded '],
+    ['two\nlines', 'two\nlines'],
+  ])('csvLine neutralises %j and reads back whole', (cell, read) => {
+    const line = csvLine([cell, 'x']);
+    expect(line.endsWith('\r\n')).toBe(true);
+    expect(parseCsv(line).records[0]!.fields).toEqual([read, 'x']);
+  });
+
+  test('text after a closing quote is reported at its line, and that reading stopped there', () => {
+    const { records, problems } = parseCsv('email,name\r\na@x.org,"Al"bert\r\nb@x.org,ok\r\n');
+    expect(records).toEqual([{ line: 1, fields: ['email', 'name'] }]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.line).toBe(2);
+    expect(problems[0]!.reason).toMatch(/after quote.*; the lines after it were not read$/);
   });
 });

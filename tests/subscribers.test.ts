@@ -1,118 +1,128 @@
-import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { openDb } from '../src/db.ts';
+import { beforeEach, describe, expect, test } from 'vitest';
+import type { DialectName } from '../src/store/handle.ts';
+import { importMany } from '../src/store/import.ts';
+import { loadSecret } from '../src/store/secret.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
+import type { SubscriberInput } from '../src/store/types.ts';
 import { parseCsv, parseEditions } from '../src/subscribers/csv.ts';
 import { hashEmail, normaliseEmail } from '../src/subscribers/email.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
-import { CONFIRM_TOKEN_TTL_MS, loadSecret, recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
-import { tempDir, testConfig } from './helpers.ts';
+import { CONFIRM_TOKEN_TTL_MS, recipientLinks, Tokens } from '../src/subscribers/tokens.ts';
+import { testConfig } from './helpers.ts';
+import { describeEachDb, freshStore as freshDatabase } from './store-db.ts';
 
-function freshStore(clock?: () => Date) {
-  const db = openDb(join(tempDir(), 'almanac.db'));
+let dialect: DialectName = 'sqlite';
+
+/** A subscriber store on a fresh database of the block's dialect. */
+async function freshStore(clock?: () => Date) {
+  const { store: db } = await freshDatabase(dialect);
   return { db, store: new SubscriberStore(db, clock) };
 }
 
 const form = { ip: '192.0.2.1', wording: 'v1-2026-11' };
 
-describe('SubscriberStore', () => {
-  test('addresses are normalised and unique regardless of case', () => {
-    const { store } = freshStore();
-    expect(normaliseEmail('  Ann@Example.COM ')).toBe('ann@example.com');
-    expect(hashEmail('ANN@example.com')).toBe(hashEmail('ann@example.com'));
-    const a = store.add({ email: 'Ann@Example.com', editions: ['midweek'] });
-    const b = store.add({ email: 'ann@EXAMPLE.com', editions: ['midweek'] });
-    expect(a.result).toBe('added');
-    expect(b.result).toBe('unchanged');
-    expect(store.counts().total).toBe(1);
-    expect(store.findByEmail('ANN@example.com')!.email).toBe('ann@example.com');
-    expect(() => store.add({ email: 'not an email', editions: ['midweek'] })).toThrow(/invalid email address "not an email"/);
+describeEachDb('SubscriberStore', (d) => {
+  beforeEach(() => {
+    dialect = d;
   });
 
-  test('pending subscribers never appear in activeBatch; batches page by id', () => {
-    const { store } = freshStore();
+  test('addresses are normalised and unique regardless of case', async () => {
+    const { store } = await freshStore();
+    expect(normaliseEmail('  Ann@Example.COM ')).toBe('ann@example.com');
+    expect(hashEmail('ANN@example.com')).toBe(hashEmail('ann@example.com'));
+    const a = await store.add({ email: 'Ann@Example.com', editions: ['midweek'] });
+    const b = await store.add({ email: 'ann@EXAMPLE.com', editions: ['midweek'] });
+    expect(a.result).toBe('added');
+    expect(b.result).toBe('unchanged');
+    expect((await store.counts()).total).toBe(1);
+    expect((await store.findByEmail('ANN@example.com'))!.email).toBe('ann@example.com');
+    await expect(store.add({ email: 'not an email', editions: ['midweek'] })).rejects.toThrow(/invalid email address "not an email"/);
+  });
+
+  test('pending subscribers never appear in activeBatch; batches page by id', async () => {
+    const { store } = await freshStore();
     const ids: number[] = [];
-    for (let i = 0; i < 7; i++) ids.push(store.add({ email: `a${i}@example.com`, editions: i % 2 ? ['sunday'] : ['midweek', 'sunday'] }).subscriber!.id);
-    const pending = store.subscribe({ email: 'pending@example.com', editions: ['midweek', 'sunday'], ...form }).subscriber!;
+    for (let i = 0; i < 7; i++) ids.push((await store.add({ email: `a${i}@example.com`, editions: i % 2 ? ['sunday'] : ['midweek', 'sunday'] })).subscriber!.id);
+    const pending = (await store.subscribe({ email: 'pending@example.com', editions: ['midweek', 'sunday'], ...form })).subscriber!;
     expect(pending.status).toBe('pending');
     const seen: number[] = [];
     let after = 0;
     for (;;) {
-      const batch = store.activeBatch('sunday', after, 3);
+      const batch = await store.activeBatch('sunday', after, 3);
       if (!batch.length) break;
       seen.push(...batch.map((s) => s.id));
       after = batch.at(-1)!.id;
     }
     expect(seen).toEqual(ids);
-    expect(store.activeBatch('midweek', 0, 100).map((s) => s.id)).toEqual(ids.filter((_, i) => i % 2 === 0));
-    expect(store.countActive('sunday')).toBe(7);
-    expect(store.countActive('midweek')).toBe(4);
-    store.confirm(pending.id);
-    expect(store.activeBatch('midweek', 0, 100).map((s) => s.id)).toContain(pending.id);
+    expect((await store.activeBatch('midweek', 0, 100)).map((s) => s.id)).toEqual(ids.filter((_, i) => i % 2 === 0));
+    expect(await store.countActive('sunday')).toBe(7);
+    expect(await store.countActive('midweek')).toBe(4);
+    await store.confirm(pending.id);
+    expect((await store.activeBatch('midweek', 0, 100)).map((s) => s.id)).toContain(pending.id);
   });
 
-  test('hard-bounced and complained addresses stay suppressed when they subscribe again through the form', () => {
-    const { store } = freshStore();
-    const b = store.add({ email: 'b@example.com', editions: ['midweek'] }).subscriber!;
-    const c = store.add({ email: 'c@example.com', editions: ['midweek'] }).subscriber!;
-    store.suppress(b.id, 'bounced', '550 5.1.1 <b@example.com>: no such user');
-    store.suppress(c.id, 'complained', 'abuse report');
+  test('hard-bounced and complained addresses stay suppressed when they subscribe again through the form', async () => {
+    const { store } = await freshStore();
+    const b = (await store.add({ email: 'b@example.com', editions: ['midweek'] })).subscriber!;
+    const c = (await store.add({ email: 'c@example.com', editions: ['midweek'] })).subscriber!;
+    await store.suppress(b.id, 'bounced', '550 5.1.1 <b@example.com>: no such user');
+    await store.suppress(c.id, 'complained', 'abuse report');
     for (const s of [b, c]) {
-      const outcome = store.subscribe({ email: s.email.toUpperCase(), editions: ['midweek', 'sunday'], ...form });
+      const outcome = await store.subscribe({ email: s.email.toUpperCase(), editions: ['midweek', 'sunday'], ...form });
       expect(outcome.sendConfirmation).toBe(false);
-      expect(store.get(s.id)!.status).not.toMatch(/pending|active/);
-      expect(store.isSuppressed(s.email)).toBe(true);
-      expect(store.add({ email: s.email, editions: ['sunday'] }).result).toBe('suppressed');
+      expect((await store.get(s.id))!.status).not.toMatch(/pending|active/);
+      expect(await store.isSuppressed(s.email)).toBe(true);
+      expect((await store.add({ email: s.email, editions: ['sunday'] })).result).toBe('suppressed');
     }
-    expect(store.activeBatch('midweek', 0, 100)).toEqual([]);
+    expect(await store.activeBatch('midweek', 0, 100)).toEqual([]);
   });
 
-  test('an active subscriber re-subscribing is not downgraded and gets no email', () => {
-    const { store } = freshStore();
-    const s = store.add({ email: 'a@example.com', editions: ['sunday'] }).subscriber!;
-    expect(store.subscribe({ email: 'a@example.com', editions: ['midweek'], ...form }).sendConfirmation).toBe(false);
-    expect(store.get(s.id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
+  test('an active subscriber re-subscribing is not downgraded and gets no email', async () => {
+    const { store } = await freshStore();
+    const s = (await store.add({ email: 'a@example.com', editions: ['sunday'] })).subscriber!;
+    expect((await store.subscribe({ email: 'a@example.com', editions: ['midweek'], ...form })).sendConfirmation).toBe(false);
+    expect(await store.get(s.id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
   });
 
-  test('a pending subscriber gets at most one confirmation per five minutes', () => {
+  test('a pending subscriber gets at most one confirmation per five minutes', async () => {
     let now = new Date('2026-11-25T10:00:00Z');
-    const { store } = freshStore(() => now);
-    expect(store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form }).sendConfirmation).toBe(true);
+    const { store } = await freshStore(() => now);
+    expect((await store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form })).sendConfirmation).toBe(true);
     now = new Date('2026-11-25T10:01:00Z');
-    expect(store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form }).sendConfirmation).toBe(false);
+    expect((await store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form })).sendConfirmation).toBe(false);
     now = new Date('2026-11-25T10:07:00Z');
-    expect(store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form }).sendConfirmation).toBe(true);
-    expect(store.findByEmail('p@example.com')!.consent.requestedAt).toBe('2026-11-25T10:07:00.000Z');
+    expect((await store.subscribe({ email: 'p@example.com', editions: ['midweek'], ...form })).sendConfirmation).toBe(true);
+    expect((await store.findByEmail('p@example.com'))!.consent.requestedAt).toBe('2026-11-25T10:07:00.000Z');
   });
 
-  test('soft bounces suppress at the limit; a delivery resets the count', () => {
-    const { store } = freshStore();
-    const s = store.add({ email: 's@example.com', editions: ['midweek'] }).subscriber!;
-    expect(store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(false);
-    expect(store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(false);
-    store.resetSoftBounces(s.id);
-    expect(store.get(s.id)!.softBounces).toBe(0);
-    store.recordSoftBounce(s.id, '452', 3);
-    store.recordSoftBounce(s.id, '452', 3);
-    expect(store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(true);
-    expect(store.get(s.id)!.status).toBe('bounced');
-    expect(store.isSuppressed('s@example.com')).toBe(true);
+  test('soft bounces suppress at the limit; a delivery resets the count', async () => {
+    const { store } = await freshStore();
+    const s = (await store.add({ email: 's@example.com', editions: ['midweek'] })).subscriber!;
+    expect(await store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(false);
+    expect(await store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(false);
+    await store.resetSoftBounces(s.id);
+    expect((await store.get(s.id))!.softBounces).toBe(0);
+    await store.recordSoftBounce(s.id, '452', 3);
+    await store.recordSoftBounce(s.id, '452', 3);
+    expect(await store.recordSoftBounce(s.id, '452 mailbox full', 3)).toBe(true);
+    expect((await store.get(s.id))!.status).toBe('bounced');
+    expect(await store.isSuppressed('s@example.com')).toBe(true);
   });
 
-  test('an erased subscriber id is never given to anyone else (old links must not reach a new person)', () => {
-    const { store } = freshStore();
-    store.add({ email: 'one@example.com', editions: ['midweek'] });
-    const two = store.add({ email: 'two@example.com', editions: ['midweek'] }).subscriber!;
-    store.erase('two@example.com');
-    const three = store.add({ email: 'three@example.com', editions: ['midweek'] }).subscriber!;
+  test('an erased subscriber id is never given to anyone else (old links must not reach a new person)', async () => {
+    const { store } = await freshStore();
+    await store.add({ email: 'one@example.com', editions: ['midweek'] });
+    const two = (await store.add({ email: 'two@example.com', editions: ['midweek'] })).subscriber!;
+    await store.erase('two@example.com');
+    const three = (await store.add({ email: 'three@example.com', editions: ['midweek'] })).subscriber!;
     expect(three.id).toBeGreaterThan(two.id);
   });
 
-  test('unsubscribing one kind keeps the other; the last kind makes the status unsubscribed', () => {
-    const { store } = freshStore();
-    const s = store.add({ email: 'u@example.com', editions: ['midweek', 'sunday'] }).subscriber!;
-    expect(store.unsubscribe(s.id, 'sunday')).toMatchObject({ status: 'active', midweek: true, sunday: false });
-    expect(store.unsubscribe(s.id, 'sunday')).toMatchObject({ status: 'active', midweek: true, sunday: false });
-    expect(store.unsubscribe(s.id, 'midweek')).toMatchObject({ status: 'unsubscribed', midweek: false, sunday: false });
+  test('unsubscribing one kind keeps the other; the last kind makes the status unsubscribed', async () => {
+    const { store } = await freshStore();
+    const s = (await store.add({ email: 'u@example.com', editions: ['midweek', 'sunday'] })).subscriber!;
+    expect(await store.unsubscribe(s.id, 'sunday')).toMatchObject({ status: 'active', midweek: true, sunday: false });
+    expect(await store.unsubscribe(s.id, 'sunday')).toMatchObject({ status: 'active', midweek: true, sunday: false });
+    expect(await store.unsubscribe(s.id, 'midweek')).toMatchObject({ status: 'unsubscribed', midweek: false, sunday: false });
   });
 });
 
@@ -154,13 +164,49 @@ describe('Tokens', () => {
     now = new Date(now.getTime() + 2000);
     expect(timed.verify(t, 'confirm')).toBeUndefined();
   });
+});
 
-  test('loadSecret uses ALMANAC_SECRET, else generates one once and keeps it', () => {
-    const { db } = freshStore();
-    expect(loadSecret(db, testConfig({ ALMANAC_SECRET: 'configured-secret-123' }))).toBe('configured-secret-123');
-    const first = loadSecret(db, testConfig());
+describeEachDb('importing many rows', (d) => {
+  beforeEach(() => {
+    dialect = d;
+  });
+
+  test('each row gets the outcome importOne would give, across chunks; ids stay above every id ever used', async () => {
+    const { db, store } = await freshStore();
+    const held = (await store.add({ email: 'held@example.com', name: 'Held', editions: ['sunday'] })).subscriber!;
+    await store.unsubscribe(held.id, 'all');
+    const bounced = (await store.add({ email: 'bounced@example.com', editions: ['midweek'] })).subscriber!;
+    await store.suppress(bounced.id, 'bounced', '550 5.1.1');
+    const erased = (await store.add({ email: 'erased@example.com', editions: ['midweek'] })).subscriber!;
+    await store.erase('erased@example.com');
+    const rows: SubscriberInput[] = Array.from({ length: 1200 }, (_, i) => ({ email: `Reader${i}@Example.com`, name: ` Reader ${i} `, editions: i % 2 ? ['sunday'] : ['midweek', 'sunday'] }));
+    rows.splice(700, 0, { email: 'HELD@example.com', name: 'Other', editions: ['midweek'] }, { email: 'bounced@example.com', name: null, editions: ['sunday'] }, { email: 'erased@example.com', name: null, editions: ['sunday'] });
+    const outcomes = await importMany(db, rows);
+    expect(outcomes.slice(700, 703)).toEqual(['present', 'suppressed', 'suppressed']);
+    expect(outcomes.filter((o) => o === 'added')).toHaveLength(1200);
+    expect(await store.get(held.id)).toMatchObject({ status: 'unsubscribed', name: 'Held' }); // an import never re-subscribes
+    const first = (await store.findByEmail('reader0@example.com'))!;
+    expect(first).toMatchObject({ status: 'active', name: 'Reader 0', midweek: true, sunday: true, consent: { source: 'import', confirmedAt: null } });
+    expect(first.id).toBeGreaterThan(erased.id);
+    expect((await store.findByEmail('reader1199@example.com'))!.id).toBe(first.id + 1199);
+    expect((await store.counts()).byStatus.active).toBe(1200);
+    expect(await importMany(db, [{ email: 'reader5@example.com', editions: ['midweek'] }])).toEqual(['present']);
+    // The next subscriber of any kind gets a new id after the imported ones.
+    expect((await store.add({ email: 'later@example.com', editions: ['midweek'] })).subscriber!.id).toBe(first.id + 1200);
+  });
+});
+
+describeEachDb('the token secret', (d) => {
+  beforeEach(() => {
+    dialect = d;
+  });
+
+  test('loadSecret uses ALMANAC_SECRET, else generates one once and keeps it', async () => {
+    const { db } = await freshStore();
+    expect(await loadSecret(db, testConfig({ ALMANAC_SECRET: 'configured-secret-123' }))).toBe('configured-secret-123');
+    const first = await loadSecret(db, testConfig());
     expect(first.length).toBeGreaterThanOrEqual(32);
-    expect(loadSecret(db, testConfig())).toBe(first);
+    expect(await loadSecret(db, testConfig())).toBe(first);
   });
 });
 

@@ -1,95 +1,127 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openDb, type Db } from '../src/db.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import type { Transport } from '../src/delivery/transport.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import type { DialectName, Store } from '../src/store/handle.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { createWebServer, serverIdle } from '../src/web/server.ts';
-import { tempDir, testConfig } from './helpers.ts';
+import { testConfig } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { confirmRequest } from '../src/store/confirm.ts';
+import { describeEachDb, describeEachDbShared, freshStore, handles } from './store-db.ts';
 
 let smtp: TestSmtpServer;
-let db: Db;
+let db: Store;
 let transport: Transport;
 let server: Server;
 let origin: string;
 let store: SubscriberStore;
 let now = new Date('2026-11-25T10:00:00Z');
 
-beforeAll(async () => {
-  smtp = await startSmtpServer();
-  const config = testConfig({ ALMANAC_DB: join(tempDir(), 'almanac.db'), ALMANAC_BASE_URL: 'https://almanac.test', SMTP_URL: smtp.url, ALMANAC_SECRET: 'test-secret-of-enough-length' });
-  db = openDb(config.dbPath);
-  transport = createTransport(config);
-  server = createWebServer({ config, db, transport, contentDir: '.', clock: () => now, subscribeRateLimit: { limit: 1000, windowMs: 600_000 }, log: () => {} });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  store = new SubscriberStore(db);
-});
-
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await transport.close();
-  db.close();
-  await smtp.close();
-});
-
-/** Submits the form and returns the confirmation link of the email it caused (undefined when none was sent). */
-async function subscribe(email: string, editions: string[]): Promise<string | undefined> {
-  const before = smtp.messages.length;
-  const body = new URLSearchParams({ email, editions_shown: '1' });
-  for (const e of editions) body.append('editions', e);
-  const res = await fetch(`${origin}/subscribe`, { method: 'POST', body });
-  expect(res.status).toBe(200);
-  await res.text();
-  await serverIdle(server);
-  if (smtp.messages.length === before) return undefined;
-  const mail = await simpleParser(smtp.messages.at(-1)!.raw);
-  const link = /https:\/\/almanac\.test(\/confirm\/[A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
-  expect(link).toBeDefined();
-  return `${origin}${link}`;
-}
-
-describe('a confirmation link confirms only the request it was sent for', () => {
-  test('an older link does not confirm a newer pending request for other editions; the newer link does', async () => {
-    const older = await subscribe('twice@example.com', ['midweek']);
-    now = new Date(now.getTime() + 6 * 60_000); // past the 5-minute resend interval: a second email goes out
-    const newer = await subscribe('twice@example.com', ['sunday']);
-    expect(newer).toBeDefined();
-    expect(newer).not.toBe(older);
-    const id = store.findByEmail('twice@example.com')!.id;
-
-    const stale = await fetch(older!);
-    expect(stale.status).toBe(409);
-    expect(await stale.text()).toContain('This link is for an earlier request');
-    expect(store.get(id)).toMatchObject({ status: 'pending', midweek: false, sunday: true, consent: { confirmedAt: null } });
-
-    const fresh = await fetch(newer!);
-    expect(fresh.status).toBe(200);
-    expect(await fresh.text()).toContain('You are subscribed');
-    expect(store.get(id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
-
-    // Once active, the older link changes nothing either.
-    expect((await fetch(older!)).status).toBe(200);
-    expect(store.get(id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
+describeEachDbShared('confirmation links', (dialect: DialectName) => {
+  beforeAll(async () => {
+    now = new Date('2026-11-25T10:00:00Z');
+    smtp = await startSmtpServer();
+    const config = testConfig({ ALMANAC_BASE_URL: 'https://almanac.test', SMTP_URL: smtp.url, ALMANAC_SECRET: 'test-secret-of-enough-length' });
+    db = (await freshStore(dialect)).store;
+    transport = createTransport(config);
+    server = await createWebServer({ config, store: db, transport, contentDir: '.', clock: () => now, subscribeRateLimit: { limit: 1000, windowMs: 600_000 }, log: () => {} });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    store = new SubscriberStore(db);
   });
 
-  test('a change of editions inside the resend interval sends no new email, and the first link does not confirm it', async () => {
-    const first = await subscribe('quick@example.com', ['midweek', 'sunday']);
-    now = new Date(now.getTime() + 60_000);
-    expect(await subscribe('quick@example.com', ['midweek'])).toBeUndefined();
-    expect((await fetch(first!)).status).toBe(409);
-    expect(store.findByEmail('quick@example.com')).toMatchObject({ status: 'pending', midweek: true, sunday: false });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await transport.close();
+    await smtp.close();
   });
 
-  test('the same request made again is confirmed by either link', async () => {
-    const first = await subscribe('same@example.com', ['midweek', 'sunday']);
-    now = new Date(now.getTime() + 6 * 60_000);
-    await subscribe('same@example.com', ['midweek', 'sunday']);
-    expect((await fetch(first!)).status).toBe(200);
-    expect(store.findByEmail('same@example.com')).toMatchObject({ status: 'active', midweek: true, sunday: true });
+  /** Submits the form and returns the confirmation link of the email it caused (undefined when none was sent). */
+  async function subscribe(email: string, editions: string[]): Promise<string | undefined> {
+    const before = smtp.messages.length;
+    const body = new URLSearchParams({ email, editions_shown: '1' });
+    for (const e of editions) body.append('editions', e);
+    const res = await fetch(`${origin}/subscribe`, { method: 'POST', body });
+    expect(res.status).toBe(200);
+    await res.text();
+    await serverIdle(server);
+    if (smtp.messages.length === before) return undefined;
+    const mail = await simpleParser(smtp.messages.at(-1)!.raw);
+    const link = /https:\/\/almanac\.test(\/confirm\/[A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
+    expect(link).toBeDefined();
+    return `${origin}${link}`;
+  }
+
+  describe('a confirmation link confirms only the request it was sent for', () => {
+    test('an older link does not confirm a newer pending request for other editions; the newer link does', async () => {
+      const older = await subscribe('twice@example.com', ['midweek']);
+      now = new Date(now.getTime() + 6 * 60_000); // past the 5-minute resend interval: a second email goes out
+      const newer = await subscribe('twice@example.com', ['sunday']);
+      expect(newer).toBeDefined();
+      expect(newer).not.toBe(older);
+      const id = (await store.findByEmail('twice@example.com'))!.id;
+
+      const stale = await fetch(older!);
+      expect(stale.status).toBe(409);
+      expect(await stale.text()).toContain('This link is for an earlier request');
+      expect(await store.get(id)).toMatchObject({ status: 'pending', midweek: false, sunday: true, consent: { confirmedAt: null } });
+
+      const fresh = await fetch(newer!);
+      expect(fresh.status).toBe(200);
+      expect(await fresh.text()).toContain('You are subscribed');
+      expect(await store.get(id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
+
+      // Once active, the older link changes nothing either.
+      expect((await fetch(older!)).status).toBe(200);
+      expect(await store.get(id)).toMatchObject({ status: 'active', midweek: false, sunday: true });
+    });
+
+    test('a change of editions inside the resend interval sends no new email, and the first link does not confirm it', async () => {
+      const first = await subscribe('quick@example.com', ['midweek', 'sunday']);
+      now = new Date(now.getTime() + 60_000);
+      expect(await subscribe('quick@example.com', ['midweek'])).toBeUndefined();
+      expect((await fetch(first!)).status).toBe(409);
+      expect(await store.findByEmail('quick@example.com')).toMatchObject({ status: 'pending', midweek: true, sunday: false });
+    });
+
+    test('the same request made again is confirmed by either link', async () => {
+      const first = await subscribe('same@example.com', ['midweek', 'sunday']);
+      now = new Date(now.getTime() + 6 * 60_000);
+      await subscribe('same@example.com', ['midweek', 'sunday']);
+      expect((await fetch(first!)).status).toBe(200);
+      expect(await store.findByEmail('same@example.com')).toMatchObject({ status: 'active', midweek: true, sunday: true });
+    });
+  });
+});
+
+describeEachDb('confirming is atomic against a changed request on another web server', (dialect) => {
+  test('an older link racing a form submission for other editions never activates the newer request', async () => {
+    const { store: first, target } = await freshStore(dialect);
+    // Two handles as two web servers hold them (PostgreSQL: two pools, truly concurrent).
+    const [a, b] = await handles(dialect, first, target, 2);
+    let now = new Date('2026-11-25T10:00:00Z');
+    const clock = () => now;
+    const onA = new SubscriberStore(a!, clock);
+    const onB = new SubscriberStore(b!, clock);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 25; i++) {
+      const email = `race${i}@example.com`;
+      const { subscriber } = await onA.subscribe({ email, editions: ['midweek'], ip: null, wording: 'v1-2026-11' });
+      now = new Date(now.getTime() + 6 * 60_000);
+      const [confirmed] = await Promise.all([
+        confirmRequest(a!, subscriber!.id, ['midweek'], clock),
+        onB.subscribe({ email, editions: ['sunday'], ip: null, wording: 'v1-2026-11' }),
+      ]);
+      outcomes.add(confirmed.result);
+      const after = (await onA.get(subscriber!.id))!;
+      // Either the link won (active for Midweek, the later submission leaves an active subscriber alone)
+      // or the submission won (pending for Sunday, the link confirmed nothing). Never active for Sunday.
+      if (confirmed.result === 'confirmed') expect(after).toMatchObject({ status: 'active', midweek: true, sunday: false });
+      else expect(after).toMatchObject({ status: 'pending', midweek: false, sunday: true });
+    }
+    expect([...outcomes].every((o) => o === 'confirmed' || o === 'replaced')).toBe(true);
   });
 });

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { openDb } from '../src/db.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import type { DialectName } from '../src/store/handle.ts';
+import { openStore } from '../src/store/open.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { almanac } from './cli.ts';
 import { tempDir, testConfig } from './helpers.ts';
+import { describeEachDb, freshTarget } from './store-db.ts';
 
 const running: RunningWebServer[] = [];
 
@@ -15,9 +17,9 @@ afterEach(async () => {
   for (const web of running.splice(0)) await web.close();
 });
 
-async function serve(env: Record<string, string>, host?: string): Promise<{ web: RunningWebServer; origin: string; dbPath: string }> {
+async function serve(env: Record<string, string>, host?: string, dialect: DialectName = 'sqlite'): Promise<{ web: RunningWebServer; origin: string; dbPath: string }> {
   const dir = tempDir();
-  const dbPath = join(dir, 'almanac.db');
+  const dbPath = await freshTarget(dialect);
   const config = testConfig({ ALMANAC_DB: dbPath, ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_SECRET: 'test-secret-of-enough-length', ...env });
   const web = await startWebServer(config, { port: 0, host, contentDir: 'content' });
   running.push(web);
@@ -42,11 +44,11 @@ async function recordedAddress(origin: string, dbPath: string, email: string, fo
   const res = await fetch(`${origin}/subscribe`, { method: 'POST', headers: { 'x-forwarded-for': forwardedFor }, body: new URLSearchParams({ email }) });
   expect(res.status).toBe(200);
   await res.text();
-  const db = openDb(dbPath);
+  const store = await openStore(dbPath);
   try {
-    return new SubscriberStore(db).findByEmail(email)?.consent.ip ?? null;
+    return (await new SubscriberStore(store).findByEmail(email))?.consent.ip ?? null;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -100,7 +102,7 @@ describe('bind address: ALMANAC_HOST and serve --host', () => {
   });
 });
 
-describe('X-Forwarded-For is believed only from the proxies the operator lists', () => {
+describeEachDb('X-Forwarded-For is believed only from the proxies the operator lists', (dialect) => {
   test('ALMANAC_TRUST_PROXY takes addresses and CIDR ranges (IPv4 and IPv6) or a count; anything else names the entry', () => {
     expect(loadConfig({}).trustProxy).toEqual({ hops: 0 });
     expect(loadConfig({ ALMANAC_TRUST_PROXY: '1' }).trustProxy).toEqual({ hops: 1 });
@@ -111,7 +113,7 @@ describe('X-Forwarded-For is believed only from the proxies the operator lists',
   });
 
   test('from a listed proxy the visitor is the forwarded address; a forged entry in front changes nothing', async () => {
-    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' });
+    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }, undefined, dialect);
     // Six visitors through the proxy: each has its own allowance of five.
     for (let i = 1; i <= 6; i++) expect(await post(origin, `203.0.113.${i}`)).toBe(400);
     // One visitor six times; the last time the client wrote an address of its own choosing in front.
@@ -123,21 +125,21 @@ describe('X-Forwarded-For is believed only from the proxies the operator lists',
 
   test('a client reaching the server directly cannot pick its own address', async () => {
     // The proxy is listed, but this client (127.0.0.1) is not it: its header is not read.
-    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.0/8,fd00::/8' });
+    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.0/8,fd00::/8' }, undefined, dialect);
     for (let i = 1; i <= 5; i++) expect(await post(origin, `203.0.113.${i}`)).toBe(400);
     expect(await post(origin, '203.0.113.6')).toBe(429);
-    const other = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.1' });
+    const other = await serve({ ALMANAC_TRUST_PROXY: '10.0.0.1' }, undefined, dialect);
     expect(await recordedAddress(other.origin, other.dbPath, 'direct@example.com', '198.51.100.9')).toBe('127.0.0.1');
     expect(dbPath).not.toBe(other.dbPath);
   });
 
   test('an IPv6 proxy on ::1 is listed like any other', async () => {
-    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '::1' }, '::1');
+    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '::1' }, '::1', dialect);
     expect(await recordedAddress(origin, dbPath, 'six@example.com', '2001:db8::7')).toBe('2001:db8::7');
   });
 
   test('the count form still works: the visitor is that many entries from the socket end', async () => {
-    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '1' });
+    const { origin, dbPath } = await serve({ ALMANAC_TRUST_PROXY: '1' }, undefined, dialect);
     expect(await recordedAddress(origin, dbPath, 'count@example.com', '192.0.2.99, 198.51.100.7')).toBe('198.51.100.7');
   });
 });

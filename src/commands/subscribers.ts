@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, type Command, type CommandContext } from './command.ts';
-import { openDb } from '../db.ts';
 import { parseEditions } from '../subscribers/csv.ts';
 import { isValidEmail, normaliseEmail } from '../subscribers/email.ts';
-import { writeExport } from '../subscribers/export.ts';
+import { writeExport } from '../store/export.ts';
+import type { Store } from '../store/handle.ts';
+import { openStore } from '../store/open.ts';
+import { SubscriberStore } from '../store/subscribers.ts';
+import { editionsOf, STATUSES } from '../store/types.ts';
 import { importCsv } from '../subscribers/import.ts';
-import { editionsOf, STATUSES, SubscriberStore } from '../subscribers/store.ts';
 import { parse } from './args.ts';
 
 /** `subscribers add|import|export|remove|list`: manage the subscriber list. */
@@ -13,15 +15,17 @@ export const subscribersCommand: Command = async (ctx) => {
   const [action, ...rest] = ctx.args;
   const run = ACTIONS[action ?? ''];
   if (!run) throw new UsageError(action ? `unknown action '${action}': expected add, import, export, remove or list` : 'missing action: add, import, export, remove or list');
-  const db = openDb(ctx.config().dbPath);
+  const config = ctx.config();
+  // SQLite file or PostgreSQL (ALMANAC_DB); an unreachable PostgreSQL stops here with exit 2.
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
-    return await run(ctx, rest, new SubscriberStore(db));
+    return await run(ctx, rest, new SubscriberStore(store), store);
   } finally {
-    db.close();
+    await store.close();
   }
 };
 
-type Action = (ctx: CommandContext, args: string[], store: SubscriberStore) => Promise<number> | number;
+type Action = (ctx: CommandContext, args: string[], store: SubscriberStore, db: Store) => Promise<number>;
 
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`missing ${what}`);
@@ -29,16 +33,16 @@ function onePositional(positionals: string[], what: string): string {
   return positionals[0]!;
 }
 
-const add: Action = (ctx, args, store) => {
+const add: Action = async (ctx, args, store) => {
   const { values, positionals } = parse(args, { name: { type: 'string' }, editions: { type: 'string' } });
   const email = onePositional(positionals, 'EMAIL');
   if (!isValidEmail(email)) throw new UsageError(`invalid email address ${JSON.stringify(email)}`);
   const parsed = parseEditions(values.editions ?? '');
   if ('unknown' in parsed) throw new UsageError(`--editions: unknown edition '${parsed.unknown}': expected midweek, sunday or both`);
   // Without --editions, an existing subscriber keeps the editions they chose.
-  const existing = values.editions === undefined ? store.findByEmail(email) : undefined;
+  const existing = values.editions === undefined ? await store.findByEmail(email) : undefined;
   const kept = existing ? editionsOf(existing) : [];
-  const { result, subscriber } = store.add({ email, name: values.name ?? null, editions: kept.length > 0 ? kept : parsed.editions });
+  const { result, subscriber } = await store.add({ email, name: values.name ?? null, editions: kept.length > 0 ? kept : parsed.editions });
   if (result === 'suppressed') {
     ctx.stderr.write(
       `almanac subscribers: refusing to add ${normaliseEmail(email)}: the address is suppressed (erased, hard-bounced or complained) and must not be mailed again\n`,
@@ -51,7 +55,7 @@ const add: Action = (ctx, args, store) => {
   return 0;
 };
 
-const importAction: Action = (ctx, args, store) => {
+const importAction: Action = async (ctx, args, _store, db) => {
   const { positionals } = parse(args, {});
   const file = onePositional(positionals, 'FILE.csv');
   let text: string;
@@ -60,7 +64,7 @@ const importAction: Action = (ctx, args, store) => {
   } catch (cause) {
     throw new Error(`cannot read ${file}`, { cause });
   }
-  const report = importCsv(store, text);
+  const report = await importCsv(db, text);
   for (const issue of report.bad) ctx.stderr.write(`${file}:${issue.line}: ${issue.reason}\n`);
   for (const issue of report.suppressed) ctx.stdout.write(`${file}:${issue.line}: ${issue.reason}\n`);
   ctx.stdout.write(
@@ -70,14 +74,14 @@ const importAction: Action = (ctx, args, store) => {
   return report.bad.length > 0 ? 1 : 0;
 };
 
-const exportAction: Action = (ctx, args, store) => {
+const exportAction: Action = async (ctx, args, store) => {
   const { values, positionals } = parse(args, { format: { type: 'string', default: 'csv' } });
   if (values.format !== 'csv' && values.format !== 'json') {
     throw new UsageError(`--format: expected csv or json, found ${JSON.stringify(values.format)}`);
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const email = positionals[0];
-  const n = writeExport(store, values.format, (chunk) => ctx.stdout.write(chunk), email);
+  const n = await writeExport(store, values.format, (chunk) => ctx.stdout.write(chunk), email);
   if (email !== undefined && n === 0) {
     ctx.stderr.write(`almanac subscribers: no subscriber with address ${normaliseEmail(email)}\n`);
     return 1;
@@ -85,11 +89,11 @@ const exportAction: Action = (ctx, args, store) => {
   return 0;
 };
 
-const remove: Action = (ctx, args, store) => {
+const remove: Action = async (ctx, args, store) => {
   const { positionals } = parse(args, {});
   const email = normaliseEmail(onePositional(positionals, 'EMAIL'));
   if (!email) throw new UsageError('missing EMAIL');
-  const outcome = store.erase(email);
+  const outcome = await store.erase(email);
   const lines: string[] = [];
   if (outcome.subscriber) {
     const s = outcome.subscriber;
@@ -107,10 +111,10 @@ const remove: Action = (ctx, args, store) => {
   return 0;
 };
 
-const list: Action = (ctx, args, store) => {
+const list: Action = async (ctx, args, store) => {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const counts = store.counts();
+  const counts = await store.counts();
   if (values.json) {
     ctx.stdout.write(`${JSON.stringify(counts)}\n`);
     return 0;

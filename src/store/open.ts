@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -7,6 +5,7 @@ import { ConfigError } from '../config.ts';
 import { dialectFor, redactUrl } from './dialect.ts';
 import type { Store } from './handle.ts';
 import { migrate } from './migrations.ts';
+import { createPrivately } from './private-file.ts';
 import type { Database } from './schema.ts';
 
 /** Options of openStore. */
@@ -43,7 +42,7 @@ export async function openStore(target: string, options: OpenOptions = {}): Prom
 }
 
 function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  createPrivately(path);
   const sqlite = new BetterSqlite3(path);
   // The same pragmas as src/db.ts; secure_delete as SubscriberStore sets it (erasure leaves no copy in freed pages).
   sqlite.pragma('journal_mode = WAL');

@@ -1,7 +1,8 @@
 import type { Kind } from '../config.ts';
 import { parseCsv, parseEditions } from './csv.ts';
 import { isValidEmail, normaliseEmail } from './email.ts';
-import type { SubscriberStore } from './store.ts';
+import type { Store } from '../store/handle.ts';
+import { importMany } from '../store/import.ts';
 
 /** A line of the file that was not imported, and why. */
 export interface ImportIssue {
@@ -30,8 +31,12 @@ interface ValidRow {
   editions: Kind[];
 }
 
-/** Imports a CSV with header `email,name,editions` (name and editions optional) as active subscribers, consent source 'import'. */
-export function importCsv(store: SubscriberStore, text: string): ImportReport {
+/**
+ * Imports a CSV with header `email,name,editions` (name and editions optional) as active subscribers, consent source
+ * 'import', into the store (SQLite or PostgreSQL). Rows are written in chunks, each one transaction: an import
+ * interrupted half-way is finished by running it again.
+ */
+export async function importCsv(store: Store, text: string, clock?: () => Date): Promise<ImportReport> {
   const report: ImportReport = { added: 0, present: 0, suppressed: [], bad: [] };
   const { records, problems } = parseCsv(text);
   report.bad.push(...problems);
@@ -74,14 +79,13 @@ export function importCsv(store: SubscriberStore, text: string): ImportReport {
     const name = index('name') >= 0 ? fields[index('name')]!.trim() || null : null;
     valid.push({ line, email, name, editions: parsed.editions });
   }
-  store.transaction(() => {
-    for (const row of valid) {
-      const result = store.importOne(row);
-      if (result === 'added') report.added++;
-      else if (result === 'present') report.present++;
-      else report.suppressed.push({ line: row.line, reason: `${row.email} is suppressed (erased, bounced or complained): skipped` });
-    }
-  });
+  const results = await importMany(store, valid, clock);
+  for (const [i, row] of valid.entries()) {
+    const result = results[i];
+    if (result === 'added') report.added++;
+    else if (result === 'present') report.present++;
+    else report.suppressed.push({ line: row.line, reason: `${row.email} is suppressed (erased, bounced or complained): skipped` });
+  }
   report.bad.sort((a, b) => a.line - b.line);
   return report;
 }

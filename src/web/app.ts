@@ -3,16 +3,19 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { redact } from '../redact.ts';
-import { SubscriberStore } from '../subscribers/store.ts';
-import { loadSecret, Tokens } from '../subscribers/tokens.ts';
-import type { ParsedBody, Reply } from './http.ts';
+import type { Store } from '../store/handle.ts';
+import { loadSecret } from '../store/secret.ts';
+import { SubscriberStore } from '../store/subscribers.ts';
+import { Tokens } from '../subscribers/tokens.ts';
+import { HttpError, type ParsedBody, type Reply } from './http.ts';
 import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 
 /** What the web server needs; the caller builds the real things. */
 export interface WebDeps {
   config: Config;
-  db: Db;
+  /** The store (SQLite or PostgreSQL): web servers on several hosts share one PostgreSQL database. */
+  store: Store;
   transport: Transport;
   contentDir: string;
   /** Scheduler state for /healthz. */
@@ -31,6 +34,8 @@ export interface WebDeps {
 export interface App {
   deps: WebDeps;
   config: Config;
+  /** The database the subscriber list, suppressions, secret and archive are in. */
+  db: Store;
   store: SubscriberStore;
   tokens: Tokens;
   subscribeLimiter: SlidingWindowLimiter;
@@ -46,8 +51,8 @@ export interface App {
   idle: () => Promise<void>;
 }
 
-/** Builds the App from the deps. */
-export function createApp(deps: WebDeps): App {
+/** Builds the App from the deps (reads, or creates once, the signing secret in the store). */
+export async function createApp(deps: WebDeps): Promise<App> {
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${redact(line)}\n`));
   const pending = new Set<Promise<unknown>>();
@@ -55,8 +60,9 @@ export function createApp(deps: WebDeps): App {
   return {
     deps,
     config: deps.config,
-    store: new SubscriberStore(deps.db, clock),
-    tokens: new Tokens(loadSecret(deps.db, deps.config), clock),
+    db: deps.store,
+    store: new SubscriberStore(deps.store, clock),
+    tokens: new Tokens(await loadSecret(deps.store, deps.config), clock),
     subscribeLimiter: new SlidingWindowLimiter(rate.limit, rate.windowMs, clock),
     content: new ContentCache(deps.contentDir),
     pages: new PageCache(),
@@ -85,3 +91,13 @@ export interface RouteRequest {
 }
 
 export type Handler = (r: RouteRequest, app: App) => Promise<Reply> | Reply;
+
+/**
+ * The store's better-sqlite3 handle, for a route whose module still uses the synchronous store (src/db.ts) until it
+ * moves to src/store/: on SQLite it is the store's own handle (one handle per process); on PostgreSQL there is
+ * none, and the request gets a 503 that says so.
+ */
+export function sqliteHandle(app: App, what: string): Db {
+  if (app.db.sqlite) return app.db.sqlite;
+  throw new HttpError(503, `${what} does not run on PostgreSQL yet`);
+}

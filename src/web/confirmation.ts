@@ -1,7 +1,7 @@
 import { bareAddress } from '../delivery/transport.ts';
 import { buildSimpleMessage, newMessageId } from '../delivery/mime.ts';
 import { renderConfirmation } from '../render/render-edition.ts';
-import { editionsOf, type Subscriber } from '../subscribers/store.ts';
+import { editionsOf, type Subscriber } from '../store/types.ts';
 import { confirmUrl } from '../subscribers/tokens.ts';
 import type { App } from './app.ts';
 

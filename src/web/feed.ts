@@ -1,6 +1,6 @@
 import { NEWSLETTER_NAME } from '../editions/compose.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
-import type { ArchivedEdition } from './editions.ts';
+import type { ArchivedEdition } from '../store/editions.ts';
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {

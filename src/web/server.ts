@@ -32,8 +32,8 @@ const ROUTES: Route[] = [
 const servers = new WeakMap<Server, App>();
 
 /** The public web server (node:http, server-rendered pages, no scripts). Not listening: the caller listens. */
-export function createWebServer(deps: WebDeps): Server {
-  const app = createApp(deps);
+export async function createWebServer(deps: WebDeps): Promise<Server> {
+  const app = await createApp(deps);
   const addresses = new ClientAddress(deps.config.trustProxy);
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => {
     handle(app, addresses, req, res).catch((error: unknown) => {

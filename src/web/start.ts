@@ -1,9 +1,12 @@
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
-import { openDb, type Db } from '../db.ts';
+import type { Db } from '../db.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import type { Transport } from '../delivery/transport.ts';
+import type { Store } from '../store/handle.ts';
+import { openStore } from '../store/open.ts';
+import { storeOnSqliteHandle } from '../store/shared-sqlite.ts';
 import { createWebServer, serverIdle } from './server.ts';
 
 /** Options for startWebServer. */
@@ -16,7 +19,12 @@ export interface StartWebServerOptions {
   contentDir?: string;
   /** Scheduler state for /healthz. */
   health?: () => Record<string, unknown>;
-  /** Reuse an open database instead of opening config.dbPath (it is then not closed by close()). */
+  /** Reuse an open store instead of opening config.dbPath (it is then not closed by close()). */
+  store?: Store;
+  /**
+   * Reuse a better-sqlite3 handle opened with src/db.ts (it is then not closed by close()).
+   * Transitional: for callers not yet on src/store/; `store` wins when both are given.
+   */
   db?: Db;
   /** Reuse a transport instead of createTransport(config) (it is then not closed by close()). */
   transport?: Transport;
@@ -30,13 +38,27 @@ export interface RunningWebServer {
   close(): Promise<void>;
 }
 
-/** Opens the database and transport and starts the web server; resolves once it listens. */
+/**
+ * Opens the store (SQLite or PostgreSQL, as ALMANAC_DB says) and the transport and starts the web
+ * server; resolves once it listens. An unreachable PostgreSQL throws StoreUnavailableError (exit 2).
+ */
 export async function startWebServer(config: Config, opts: StartWebServerOptions = {}): Promise<RunningWebServer> {
-  const db = opts.db ?? openDb(config.dbPath);
+  const owned = !opts.store && !opts.db;
+  const store = opts.store ?? (opts.db ? storeOnSqliteHandle(opts.db) : await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = opts.transport ?? createTransport(config);
-  const server = createWebServer({ config, db, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health });
+  const release = async () => {
+    if (!opts.transport) await transport.close();
+    if (owned) await store.close();
+  };
+  let server: Server;
   const port = opts.port ?? config.port;
   const host = opts.host ?? config.host;
+  try {
+    server = await createWebServer({ config, store, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health });
+  } catch (error) {
+    await release();
+    throw error;
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -46,8 +68,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
       });
     });
   } catch (cause) {
-    if (!opts.transport) await transport.close();
-    if (!opts.db) db.close();
+    await release();
     throw new Error(`cannot listen on ${host}:${port}`, { cause });
   }
   const address = server.address() as AddressInfo;
@@ -63,8 +84,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
           server.closeIdleConnections();
         });
         await serverIdle(server);
-        if (!opts.transport) await transport.close();
-        if (!opts.db) db.close();
+        await release();
       })()),
   };
 }

@@ -1,4 +1,5 @@
-import { editionsOf } from '../../subscribers/store.ts';
+import { confirmRequest } from '../../store/confirm.ts';
+import { editionsOf } from '../../store/types.ts';
 import type { Handler } from '../app.ts';
 import { html } from '../html.ts';
 import { editionNames, invalidLink, page } from '../pages.ts';
@@ -6,14 +7,15 @@ import { editionNames, invalidLink, page } from '../pages.ts';
 /**
  * `GET /confirm/<token>`: double opt-in; a pending subscriber becomes active and the time is recorded. The token names
  * the editions of the request it was sent for: when the pending request has changed since (another form submission
- * asking for other editions), an older link confirms nothing.
+ * asking for other editions, on this web server or another), an older link confirms nothing.
  */
-export const confirm: Handler = (r, app) => {
+export const confirm: Handler = async (r, app) => {
   const verified = app.tokens.verify(r.params[0]!, 'confirm');
-  const current = verified && app.store.get(verified.subscriberId);
-  if (!verified || !current) return invalidLink();
-  // Checked and confirmed in one synchronous step: no other request runs in between.
-  if (current.status === 'pending' && editionsOf(current).join() !== verified.editions!.join()) {
+  if (!verified) return invalidLink();
+  // Checked and confirmed in one conditional UPDATE (store/confirm.ts): no request on any server runs in between.
+  const outcome = await confirmRequest(app.db, verified.subscriberId, verified.editions!, app.clock);
+  if (outcome.result === 'invalid') return invalidLink();
+  if (outcome.result === 'replaced') {
     return page(
       409,
       'Link replaced',
@@ -21,8 +23,7 @@ export const confirm: Handler = (r, app) => {
 <p>Your subscription request changed after this link was sent. Nothing was confirmed: open the link in the newest confirmation email, or <a href="/subscribe">ask for a new one</a>.</p>`,
     );
   }
-  const subscriber = app.store.confirm(current.id);
-  if (!subscriber || subscriber.status !== 'active') return invalidLink();
+  const subscriber = outcome.subscriber;
   const preferences = `/preferences/${app.tokens.preferences(subscriber.id)}`;
   return page(
     200,

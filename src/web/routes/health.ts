@@ -1,12 +1,13 @@
 import type { Handler } from '../app.ts';
 import { errorText } from '../../log.ts';
+import { pingStore } from '../../store/open.ts';
 import { json } from '../pages.ts';
 
 /** `GET /healthz`: `{ ok, db, scheduler }`, 200 when the database answers, else 503. */
-export const health: Handler = (_r, app) => {
+export const health: Handler = async (_r, app) => {
   let db: string;
   try {
-    app.deps.db.prepare('SELECT 1').get();
+    await pingStore(app.db);
     db = 'ok';
   } catch (error) {
     db = errorText(error);

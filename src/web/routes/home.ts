@@ -1,8 +1,8 @@
 import { KIND_NAMES } from '../../editions/calendar.ts';
 import { NEWSLETTER_NAME } from '../../editions/compose.ts';
 import type { Guide } from '../../content/loader.ts';
+import { sentEditions, type ArchivedEdition } from '../../store/editions.ts';
 import type { Handler } from '../app.ts';
-import { sentEditions, type ArchivedEdition } from '../editions.ts';
 import { html } from '../html.ts';
 import { layout } from '../layout.ts';
 import { subscribeBox } from '../subscribe-box.ts';
@@ -22,7 +22,7 @@ function guideItem(g: Guide) {
 
 /** `GET /`: what the newsletter is, a subscribe form, the latest editions and the guides. */
 export const home: Handler = async (_r, app) => {
-  const editions = sentEditions(app.deps.db, LATEST);
+  const editions = await sentEditions(app.db, LATEST);
   const guides = [...((await currentContent(app))?.content.guides ?? [])]
     .sort((a, b) => b.updated.getTime() - a.updated.getTime() || a.slug.localeCompare(b.slug))
     .slice(0, LATEST);

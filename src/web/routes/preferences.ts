@@ -1,15 +1,15 @@
 import { KINDS, type Kind } from '../../config.ts';
 import { KIND_NAMES } from '../../editions/calendar.ts';
 import { CURRENT_CONSENT_VERSION } from '../../subscribers/consent.ts';
-import { editionsOf, type Subscriber } from '../../subscribers/store.ts';
+import { editionsOf, type Subscriber } from '../../store/types.ts';
 import type { App, Handler, RouteRequest } from '../app.ts';
 import { html } from '../html.ts';
 import { field } from '../http.ts';
 import { editionNames, invalidLink, maskEmail, page } from '../pages.ts';
 
-function lookup(r: RouteRequest, app: App): Subscriber | undefined {
+async function lookup(r: RouteRequest, app: App): Promise<Subscriber | undefined> {
   const verified = app.tokens.verify(r.params[0]!, 'preferences');
-  return verified && app.store.get(verified.subscriberId);
+  return verified && (await app.store.get(verified.subscriberId));
 }
 
 function view(s: Subscriber, token: string, notice?: string) {
@@ -34,19 +34,19 @@ ${KINDS.map((k) => html`<label class="check"><input type="checkbox" name="editio
 }
 
 /** `GET /preferences/<token>`: choose Midweek, Sunday, both, or leave. */
-export const preferencesPage: Handler = (r, app) => {
-  const s = lookup(r, app);
+export const preferencesPage: Handler = async (r, app) => {
+  const s = await lookup(r, app);
   return s ? page(200, 'Your editions', view(s, r.params[0]!)) : invalidLink();
 };
 
 /** `POST /preferences/<token>`: saves the choice (none ticked, or action=leave, unsubscribes from both). */
 export const savePreferences: Handler = async (r, app) => {
   const body = await r.body();
-  const s = lookup(r, app);
+  const s = await lookup(r, app);
   if (!s) return invalidLink();
   const chosen: Kind[] =
     field(body, 'action') === 'leave' ? [] : KINDS.filter((k) => (body.fields.get('editions') ?? []).some((v) => v.split(',').includes(k)));
-  const updated = app.store.setEditions(s.id, chosen, { ip: r.ip, wording: CURRENT_CONSENT_VERSION }) ?? s;
+  const updated = (await app.store.setEditions(s.id, chosen, { ip: r.ip, wording: CURRENT_CONSENT_VERSION })) ?? s;
   const now = updated.status === 'active' || updated.status === 'pending' ? editionsOf(updated) : [];
   const notice = now.length ? `Saved. You receive ${editionNames(now)}.` : 'Saved. You are unsubscribed from every edition.';
   return page(200, 'Your editions', view(updated, r.params[0]!, notice));

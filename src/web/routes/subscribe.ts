@@ -105,7 +105,7 @@ export const subscribe: Handler = async (r, app) => {
   if (input.editions === 'none') return invalid('Choose at least one edition.');
   if (!Array.isArray(input.editions)) return invalid(`Unknown edition "${input.editions.unknown}": choose midweek, sunday or both.`);
   if (!input.bot) {
-    const outcome = app.store.subscribe({
+    const outcome = await app.store.subscribe({
       email: input.email,
       name: input.name,
       editions: input.editions,

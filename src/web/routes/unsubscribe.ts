@@ -1,15 +1,15 @@
 import type { Kind } from '../../config.ts';
 import { KIND_NAMES } from '../../editions/calendar.ts';
-import { editionsOf, type Subscriber } from '../../subscribers/store.ts';
+import { editionsOf, type Subscriber } from '../../store/types.ts';
 import type { App, Handler, RouteRequest } from '../app.ts';
 import { html } from '../html.ts';
 import { field } from '../http.ts';
 import { editionNames, invalidLink, maskEmail, page } from '../pages.ts';
 
-function lookup(r: RouteRequest, app: App): { subscriber: Subscriber; kind: Kind; token: string } | undefined {
+async function lookup(r: RouteRequest, app: App): Promise<{ subscriber: Subscriber; kind: Kind; token: string } | undefined> {
   const token = r.params[0]!;
   const verified = app.tokens.verify(token, 'unsubscribe');
-  const subscriber = verified && app.store.get(verified.subscriberId);
+  const subscriber = verified && (await app.store.get(verified.subscriberId));
   return subscriber && verified.kind ? { subscriber, kind: verified.kind, token } : undefined;
 }
 
@@ -40,8 +40,8 @@ ${others.length > 0 ? html`<p>You still receive ${editionNames(others)}.</p>` : 
 }
 
 /** `GET /unsubscribe/<token>`: a page with the button. Changes nothing (link scanners fetch every URL). */
-export const unsubscribePage: Handler = (r, app) => {
-  const found = lookup(r, app);
+export const unsubscribePage: Handler = async (r, app) => {
+  const found = await lookup(r, app);
   if (!found) return invalidLink();
   return page(200, 'Unsubscribe', view(app, found.subscriber, found.kind, found.token, false));
 };
@@ -52,9 +52,9 @@ export const unsubscribePage: Handler = (r, app) => {
  */
 export const unsubscribe: Handler = async (r, app) => {
   const body = await r.body();
-  const found = lookup(r, app);
+  const found = await lookup(r, app);
   if (!found) return invalidLink();
   const scope = field(body, 'scope') === 'all' ? 'all' : found.kind;
-  const updated = app.store.unsubscribe(found.subscriber.id, scope) ?? found.subscriber;
+  const updated = (await app.store.unsubscribe(found.subscriber.id, scope)) ?? found.subscriber;
   return page(200, 'Unsubscribed', view(app, updated, found.kind, found.token, true));
 };

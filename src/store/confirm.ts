@@ -1,0 +1,38 @@
+import type { Kind } from '../config.ts';
+import { changed } from './dialect.ts';
+import type { Store } from './handle.ts';
+import { SubscriberStore } from './subscribers.ts';
+import type { Subscriber } from './types.ts';
+
+/**
+ * What a confirmation link did: `confirmed` (pending → active now), `already` (active before),
+ * `replaced` (still pending, but for other editions than the link was sent for: nothing changed),
+ * or `invalid` (no such subscriber, or neither pending nor active).
+ */
+export type ConfirmOutcome =
+  | { result: 'confirmed' | 'already' | 'replaced'; subscriber: Subscriber }
+  | { result: 'invalid'; subscriber: undefined };
+
+/**
+ * Double opt-in for the request that asked for `editions`: one conditional UPDATE that activates
+ * the subscriber only while they are pending for exactly those editions. The check and the change
+ * are one statement, so a form submission changing the request on another web server (PostgreSQL
+ * re-evaluates the WHERE on the row it waited for) can never be confirmed by an older link.
+ */
+export async function confirmRequest(store: Store, id: number, editions: readonly Kind[], clock: () => Date = () => new Date()): Promise<ConfirmOutcome> {
+  const now = clock().toISOString();
+  const result = await store.db
+    .updateTable('subscribers')
+    .set({ status: 'active', confirmed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('midweek', '=', editions.includes('midweek') ? 1 : 0)
+    .where('sunday', '=', editions.includes('sunday') ? 1 : 0)
+    .executeTakeFirst();
+  const subscriber = await new SubscriberStore(store, clock).get(id);
+  if (!subscriber) return { result: 'invalid', subscriber: undefined };
+  if (changed(result) > 0) return { result: 'confirmed', subscriber };
+  if (subscriber.status === 'pending') return { result: 'replaced', subscriber };
+  if (subscriber.status === 'active') return { result: 'already', subscriber };
+  return { result: 'invalid', subscriber: undefined };
+}

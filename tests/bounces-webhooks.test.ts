@@ -1,3 +1,4 @@
+import { storeOnSqliteHandle } from '../src/store/shared-sqlite.ts';
 import { execFileSync } from 'node:child_process';
 import { createHmac, createSign, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -55,9 +56,9 @@ async function site(): Promise<Site> {
   await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
   const fetched: string[] = [];
   const logs: string[] = [];
-  const server: Server = createWebServer({
+  const server: Server = await createWebServer({
     config: h.config,
-    db: h.db,
+    store: storeOnSqliteHandle(h.db),
     transport: h.transport,
     contentDir: h.contentDir,
     log: (line) => logs.push(line),
@@ -234,7 +235,7 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
   test('unconfigured providers refuse every request', async () => {
     const h = await harness();
     cleanup.push(() => h.close());
-    const server = createWebServer({ config: h.config, db: h.db, transport: h.transport, contentDir: h.contentDir, log: () => {} });
+    const server = await createWebServer({ config: h.config, store: storeOnSqliteHandle(h.db), transport: h.transport, contentDir: h.contentDir, log: () => {} });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -4,7 +4,7 @@ import { providerAnalysis, WebhookError, type ProviderEvent } from '../../bounce
 import { mailgunEvent, verifyMailgun } from '../../bounces/providers/mailgun.ts';
 import { postmarkEvent, verifyPostmark } from '../../bounces/providers/postmark.ts';
 import { httpsFetch, isSnsUrl, sesEvents, verifySns } from '../../bounces/providers/ses.ts';
-import type { App, Handler } from '../app.ts';
+import { sqliteHandle, type App, type Handler } from '../app.ts';
 import { HttpError, type Reply } from '../http.ts';
 
 /** Provider payloads can carry a message's headers (SES up to 256 KB per SNS message). */
@@ -14,7 +14,7 @@ const processors = new WeakMap<App, BounceProcessor>();
 
 function processor(app: App): BounceProcessor {
   let p = processors.get(app);
-  if (!p) processors.set(app, (p = new BounceProcessor(app.deps.db, app.config, app.clock)));
+  if (!p) processors.set(app, (p = new BounceProcessor(sqliteHandle(app, 'bounce webhooks'), app.config, app.clock)));
   return p;
 }
 

@@ -250,6 +250,7 @@ function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields,
     pieces.push(chunk(part.chunks[0]!, part.bytes[0]!));
     for (let i = 0; i < part.slots.length; i++) {
       const value = recipient.links[part.slots[i]!];
+      if (value === undefined) throw new Error(`cannot build ${template.id} for ${recipient.to}: slot ${part.slots[i]} left unfilled`);
       pieces.push(small(`${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`), chunk(part.chunks[i + 1]!, part.bytes[i + 1]!));
     }
   };

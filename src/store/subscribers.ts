@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Kind } from '../config.ts';
 import { hashEmail, isValidEmail, normaliseEmail } from '../subscribers/email.ts';
+import { eraseEngagementIn } from './engagement.ts';
 import { afterErase, lockRows, retryOnUniqueViolation, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
 import type { SubscribersTable } from './schema.ts';
@@ -377,6 +378,7 @@ export class SubscriberStore {
           .where('subscriber_id', '=', r.subscriber_id)
           .execute();
       }
+      if (subscriber) await eraseEngagementIn(tx, subscriber.id); // personal click/open events (src/tracking/)
       if (subscriber) await tx.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
       const suppressionAdded = await addSuppressionIn(tx, normal, 'erased', this.now());
       return { subscriber, deliveriesAnonymised: rows.length, suppressionAdded };

@@ -128,3 +128,16 @@ export async function eraseEngagementIn(tx: Tx, subscriberId: number): Promise<n
   const result = await tx.deleteFrom('engagement_events').where('subscriber_id', '=', subscriberId).executeTakeFirst();
   return Number(result.numDeletedRows ?? 0n);
 }
+
+/** Copies accepted per minute (the ledger's 'sent' rows by the minute they were recorded), oldest first. */
+export async function deliveriesPerMinute(store: Store, editionId: string): Promise<{ minute: string; copies: number }[]> {
+  const rows = await store.db
+    .selectFrom('deliveries')
+    .select((eb) => [eb.fn<string>('substr', ['updated_at', eb.val(1), eb.val(16)]).as('minute'), eb.fn.countAll<number>().as('copies')])
+    .where('edition_id', '=', editionId)
+    .where('state', '=', 'sent')
+    .groupBy('minute')
+    .orderBy('minute')
+    .execute();
+  return rows.map((r) => ({ minute: r.minute, copies: Number(r.copies) }));
+}

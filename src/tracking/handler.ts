@@ -26,31 +26,32 @@ const PATH = /^\/r\/([^/?#]+)$/;
 const LINKS_TTL_MS = 60_000;
 const DELIVERED_TTL_MS = 1_000;
 
-const linkCache = new WeakMap<Store, Map<string, { at: number; links: Map<number, TrackedLink> }>>();
-const deliveredCache = new WeakMap<Store, Map<string, { at: number; value: Date | undefined }>>();
+// Per TrackingDeps (one per server), so two servers never share what they read.
+const linkCache = new WeakMap<TrackingDeps, Map<string, { at: number; links: Map<number, TrackedLink> }>>();
+const deliveredCache = new WeakMap<TrackingDeps, Map<string, { at: number; value: Date | undefined }>>();
 
-async function linksOf(store: Store, editionId: string, now: number): Promise<Map<number, TrackedLink>> {
-  let cache = linkCache.get(store);
-  if (!cache) linkCache.set(store, (cache = new Map()));
+async function linksOf(deps: TrackingDeps, editionId: string, now: number): Promise<Map<number, TrackedLink>> {
+  let cache = linkCache.get(deps);
+  if (!cache) linkCache.set(deps, (cache = new Map()));
   const hit = cache.get(editionId);
   if (hit && now - hit.at < LINKS_TTL_MS) return hit.links;
-  const links = new Map((await editionLinks(store, editionId)).map((l) => [l.link, l]));
+  const links = new Map((await editionLinks(deps.store, editionId)).map((l) => [l.link, l]));
   if (cache.size > 200) cache.clear();
   cache.set(editionId, { at: now, links });
   return links;
 }
 
 /** The copy's delivery time with a personal token; else the edition's latest delivery (cached a second). */
-async function deliveredAt(store: Store, editionId: string, subscriberId: number | undefined, now: number): Promise<Date | undefined> {
+async function deliveredAt(deps: TrackingDeps, editionId: string, subscriberId: number | undefined, now: number): Promise<Date | undefined> {
   if (subscriberId !== undefined) {
-    const at = await lastDeliveredAt(store, editionId, subscriberId);
+    const at = await lastDeliveredAt(deps.store, editionId, subscriberId);
     return at ? new Date(at) : undefined;
   }
-  let cache = deliveredCache.get(store);
-  if (!cache) deliveredCache.set(store, (cache = new Map()));
+  let cache = deliveredCache.get(deps);
+  if (!cache) deliveredCache.set(deps, (cache = new Map()));
   const hit = cache.get(editionId);
   if (hit && now - hit.at < DELIVERED_TTL_MS) return hit.value;
-  const at = await lastDeliveredAt(store, editionId);
+  const at = await lastDeliveredAt(deps.store, editionId);
   const value = at ? new Date(at) : undefined;
   if (cache.size > 200) cache.clear();
   cache.set(editionId, { at: now, value });
@@ -80,7 +81,7 @@ export async function handleTracking(req: IncomingMessage, res: ServerResponse, 
   const target = deps.tokens.verify(m[1]!);
   if (!target) return (notFound(res), true);
   const now = (deps.clock ?? (() => new Date()))();
-  const link = target.pixel ? undefined : (await linksOf(deps.store, target.editionId, now.getTime())).get(target.link);
+  const link = target.pixel ? undefined : (await linksOf(deps, target.editionId, now.getTime())).get(target.link);
   if (!target.pixel && !link) return (notFound(res), true);
 
   const record = target.pixel ? deps.tracking.opens : deps.tracking.clicks;
@@ -89,7 +90,7 @@ export async function handleTracking(req: IncomingMessage, res: ServerResponse, 
     const subscriberId = deps.tracking.personal ? target.subscriberId : undefined;
     const userAgent = req.headers['user-agent'];
     const ip = deps.clientIp?.(req) ?? req.socket.remoteAddress;
-    const facts: RequestFacts = { method: req.method, userAgent, ip, deliveredAt: await deliveredAt(deps.store, target.editionId, subscriberId, now.getTime()), now };
+    const facts: RequestFacts = { method: req.method, userAgent, ip, deliveredAt: await deliveredAt(deps, target.editionId, subscriberId, now.getTime()), now };
     const verdict = target.pixel ? classifyOpen(facts) : classifyClick(facts, link!.kind);
     deps.recorder.record(
       {

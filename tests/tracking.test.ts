@@ -7,6 +7,9 @@ import { ConfigError } from '../src/config.ts';
 import { preSendChecks } from '../src/render/checks.ts';
 import { personalise, renderEdition } from '../src/render/render-edition.ts';
 import { SLOTS } from '../src/render/slots.ts';
+import { openDb } from '../src/db.ts';
+import type { Transport } from '../src/delivery/transport.ts';
+import { createWebServer } from '../src/web/server.ts';
 import { editionLinks, subscriberEngagement } from '../src/store/engagement.ts';
 import { openStore } from '../src/store/open.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
@@ -196,6 +199,30 @@ describeEachDb('tracking', (dialect) => {
     await get(base2, path(c!.link), `${BROWSER} fast`);
     await d2.recorder.flush();
     expect((await engagementReport(store, edition.id)).clicks.machineByReason.early).toBe(1);
+  });
+
+  test('the web server serves /r/ with its one mounted line; other pages are unaffected', async () => {
+    const { store } = await freshStore(dialect);
+    const { edition, rendered } = await sunday();
+    const cfg = config('clicks');
+    const sent = await trackEdition(store, cfg, edition, rendered);
+    const tracking = await createTrackingDeps(store, cfg);
+    deps.push(tracking);
+    const db = openDb(join(tempDir('almanac-web-'), 'web.db'));
+    const server = createWebServer({ config: cfg, db, transport: { send: async () => { throw new Error('no mail here'); }, close: async () => {} } as unknown as Transport, contentDir: '.', log: () => {}, tracking });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const tracked = hrefs(sent.html).find((h) => h.includes('/r/'))!;
+    const res = await get(base, pathOf(tracked));
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(edition.news[0]!.url);
+    expect((await get(base, '/r/not-a-token')).status).toBe(404);
+    expect((await fetch(`${base}${pathOf(tracked)}`, { method: 'POST', redirect: 'manual' })).status).toBe(405);
+    expect((await get(base, '/healthz')).status).toBe(200);
+    await tracking.recorder.flush();
+    expect((await engagementReport(store, edition.id)).clicks.human).toBe(1);
+    db.close();
   });
 
   test('without personal tracking nothing stored ties a click to a person', async () => {

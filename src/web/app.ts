@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { redact } from '../redact.ts';
+import type { TrackingDeps } from '../tracking/handler.ts';
 import { SubscriberStore } from '../subscribers/store.ts';
 import { loadSecret, Tokens } from '../subscribers/tokens.ts';
 import type { ParsedBody, Reply } from './http.ts';
@@ -23,6 +24,8 @@ export interface WebDeps {
   clock?: () => Date;
   /** Operator log lines (never addresses). @default a line to stderr */
   log?: (line: string) => void;
+  /** The tracked-link endpoint `/r/<token>` (src/tracking/, createTrackingDeps); unset: not served. */
+  tracking?: TrackingDeps;
 }
 
 /** Shared state of one server: the store, tokens, limiter and the background work in flight. */

@@ -13,6 +13,7 @@ import { createWebServer } from '../src/web/server.ts';
 import { editionLinks, subscriberEngagement } from '../src/store/engagement.ts';
 import { openStore } from '../src/store/open.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
+import { writeExport } from '../src/store/export.ts';
 import { handleTracking, type TrackingDeps } from '../src/tracking/handler.ts';
 import { engagementPart } from '../src/tracking/report-command.ts';
 import { engagementReport } from '../src/tracking/report.ts';
@@ -263,6 +264,14 @@ describeEachDb('tracking', (dialect) => {
     expect(report.links[0]).toMatchObject({ humanClicks: 3, uniqueReaders: 2 });
     expect(report.clicks.uniqueReaders).toBe(2);
     expect(await subscriberEngagement(store, alice.id)).toHaveLength(2);
+    let out = '';
+    await writeExport(subscribers, 'json', (chunk) => (out += chunk));
+    const exported = JSON.parse(out).subscribers as { email: string; engagement?: { editionId: string; type: string; url: string }[] }[];
+    expect(exported.find((e) => e.email === 'alice@example.com')!.engagement).toEqual([
+      expect.objectContaining({ editionId: edition.id, type: 'click', url: report.links[0]!.url, class: 'human' }),
+      expect.objectContaining({ editionId: edition.id, type: 'click', url: report.links[0]!.url }),
+    ]);
+    expect(exported.find((e) => e.email === 'bob@example.com')!.engagement).toHaveLength(1);
 
     await subscribers.erase('alice@example.com');
     expect(await subscriberEngagement(store, alice.id)).toEqual([]);

@@ -141,3 +141,23 @@ export async function deliveriesPerMinute(store: Store, editionId: string): Prom
     .execute();
   return rows.map((r) => ({ minute: r.minute, copies: Number(r.copies) }));
 }
+
+/** Every personal event in subscriber-id order, a page at a time (the export's merge join). */
+export async function* personalEngagementHistory(store: Store, page = 1000): AsyncGenerator<PersonalEngagement & { subscriberId: number }> {
+  let after: { subscriberId: number; id: number } | undefined;
+  for (;;) {
+    let query = store.db
+      .selectFrom('engagement_events as e')
+      .leftJoin('tracked_links as l', (join) => join.onRef('l.edition_id', '=', 'e.edition_id').onRef('l.link', '=', 'e.link'))
+      .select(['e.id', 'e.subscriber_id', 'e.edition_id', 'e.type', 'l.url', 'e.class', 'e.reason', 'e.at'])
+      .where('e.subscriber_id', 'is not', null);
+    if (after) {
+      const a = after;
+      query = query.where((eb) => eb.or([eb('e.subscriber_id', '>', a.subscriberId), eb.and([eb('e.subscriber_id', '=', a.subscriberId), eb('e.id', '>', a.id)])]));
+    }
+    const rows = await query.orderBy('e.subscriber_id').orderBy('e.id').limit(page).execute();
+    for (const r of rows) yield { subscriberId: r.subscriber_id!, editionId: r.edition_id, type: r.type, url: r.url ?? null, class: r.class, reason: r.reason, at: r.at };
+    if (rows.length < page) return;
+    after = { subscriberId: rows.at(-1)!.subscriber_id!, id: rows.at(-1)!.id };
+  }
+}

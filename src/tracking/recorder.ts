@@ -36,6 +36,8 @@ const MAX_PENDING = 5_000;
  */
 export class EngagementRecorder {
   private pending: Pending[] = [];
+  /** Each client's events of the last BURST_WINDOW_MS (pruned as it goes), so a request never scans everything held. */
+  private readonly recent = new Map<string, Pending[]>();
   private readonly processKey = randomBytes(32);
   private readonly holdMs: number;
   private readonly clock: () => Date;
@@ -60,9 +62,12 @@ export class EngagementRecorder {
   /** Queues an event; applies the burst and honeypot rules to the client's recent events. */
   record(event: EngagementEvent, client: string): void {
     const t = this.clock().getTime();
-    const mine = this.pending.filter((p) => p.client === client && p.event.edition_id === event.edition_id && t - p.t <= BURST_WINDOW_MS);
+    const list = (this.recent.get(client) ?? []).filter((p) => t - p.t <= BURST_WINDOW_MS);
+    const mine = list.filter((p) => p.event.edition_id === event.edition_id);
     const entry: Pending = { event, client, t };
     this.pending.push(entry);
+    list.push(entry);
+    this.recent.set(client, list);
     if (event.type !== 'click') return;
     const honeypot = event.reason === 'honeypot' || mine.some((p) => p.event.reason === 'honeypot');
     const distinct = new Set([...mine, entry].filter((p) => p.event.type === 'click').map((p) => p.event.link)).size;
@@ -80,6 +85,8 @@ export class EngagementRecorder {
   async flush(all = true): Promise<void> {
     while (this.flushing) await this.flushing;
     const cutoff = all ? Infinity : this.clock().getTime() - this.holdMs;
+    const stale = this.clock().getTime() - BURST_WINDOW_MS;
+    for (const [client, list] of this.recent) if (list.at(-1)!.t < stale) this.recent.delete(client);
     const ready = this.pending.filter((p) => p.t <= cutoff);
     if (ready.length === 0) return;
     this.pending = this.pending.filter((p) => p.t > cutoff);

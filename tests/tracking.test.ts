@@ -15,6 +15,7 @@ import { openStore } from '../src/store/open.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { writeExport } from '../src/store/export.ts';
 import { handleTracking, type TrackingDeps } from '../src/tracking/handler.ts';
+import { PERSONAL_NOTICE } from '../src/tracking/rewrite.ts';
 import { engagementPart } from '../src/tracking/report-command.ts';
 import { engagementReport } from '../src/tracking/report.ts';
 import { createTrackingDeps, readerLinks, trackEdition, trackingTokens } from '../src/tracking/setup.ts';
@@ -127,8 +128,8 @@ describeEachDb('tracking', (dialect) => {
     expect(after).toContain(SLOTS.preferencesUrl);
     expect(after).toContain(`${SITE.baseUrl}/archive/${edition.id}`);
     expect(sent.text).toBe(rendered.text);
-    // The pre-send checks (size budget included) say the same of both.
-    expect(preSendChecks(sent)).toEqual(preSendChecks(rendered));
+    // The pre-send checks (size budget included) pass on the tracked edition.
+    expect(preSendChecks(sent)).toEqual([]);
     const links = await editionLinks(store, edition.id);
     expect(new Set(links.filter((l) => l.kind !== 'honeypot').map((l) => l.url))).toEqual(new Set(before.filter((h) => stories.has(h))));
     expect(links.filter((l) => l.kind === 'honeypot')).toHaveLength(1);
@@ -250,6 +251,10 @@ describeEachDb('tracking', (dialect) => {
     const cfg = config('clicks', 'true');
     const sent = await trackEdition(store, cfg, edition, rendered);
     expect(sent.html).toContain(`.${SLOTS.trackingReader}`);
+    expect(sent.html).toContain(PERSONAL_NOTICE);
+    expect(sent.text).toContain(PERSONAL_NOTICE);
+    expect(rendered.html).not.toContain(PERSONAL_NOTICE);
+    expect(preSendChecks(sent)).toEqual([]);
     const d = await createTrackingDeps(store, cfg);
     const base = await serve(d);
     const copyOf = (id: number) => personalise(sent, { ...LINKS, ...readerLinks(d.tokens, cfg, edition.id, id) }).html;

@@ -23,6 +23,11 @@ export interface TrackedEdition {
   links: TrackedLink[];
 }
 
+/** The footer's sentence the personal-tracking notice follows (emails/_components/footer.tsx, src/render/edition-text.ts). */
+const FOOTER_ANCHOR = 'Reply to this email to reach the editors.';
+/** What the footer says when links are counted per reader (ALMANAC_TRACKING_PERSONAL=true). */
+export const PERSONAL_NOTICE = 'Links to stories and guides in this email are counted per reader, so we know which ones you opened.';
+
 /** `<a …href="…"…>` start tags as React renders them (double-quoted attributes). */
 const ANCHOR_HREF = /(<a\b[^>]*?\shref=")([^"]*)(")/gi;
 
@@ -46,7 +51,8 @@ function ownLinks(edition: Edition, baseUrl: string): Map<string, { kind: 'news'
  * `href="<story>"` becomes `href="BASE/r/<token>"`, numbered in order of first appearance (the same
  * URL twice shares one number). Adds a honeypot link no person sees (display:none, no text, out of
  * the tab order; it leads to the edition's archive page) and, with opens, the pixel. The text part
- * is left as it is: plain-text readers see (and copy) the real URLs, and are not counted.
+ * is left as it is: plain-text readers see (and copy) the real URLs, and are not counted. With
+ * personal tracking the footer of both parts says that links are counted per reader.
  */
 export function rewriteEdition(rendered: RenderedEdition, edition: Edition, options: RewriteOptions): TrackedEdition {
   const own = ownLinks(edition, options.baseUrl);
@@ -77,5 +83,12 @@ export function rewriteEdition(rendered: RenderedEdition, edition: Edition, opti
   const end = html.lastIndexOf('</body>');
   if (end === -1) throw new Error(`cannot add tracking to ${edition.id}: the HTML has no </body>`);
   html = html.slice(0, end) + extras + html.slice(end);
-  return { rendered: { ...rendered, html }, links };
+  let text = rendered.text;
+  if (options.personal) {
+    // Readers are told, in both parts; a footer without its anchor sentence fails loudly rather than going out silent.
+    if (!html.includes(FOOTER_ANCHOR) || !text.includes(FOOTER_ANCHOR)) throw new Error(`cannot add the personal tracking notice to ${edition.id}: the footer has no "${FOOTER_ANCHOR}"`);
+    html = html.replace(FOOTER_ANCHOR, `${FOOTER_ANCHOR} ${escapeHtml(PERSONAL_NOTICE)}`);
+    text = text.replace(FOOTER_ANCHOR, `${FOOTER_ANCHOR}\n${PERSONAL_NOTICE}`);
+  }
+  return { rendered: { ...rendered, html, text }, links };
 }

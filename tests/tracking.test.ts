@@ -327,6 +327,23 @@ describeEachDb('tracking', (dialect) => {
 });
 
 describe('report command', () => {
+  test('subscribers remove erases the subscriber\'s personal events (SQLite through the CLI)', async () => {
+    const db = join(tempDir('almanac-erase-cli-'), 'almanac.db');
+    const s = await openStore(db);
+    const subscribers = new SubscriberStore(s);
+    const alice = (await subscribers.add({ email: 'alice@example.com', editions: ['sunday'] })).subscriber!;
+    const bob = (await subscribers.add({ email: 'bob@example.com', editions: ['sunday'] })).subscriber!;
+    const at = new Date().toISOString();
+    await s.db.insertInto('engagement_events').values([alice.id, alice.id, bob.id, null].map((id) => ({ edition_id: '2026-11-29-sunday', link: 1, type: 'click' as const, class: 'human' as const, reason: null, subscriber_id: id, at }))).execute();
+    await s.close();
+    const removed = await almanac(['subscribers', 'remove', 'alice@example.com'], { ALMANAC_DB: db });
+    expect(removed.code, removed.stderr).toBe(0);
+    const after = await openStore(db);
+    const rows = await after.db.selectFrom('engagement_events').select('subscriber_id').execute();
+    await after.close();
+    expect(rows.map((r) => r.subscriber_id).sort()).toEqual([bob.id, null].sort());
+  }, 60_000);
+
   test('report <id> --json and --html on a tracked edition (SQLite through the CLI)', async () => {
     const dir = tempDir('almanac-report-cli-');
     const db = join(dir, 'almanac.db');

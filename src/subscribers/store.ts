@@ -399,6 +399,7 @@ export class SubscriberStore {
       for (const r of rows) {
         scrub.run(ERASED_EMAIL, r.last_reply?.replace(pattern, ERASED_EMAIL) ?? null, r.edition_id, r.subscriber_id);
       }
+      if (subscriber) this.db.prepare('DELETE FROM engagement_events WHERE subscriber_id = ?').run(subscriber.id); // personal click/open events (src/tracking/)
       if (subscriber) this.db.prepare('DELETE FROM subscribers WHERE id = ?').run(subscriber.id);
       const suppressionAdded = this.addSuppression(normal, 'erased');
       return { subscriber, deliveriesAnonymised: rows.length, suppressionAdded };

@@ -18,7 +18,7 @@ import { handleTracking, type TrackingDeps } from '../src/tracking/handler.ts';
 import { PERSONAL_NOTICE } from '../src/tracking/rewrite.ts';
 import { engagementPart } from '../src/tracking/report-command.ts';
 import { engagementReport } from '../src/tracking/report.ts';
-import { createTrackingDeps, readerLinks, trackEdition, trackingTokens } from '../src/tracking/setup.ts';
+import { createTrackingDeps, prepareTracking, readerLinks, trackEdition, trackingTokens } from '../src/tracking/setup.ts';
 import { TrackingTokens } from '../src/tracking/token.ts';
 import { almanac } from './cli.ts';
 import { tempDir, testConfig } from './helpers.ts';
@@ -110,6 +110,9 @@ describeEachDb('tracking', (dialect) => {
     const { edition, rendered } = await sunday();
     const sent = await trackEdition(store, config('off'), edition, rendered);
     expect(sent).toBe(rendered);
+    const prepared = await prepareTracking(store, config('off'), edition, rendered);
+    expect(prepared.rendered).toBe(rendered);
+    expect(personalise(prepared.rendered, { ...LINKS, ...prepared.links(1) })).toEqual(personalise(rendered, LINKS));
     expect(await editionLinks(store, edition.id)).toEqual([]);
   });
 
@@ -258,6 +261,8 @@ describeEachDb('tracking', (dialect) => {
     const d = await createTrackingDeps(store, cfg);
     const base = await serve(d);
     const copyOf = (id: number) => personalise(sent, { ...LINKS, ...readerLinks(d.tokens, cfg, edition.id, id) }).html;
+    const prepared = await prepareTracking(store, cfg, edition, rendered); // the send path's one call gives the same copies
+    expect(personalise(prepared.rendered, { ...LINKS, ...prepared.links(alice.id) }).html).toBe(copyOf(alice.id));
     const firstTracked = (html: string) => pathOf(hrefs(html).find((h) => h.includes('/r/'))!);
     expect(firstTracked(copyOf(alice.id))).not.toBe(firstTracked(copyOf(bob.id)));
     await get(base, firstTracked(copyOf(alice.id)));

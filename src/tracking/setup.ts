@@ -38,3 +38,21 @@ export function readerLinks(tokens: TrackingTokens, config: Pick<Config, 'tracki
 export async function createTrackingDeps(store: Store, config: Pick<Config, 'tracking' | 'secret'>, options: RecorderOptions = {}): Promise<TrackingDeps> {
   return { store, tokens: await trackingTokens(store, config), recorder: new EngagementRecorder(store, options), tracking: config.tracking, clock: options.clock };
 }
+
+/** What the send path needs from tracking: the edition as sent and each copy's extra link values. */
+export interface PreparedTracking {
+  /** Unchanged with ALMANAC_TRACKING=off. */
+  rendered: RenderedEdition;
+  /** Spread into a recipient's links: `{ ...recipientLinks(…), ...tracking.links(subscriberId) }` (empty unless personal). */
+  links(subscriberId: number): Pick<RecipientLinks, 'trackingReader'>;
+}
+
+/**
+ * The send path's one call (after renderEdition, before the pre-send checks): rewrites and saves the
+ * edition's links when tracking is on (trackEdition) and gives the per-copy reader value.
+ */
+export async function prepareTracking(store: Store, config: Pick<Config, 'tracking' | 'baseUrl' | 'secret'>, edition: Edition, rendered: RenderedEdition): Promise<PreparedTracking> {
+  if (!config.tracking.clicks) return { rendered, links: () => ({}) };
+  const tokens = await trackingTokens(store, config);
+  return { rendered: await trackEdition(store, config, edition, rendered), links: (id) => readerLinks(tokens, config, edition.id, id) };
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError } from '../src/config.ts';
 import { preSendChecks } from '../src/render/checks.ts';
+import { buildMessage, compileMessage, messageCommonFor } from '../src/delivery/mime.ts';
 import { personalise, renderEdition } from '../src/render/render-edition.ts';
 import { SLOTS } from '../src/render/slots.ts';
 import { openDb } from '../src/db.ts';
@@ -287,6 +288,22 @@ describeEachDb('tracking', (dialect) => {
     expect(await subscriberEngagement(store, alice.id)).toEqual([]);
     expect(await subscriberEngagement(store, bob.id)).toHaveLength(1);
     expect((await engagementReport(store, edition.id)).links[0]).toMatchObject({ humanClicks: 1, uniqueReaders: 1 });
+  });
+
+  test('personal copies built as MIME carry each reader\'s part in every tracked link; a missing reader value is refused', async () => {
+    const { store } = await freshStore(dialect);
+    const { edition, rendered } = await sunday();
+    const cfg = config('clicks', 'true');
+    const prepared = await prepareTracking(store, cfg, edition, rendered);
+    const template = compileMessage(prepared.rendered, messageCommonFor(cfg, 'sunday'));
+    const tokens = await trackingTokens(store, cfg);
+    const eml = buildMessage(template, { to: 'alice@example.com', links: { ...LINKS, ...prepared.links(7) }, messageId: '<1@almanac.example>', date: new Date() });
+    const html = eml.slice(eml.indexOf('Content-Type: text/html')).replace(/=\r\n/g, '').replace(/=3D/g, '=');
+    const tracked = [...html.matchAll(/href="https:\/\/almanac\.example\/r\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(tracked.length).toBeGreaterThan(3);
+    for (const token of tracked) expect(tokens.verify(token)).toMatchObject({ editionId: edition.id, subscriberId: 7 });
+    expect(eml).not.toContain('%%ALMANAC');
+    expect(() => buildMessage(template, { to: 'bob@example.com', links: LINKS, messageId: '<2@almanac.example>', date: new Date() })).toThrow(/trackingReader left unfilled/);
   });
 
   test('opens: the pixel is a GIF; Apple Mail Privacy Protection and proxies are labelled', async () => {

@@ -139,6 +139,21 @@ describeEachDb('tracking', (dialect) => {
     expect(links.filter((l) => l.kind === 'honeypot')).toHaveLength(1);
   });
 
+  test('a later run of the same edition keeps the link numbers of copies already sent, even if a URL changed', async () => {
+    const { store } = await freshStore(dialect);
+    const { edition, rendered } = await sunday();
+    const cfg = config('clicks');
+    const first = await trackEdition(store, cfg, edition, rendered);
+    const again = await trackEdition(store, cfg, edition, rendered);
+    expect(again.html).toBe(first.html);
+    const before = await editionLinks(store, edition.id);
+    const changed = { ...edition, news: edition.news.map((n, i) => (i === 0 ? { ...n, url: 'https://news.example/corrected' } : n)) };
+    await trackEdition(store, cfg, changed, await renderEdition(changed, SITE));
+    const after = await editionLinks(store, edition.id);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length)).toEqual([expect.objectContaining({ link: before.length + 1, url: 'https://news.example/corrected', kind: 'news' })]);
+  });
+
   test('the redirect leads only to the edition\'s own URLs; tampered, foreign and unknown tokens get 404', async () => {
     const { store } = await freshStore(dialect);
     const { edition, rendered } = await sunday();

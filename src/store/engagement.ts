@@ -17,15 +17,15 @@ export interface TrackedLink {
 export type EngagementEvent = Insertable<EngagementEventsTable>;
 
 /**
- * Replaces an edition's link list (written when the edition is rendered for sending; a re-render of
- * the same edition gives the same list, since links are numbered in the order of the HTML).
+ * Adds an edition's links (written when the edition is rendered for sending). A link once saved is
+ * never changed or removed: tokens in copies already sent name it by number. (Two processes saving
+ * at once write the same numbers for the same HTML; the first wins, the same row.)
  */
 export async function saveEditionLinks(store: Store, editionId: string, links: readonly TrackedLink[]): Promise<void> {
   await transaction(store, async (tx) => {
-    await tx.deleteFrom('tracked_links').where('edition_id', '=', editionId).execute();
     for (let i = 0; i < links.length; i += ROWS_PER_STATEMENT) {
       const rows = links.slice(i, i + ROWS_PER_STATEMENT).map((l) => ({ edition_id: editionId, link: l.link, url: l.url, kind: l.kind, label: l.label }));
-      await tx.insertInto('tracked_links').values(rows).execute();
+      await tx.insertInto('tracked_links').values(rows).onConflict((oc) => oc.columns(['edition_id', 'link']).doNothing()).execute();
     }
   });
 }

@@ -15,6 +15,11 @@ export interface RewriteOptions {
   opens: boolean;
   /** Each tracked URL ends with the reader slot, filled per copy (ALMANAC_TRACKING_PERSONAL=true). */
   personal: boolean;
+  /**
+   * Links this edition already has (an earlier run of the same edition): they keep their numbers, so
+   * tokens in copies already sent still lead where they did, even if the content changed since.
+   */
+  known?: readonly TrackedLink[];
 }
 
 /** A rendered edition with tracked links, and the links its tokens may lead to (saved in the store). */
@@ -49,15 +54,17 @@ function ownLinks(edition: Edition, baseUrl: string): Map<string, { kind: 'news'
 /**
  * Rewrites the story and guide links of the rendered HTML once, for every copy:
  * `href="<story>"` becomes `href="BASE/r/<token>"`, numbered in order of first appearance (the same
- * URL twice shares one number). Adds a honeypot link no person sees (display:none, no text, out of
+ * URL twice shares one number; numbers of `known` links are kept, new URLs get new ones). Adds a honeypot link no person sees (display:none, no text, out of
  * the tab order; it leads to the edition's archive page) and, with opens, the pixel. The text part
  * is left as it is: plain-text readers see (and copy) the real URLs, and are not counted. With
  * personal tracking the footer of both parts says that links are counted per reader.
  */
 export function rewriteEdition(rendered: RenderedEdition, edition: Edition, options: RewriteOptions): TrackedEdition {
   const own = ownLinks(edition, options.baseUrl);
-  const numbers = new Map<string, number>();
-  const links: TrackedLink[] = [];
+  const known = options.known ?? [];
+  const numbers = new Map(known.filter((l) => l.kind !== 'honeypot').map((l) => [l.url, l.link]));
+  const links: TrackedLink[] = [...known];
+  let last = Math.max(0, ...known.map((l) => l.link));
   const reader = options.personal ? `.${SLOTS.trackingReader}` : '';
   const trackedUrl = (link: number, pixel = false) => `${options.baseUrl}/r/${options.tokens.sign({ editionId: edition.id, link, pixel })}${reader}`;
 
@@ -67,15 +74,18 @@ export function rewriteEdition(rendered: RenderedEdition, edition: Edition, opti
     if (!mine) return whole;
     let link = numbers.get(url);
     if (link === undefined) {
-      link = links.length + 1;
+      link = ++last;
       numbers.set(url, link);
       links.push({ link, url, kind: mine.kind, label: mine.label });
     }
     return `${open}${escapeHtml(trackedUrl(link))}${close}`;
   });
 
-  const honeypot = links.length + 1;
-  links.push({ link: honeypot, url: archiveUrl(options.baseUrl, edition.id), kind: 'honeypot', label: 'hidden link (no person sees it)' });
+  let honeypot = known.find((l) => l.kind === 'honeypot')?.link;
+  if (honeypot === undefined) {
+    honeypot = ++last;
+    links.push({ link: honeypot, url: archiveUrl(options.baseUrl, edition.id), kind: 'honeypot', label: 'hidden link (no person sees it)' });
+  }
   const extras = [
     `<a href="${escapeHtml(trackedUrl(honeypot))}" style="display:none;font-size:0;line-height:0;max-height:0;overflow:hidden" aria-hidden="true" tabindex="-1"></a>`,
     ...(options.opens ? [`<img src="${escapeHtml(trackedUrl(0, true))}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`] : []),

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Edition } from '../editions/compose.ts';
 import type { RecipientLinks, RenderedEdition } from '../render/types.ts';
-import { saveEditionLinks } from '../store/engagement.ts';
+import { editionLinks, saveEditionLinks } from '../store/engagement.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
 import type { TrackingDeps } from './handler.ts';
@@ -24,7 +24,8 @@ export async function trackingTokens(store: Store, config: Pick<Config, 'secret'
 export async function trackEdition(store: Store, config: Pick<Config, 'tracking' | 'baseUrl' | 'secret'>, edition: Edition, rendered: RenderedEdition): Promise<RenderedEdition> {
   if (!config.tracking.clicks) return rendered;
   const tokens = await trackingTokens(store, config);
-  const tracked = rewriteEdition(rendered, edition, { baseUrl: config.baseUrl, tokens, opens: config.tracking.opens, personal: config.tracking.personal });
+  const known = await editionLinks(store, edition.id);
+  const tracked = rewriteEdition(rendered, edition, { baseUrl: config.baseUrl, tokens, opens: config.tracking.opens, personal: config.tracking.personal, known });
   await saveEditionLinks(store, edition.id, tracked.links);
   return tracked.rendered;
 }

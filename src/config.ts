@@ -94,6 +94,16 @@ export interface Config {
   /** Domain used in Message-ID and List-Id. */
   mailDomain: string;
   bounce: BounceConfig;
+  /** Opt-in engagement (ALMANAC_TRACKING, ALMANAC_TRACKING_PERSONAL); see src/tracking/. @default all off */
+  tracking: TrackingConfig;
+}
+
+/** What engagement is recorded: clicks on story and guide links, opens (a pixel), and whether per reader. */
+export interface TrackingConfig {
+  clicks: boolean;
+  opens: boolean;
+  /** Tokens carry the subscriber id (per-reader engagement); off: counts per edition and link only. */
+  personal: boolean;
 }
 
 /** A configuration value that cannot be used; the message is one line for the operator. */
@@ -202,6 +212,12 @@ const VARIABLES = {
     expected: 'a PEM private key, or a path to one',
     default: undefined,
   },
+  ALMANAC_TRACKING: {
+    schema: z.enum(['off', 'clicks', 'clicks,opens']),
+    expected: 'off, clicks or clicks,opens',
+    default: 'off',
+  },
+  ALMANAC_TRACKING_PERSONAL: { schema: z.enum(['true', 'false']), expected: 'true or false', default: 'false' },
   DKIM_ED25519_SELECTOR: { schema: z.string().regex(/^[a-z0-9._-]+$/i), expected: 'a DNS label', default: undefined },
   DKIM_ED25519_PRIVATE_KEY: {
     schema: z.string().min(1),
@@ -308,7 +324,18 @@ export function loadConfig(env: Env = process.env): Config {
       postmarkAuth: read(env, 'POSTMARK_WEBHOOK_AUTH') as string | undefined,
       sesTopicArns: ((read(env, 'SES_SNS_TOPIC_ARN') as string | undefined) ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     },
+    tracking: trackingConfig(env),
   };
+}
+
+/** ALMANAC_TRACKING and ALMANAC_TRACKING_PERSONAL; the pixel needs an https base URL (clients and the pre-send checks refuse http images). */
+function trackingConfig(env: Env): TrackingConfig {
+  const mode = str(env, 'ALMANAC_TRACKING');
+  const tracking = { clicks: mode !== 'off', opens: mode === 'clicks,opens', personal: str(env, 'ALMANAC_TRACKING_PERSONAL') === 'true' };
+  if (tracking.opens && !/^https:\/\//i.test(str(env, 'ALMANAC_BASE_URL'))) {
+    throw new ConfigError(`ALMANAC_TRACKING: expected off or clicks with an http ALMANAC_BASE_URL (the open pixel must be an https image), found ${mode}`);
+  }
+  return tracking;
 }
 
 /**

@@ -2,10 +2,11 @@ import { UsageError, type Command } from './command.ts';
 import { openDb } from '../db.ts';
 import { editionReport, formatReport } from '../delivery/report.ts';
 import { parse } from './args.ts';
+import { engagementPart } from '../tracking/report-command.ts';
 
-/** `report <edition-id> [--failed] [--json]`: who got an edition (counts by state; --failed lists everyone who did not, with the last reply). Exit 1 when the edition was never sent. */
+/** `report <edition-id> [--failed] [--json] [--html FILE]`: who got an edition (counts by state; --failed lists everyone who did not, with the last reply). Exit 1 when the edition was never sent. */
 export const reportCommand: Command = async (ctx) => {
-  const { values, positionals } = parse(ctx.args, { failed: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(ctx.args, { failed: { type: 'boolean' }, json: { type: 'boolean' }, html: { type: 'string' } });
   const id = positionals[0];
   if (!id) throw new UsageError('missing edition id, e.g. 2026-11-25-midweek');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
@@ -19,7 +20,9 @@ export const reportCommand: Command = async (ctx) => {
       ctx.stderr.write(`almanac report: ${id} has not been sent (no edition row, no ledger rows)\n`);
       return 1;
     }
-    ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    const engagement = await engagementPart(ctx.config(), id); // issue 18: human clicks per link, opens, --html FILE
+    if (values.html) engagement.writeHtml(values.html, report);
+    ctx.stdout.write(values.json ? `${JSON.stringify({ ...report, engagement: engagement.engagement })}\n` : formatReport(report) + engagement.text);
     return 0;
   } finally {
     db.close();

@@ -246,11 +246,18 @@ function messagePieces<T>(template: MessageTemplate, recipient: RecipientFields,
     ),
     chunk(template.textHead.text, template.textHead.bytes),
   ];
+  // A slot may occur many times in a part (personal tracking: once per tracked link): encode each value once per copy.
+  const encoded = new Map<string, string>();
   const addPart = (part: CompiledPart, escape: boolean) => {
     pieces.push(chunk(part.chunks[0]!, part.bytes[0]!));
     for (let i = 0; i < part.slots.length; i++) {
-      const value = recipient.links[part.slots[i]!];
-      pieces.push(small(`${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`), chunk(part.chunks[i + 1]!, part.bytes[i + 1]!));
+      const name = part.slots[i]!;
+      const value = recipient.links[name];
+      if (value === undefined) throw new Error(`cannot build ${template.id} for ${recipient.to}: slot ${name} left unfilled`);
+      const key = `${escape ? 'h' : 't'}${name}`;
+      let text = encoded.get(key);
+      if (text === undefined) encoded.set(key, (text = `${encodeQuotedPrintable(escape ? escapeHtml(value) : value)}=${CRLF}`));
+      pieces.push(small(text), chunk(part.chunks[i + 1]!, part.bytes[i + 1]!));
     }
   };
   addPart(template.text, false);

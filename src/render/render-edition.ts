@@ -74,9 +74,9 @@ export async function renderEdition(edition: Edition, options: RenderOptions): P
   };
 }
 
-function fill(template: string, values: Record<SlotName, string>, what: string): string {
+function fill(template: string, values: Partial<Record<SlotName, string>>, what: string): string {
   let out = template;
-  for (const name of Object.keys(SLOTS) as SlotName[]) out = out.split(SLOTS[name]).join(values[name]);
+  for (const name of Object.keys(SLOTS) as SlotName[]) if (values[name] !== undefined) out = out.split(SLOTS[name]).join(values[name]);
   const left = out.match(SLOT_PATTERN);
   if (left) throw new Error(`cannot personalise ${what}: slot ${left[0]} left unfilled`);
   return out;
@@ -85,8 +85,8 @@ function fill(template: string, values: Record<SlotName, string>, what: string):
 /** Fills the per-recipient slots (values HTML-escaped in the HTML part); throws if any slot is left unfilled. */
 export function personalise(rendered: RenderedEdition, links: RecipientLinks): { html: string; text: string } {
   assertLinks(links, rendered.id);
-  const raw = { unsubscribeUrl: links.unsubscribeUrl, preferencesUrl: links.preferencesUrl };
-  const escaped = { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) };
+  const raw = { unsubscribeUrl: links.unsubscribeUrl, preferencesUrl: links.preferencesUrl, trackingReader: links.trackingReader };
+  const escaped = { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl), trackingReader: links.trackingReader && escapeHtml(links.trackingReader) };
   return { html: fill(rendered.html, escaped, rendered.id), text: fill(rendered.text, raw, rendered.id) };
 }
 

@@ -4,6 +4,8 @@ import type { Kind } from '../config.ts';
 export interface RecipientLinks {
   unsubscribeUrl: string;
   preferencesUrl: string;
+  /** The reader part of tracked URLs (ALMANAC_TRACKING_PERSONAL=true, src/tracking/token.ts); needed only when the edition carries its slot. */
+  trackingReader?: string;
 }
 
 /** Site-wide values every edition needs. */

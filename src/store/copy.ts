@@ -11,10 +11,12 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
   { table: 'editions', keys: ['id'], page: 20 },
   { table: 'deliveries', keys: ['edition_id', 'subscriber_id'], page: 1000 },
   { table: 'edition_runs', keys: ['edition_id', 'run'], page: 1000 },
+  { table: 'tracked_links', keys: ['edition_id', 'link'], page: 1000 },
+  { table: 'engagement_events', keys: ['id'], page: 1000 },
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {
@@ -52,6 +54,8 @@ export async function copyDatabase(source: Store, target: Store, onTable?: (tabl
       counts[table] = inTarget;
       onTable?.(table, inTarget);
     }
+    // Rows copied with their ids leave PostgreSQL's identity sequence behind: move it past them.
+    if (target.dialect === 'postgres') await sql`SELECT setval(pg_get_serial_sequence('engagement_events', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM engagement_events), false)`.execute(tx);
     return counts;
   });
 }

@@ -12,6 +12,8 @@ export async function* subscriberExports(store: SubscriberStore, email?: string)
   // Both sequences are in subscriber-id order: a merge join keeps one subscriber's rows in memory at a time.
   const history = store.deliveryHistory();
   let next = await history.next();
+  const events = store.engagementHistory();
+  let event = await events.next();
   try {
     for await (const s of store.all()) {
       const deliveries: SubscriberExport['deliveries'] = [];
@@ -20,6 +22,13 @@ export async function* subscriberExports(store: SubscriberStore, email?: string)
         const { subscriberId: _, ...d } = next.value;
         deliveries.push(d);
         next = await history.next();
+      }
+      const engagement: NonNullable<SubscriberExport['engagement']> = [];
+      while (!event.done && event.value.subscriberId < s.id) event = await events.next();
+      while (!event.done && event.value.subscriberId === s.id) {
+        const { subscriberId: _, ...e } = event.value;
+        engagement.push(e);
+        event = await events.next();
       }
       if (only !== undefined && s.email !== only) continue;
       yield {
@@ -34,10 +43,12 @@ export async function* subscriberExports(store: SubscriberStore, email?: string)
         createdAt: s.createdAt,
         updatedAt: s.updatedAt,
         deliveries,
+        ...(engagement.length > 0 ? { engagement } : {}),
       };
     }
   } finally {
     await history.return(undefined);
+    await events.return(undefined);
   }
 }
 

@@ -2,6 +2,7 @@ export * from './claims.ts';
 export * from './copy.ts';
 export * from './dialect.ts';
 export * from './editions.ts';
+export * from './engagement.ts';
 export * from './export.ts';
 export type * from './handle.ts';
 export * from './ledger.ts';

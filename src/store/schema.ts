@@ -17,6 +17,36 @@ export interface Database {
   send_passes: SendPassesTable;
   send_claims: SendClaimsTable;
   edition_runs: EditionRunsTable;
+  tracked_links: TrackedLinksTable;
+  engagement_events: EngagementEventsTable;
+}
+
+/** The links of an edition that tracked URLs may lead to (src/tracking/): a token names one by index, never a URL. */
+export interface TrackedLinksTable {
+  edition_id: string;
+  /** 1, 2, … in the order met in the HTML. */
+  link: number;
+  url: string;
+  /** 'news' | 'guide' | 'honeypot' (hidden from people: any click on it is a machine's). */
+  kind: string;
+  label: string;
+}
+
+/**
+ * One click or open (src/tracking/). `subscriber_id` is set only with ALMANAC_TRACKING_PERSONAL;
+ * no IP address or user agent is stored. `class` keeps machines apart from people.
+ */
+export interface EngagementEventsTable {
+  id: Generated<number>;
+  edition_id: string;
+  /** The link clicked; 0 for an open. */
+  link: number;
+  type: 'click' | 'open';
+  class: 'human' | 'machine';
+  /** Why it is not a plain human event (head, scanner, early, burst, honeypot, privacy-proxy…), else null. */
+  reason: string | null;
+  subscriber_id: number | null;
+  at: string;
 }
 
 /** One send run of an edition (report shows the runs as they were). */

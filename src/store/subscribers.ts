@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Kind } from '../config.ts';
 import { hashEmail, isValidEmail, normaliseEmail } from '../subscribers/email.ts';
+import { eraseEngagementIn, personalEngagementHistory, type PersonalEngagement } from './engagement.ts';
 import { afterErase, lockRows, retryOnUniqueViolation, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
 import type { SubscribersTable } from './schema.ts';
@@ -377,6 +378,7 @@ export class SubscriberStore {
           .where('subscriber_id', '=', r.subscriber_id)
           .execute();
       }
+      if (subscriber) await eraseEngagementIn(tx, subscriber.id); // personal click/open events (src/tracking/)
       if (subscriber) await tx.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
       const suppressionAdded = await addSuppressionIn(tx, normal, 'erased', this.now());
       return { subscriber, deliveriesAnonymised: rows.length, suppressionAdded };
@@ -407,6 +409,11 @@ export class SubscriberStore {
       if (rows.length < STREAM_PAGE) return;
       after = rows.at(-1)!.id;
     }
+  }
+
+  /** Personal click/open events (ALMANAC_TRACKING_PERSONAL) in subscriber-id order, a page at a time (for export). */
+  engagementHistory(): AsyncGenerator<PersonalEngagement & { subscriberId: number }> {
+    return personalEngagementHistory(this.store);
   }
 
   /** The delivery ledger ordered by subscriber id, then edition id, read a page at a time (for export). */

@@ -17,6 +17,8 @@ export interface SubscriberExport {
   createdAt: string;
   updatedAt: string;
   deliveries: Omit<DeliveryRecord, 'subscriberId'>[];
+  /** Personal click/open events (only recorded with ALMANAC_TRACKING_PERSONAL=true); absent when there are none. */
+  engagement?: { editionId: string; type: 'click' | 'open'; url: string | null; class: 'human' | 'machine'; reason: string | null; at: string }[];
 }
 
 /** CSV columns of the export; the first three are the import header. */

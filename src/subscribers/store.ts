@@ -407,6 +407,8 @@ export class SubscriberStore {
       for (const r of rows) {
         scrub.run(ERASED_EMAIL, r.last_reply?.replace(pattern, ERASED_EMAIL) ?? null, r.edition_id, r.subscriber_id);
       }
+      // Personal click/open events (src/tracking/); a file this class opened without migrating (schema < 4) has no such table.
+      if (subscriber && this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'engagement_events'").get()) this.db.prepare('DELETE FROM engagement_events WHERE subscriber_id = ?').run(subscriber.id);
       if (subscriber) this.db.prepare('DELETE FROM subscribers WHERE id = ?').run(subscriber.id);
       const suppressionAdded = this.addSuppression(normal, 'erased');
       return { subscriber, deliveriesAnonymised: rows.length, suppressionAdded };

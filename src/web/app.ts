@@ -8,6 +8,7 @@ import { loadSecret } from '../store/secret.ts';
 import { SubscriberStore } from '../store/subscribers.ts';
 import { Tokens } from '../subscribers/tokens.ts';
 import { HttpError, type ParsedBody, type Reply } from './http.ts';
+import type { TrackingDeps } from '../tracking/handler.ts';
 import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 
@@ -28,6 +29,8 @@ export interface WebDeps {
   log?: (line: string) => void;
   /** GETs an Amazon SNS URL (signing certificate, subscription confirmation) after its host is checked. @default https */
   fetchSns?: (url: string) => Promise<string>;
+  /** The tracked-link endpoint `/r/<token>` (src/tracking/, createTrackingDeps); unset: not served. */
+  tracking?: TrackingDeps;
 }
 
 /** Shared state of one server: the store, tokens, limiter and the background work in flight. */

@@ -4,6 +4,7 @@ import { HttpError, parseBody, wantsJson, writeReply, type ParsedBody } from './
 import { errorReply } from './pages.ts';
 import * as routes from './routes/index.ts';
 import { ClientAddress } from './trust-proxy.ts';
+import { handleTracking } from '../tracking/handler.ts';
 
 export type { WebDeps } from './app.ts';
 
@@ -53,7 +54,7 @@ export function serverIdle(server: Server): Promise<void> {
 
 function safePath(req: IncomingMessage): string {
   // Tokens are credentials: keep them out of logs.
-  return (req.url ?? '').split('?')[0]!.replace(/^\/(confirm|unsubscribe|preferences)\/.*/, '/$1/…');
+  return (req.url ?? '').split('?')[0]!.replace(/^\/(confirm|unsubscribe|preferences|r)\/.*/, '/$1/…');
 }
 
 function decodeParam(param: string): string {
@@ -65,6 +66,8 @@ function decodeParam(param: string): string {
 }
 
 async function handle(app: App, addresses: ClientAddress, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // GET/HEAD /r/<token> and the pixel (issue 18), with the visitor's address as this server resolves it behind a proxy.
+  if (app.deps.tracking && (await handleTracking(req, res, { clientIp: (r) => addresses.resolve(r.socket.remoteAddress, r.headers['x-forwarded-for']), ...app.deps.tracking }))) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const route = ROUTES.find((r) => r.pattern.test(url.pathname));
   if (!route) return writeReply(res, errorReply(404, `There is no page at ${url.pathname}.`, wantsJson(req)));

@@ -7,6 +7,7 @@ import type { Transport } from '../delivery/transport.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { storeOnSqliteHandle } from '../store/shared-sqlite.ts';
+import { createTrackingDeps } from '../tracking/setup.ts';
 import { createWebServer, serverIdle } from './server.ts';
 
 /** Options for startWebServer. */
@@ -46,7 +47,10 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const owned = !opts.store && !opts.db;
   const store = opts.store ?? (opts.db ? storeOnSqliteHandle(opts.db) : await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = opts.transport ?? createTransport(config);
+  // Always served, even with ALMANAC_TRACKING=off: links in copies already sent keep working.
+  const tracking = await createTrackingDeps(store, config);
   const release = async () => {
+    await tracking.recorder.close(); // writes the last held events
     if (!opts.transport) await transport.close();
     if (owned) await store.close();
   };
@@ -54,7 +58,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const port = opts.port ?? config.port;
   const host = opts.host ?? config.host;
   try {
-    server = await createWebServer({ config, store, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health });
+    server = await createWebServer({ config, store, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health, tracking });
   } catch (error) {
     await release();
     throw error;

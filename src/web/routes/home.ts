@@ -3,6 +3,7 @@ import { NEWSLETTER_NAME } from '../../editions/compose.ts';
 import type { Guide } from '../../content/loader.ts';
 import { sentEditions, type ArchivedEdition } from '../../store/editions.ts';
 import type { Handler } from '../app.ts';
+import { trackingNote } from '../tracking-note.ts';
 import { html } from '../html.ts';
 import { layout } from '../layout.ts';
 import { subscribeBox } from '../subscribe-box.ts';
@@ -35,7 +36,7 @@ export const home: Handler = async (_r, app) => {
 <li><strong>Midweek</strong>, Wednesday morning: the week so far, in six stories.</li>
 <li><strong>Sunday</strong>, Sunday morning: the week in review, with guides.</li>
 </ul>
-<p class="fine">Free, no tracking pixels, one-click unsubscribe. <a href="/feed.xml">RSS feed</a></p>
+<p class="fine">Free. ${trackingNote(app.config.tracking)}. One-click unsubscribe. <a href="/feed.xml">RSS feed</a></p>
 </div>
 ${subscribeBox('home', 'Get both editions by email, or just the one you choose.')}
 </section>

@@ -1,4 +1,4 @@
-import { KINDS, type Kind } from '../../config.ts';
+import { KINDS, type Kind, type TrackingConfig } from '../../config.ts';
 import { KIND_NAMES } from '../../editions/calendar.ts';
 import { CONSENT_WORDINGS, CURRENT_CONSENT_VERSION, currentConsentWording } from '../../subscribers/consent.ts';
 import { parseEditions } from '../../subscribers/csv.ts';
@@ -6,6 +6,7 @@ import { isValidEmail, normaliseEmail } from '../../subscribers/email.ts';
 import type { Handler } from '../app.ts';
 import { sendConfirmation } from '../confirmation.ts';
 import { html } from '../html.ts';
+import { trackingNote } from '../tracking-note.ts';
 import { field, wantsJson, type ParsedBody } from '../http.ts';
 import { errorReply, json, page } from '../pages.ts';
 import { rateLimitKey } from '../rate-limit.ts';
@@ -22,9 +23,9 @@ interface FormValues {
   error?: string;
 }
 
-function form(values: FormValues) {
+function form(values: FormValues, tracking: TrackingConfig) {
   return html`<h1>Subscribe</h1>
-<p>Two short emails about AI a week, or just the one you choose. Free, no tracking pixels.</p>
+<p>Two short emails about AI a week, or just the one you choose. Free. ${trackingNote(tracking)}.</p>
 ${values.error ? html`<p class="error" role="alert">${values.error}</p>` : ''}
 <form method="post" action="/subscribe">
 <label for="email">Email address</label>
@@ -45,7 +46,7 @@ ${KINDS.map(
 }
 
 /** `GET /subscribe`: the form, with the consent wording it records. */
-export const subscribeForm: Handler = () => page(200, 'Subscribe', form({ email: '', name: '', editions: [...KINDS] }));
+export const subscribeForm: Handler = (_r, app) => page(200, 'Subscribe', form({ email: '', name: '', editions: [...KINDS] }, app.config.tracking));
 
 interface Request {
   email: string;
@@ -98,7 +99,7 @@ export const subscribe: Handler = async (r, app) => {
   const asJson = wantsJson(r.req, body);
   const input = readRequest(body);
   const values = { email: input.email, name: input.name, editions: Array.isArray(input.editions) ? input.editions : [] };
-  const invalid = (message: string) => (asJson ? errorReply(400, message, true) : page(400, 'Subscribe', form({ ...values, error: message })));
+  const invalid = (message: string) => (asJson ? errorReply(400, message, true) : page(400, 'Subscribe', form({ ...values, error: message }, app.config.tracking)));
   if (!isValidEmail(input.email)) {
     return invalid(input.email.trim() ? `"${input.email.trim()}" is not a valid email address.` : 'Enter your email address.');
   }

@@ -195,18 +195,26 @@ describeEachDb('Ledger (async)', (dialect) => {
     const done = new LedgerBatch();
     for (let id = 1; id <= 2_590; id++) done.record({ subscriberId: id, state: 'sent', reply: '250', messageId: null }, `r${id}@example.com`);
     await ledger.commit(done);
-    expect((await ledger.markLeftoversInDoubt({ fromId: 2_595, toId: 2_600 })).sort()).toEqual(
-      [2595, 2596, 2597, 2598, 2599, 2600].map((id) => `r${id}@example.com`).sort(),
-    );
-    expect(await ledger.markLeftoversInDoubt()).toHaveLength(4);
+    // 2591–2594 had their end-of-data going out (in doubt); 2595–2600 were still 'sending' (resent).
+    await ledger.commit(new LedgerBatch().markEndOfData(2_591).markEndOfData(2_592).markEndOfData(2_593).markEndOfData(2_594));
+    const ranged = await ledger.takeLeftovers({ fromId: 2_593, toId: 2_597 });
+    expect({ resent: ranged.resent.sort(), inDoubt: ranged.inDoubt.sort() }).toEqual({
+      resent: [2595, 2596, 2597].map((id) => `r${id}@example.com`),
+      inDoubt: [2593, 2594].map((id) => `r${id}@example.com`),
+    });
+    const rest = await ledger.takeLeftovers();
+    expect([rest.resent.length, rest.inDoubt.length]).toEqual([3, 2]);
     const doubt: number[] = [];
     for await (const r of ledger.rows(['in_doubt'])) doubt.push(r.subscriberId);
-    expect(doubt).toEqual([2591, 2592, 2593, 2594, 2595, 2596, 2597, 2598, 2599, 2600]);
+    expect(doubt).toEqual([2591, 2592, 2593, 2594]);
+    const deferred: number[] = [];
+    for await (const r of ledger.rows(['deferred'])) deferred.push(r.subscriberId);
+    expect(deferred).toEqual([2595, 2596, 2597, 2598, 2599, 2600]);
     let sent = 0;
     for await (const _ of ledger.rows(['sent'])) sent++;
     expect(sent).toBe(2_590);
     const report = await editionReport(store, '2026-11-25-midweek', true);
-    expect(report).toMatchObject({ total: 2_600, counts: { sent: 2_590, in_doubt: 10 }, edition: undefined });
+    expect(report).toMatchObject({ total: 2_600, counts: { sent: 2_590, in_doubt: 4, deferred: 6 }, edition: undefined });
     expect(report!.problems).toHaveLength(10);
     expect(await editionReport(store, '2026-11-29-sunday')).toBeUndefined();
   });

@@ -1,80 +1,8 @@
-import type { Db } from '../db.ts';
-import { Ledger, type Delivery, type DeliveryState } from './ledger.ts';
+import type { EditionReport, EditionRun } from '../store/editions.ts';
+import type { DeliveryState } from '../store/types.ts';
 import { formatCount } from './progress-bar.ts';
 
-/** States `report --failed` lists: everyone who did not (certainly) get the edition. */
-export const PROBLEM_STATES: readonly DeliveryState[] = ['failed', 'bounced', 'deferred', 'in_doubt', 'sending', 'skipped'];
-
-/** One send run of an edition, as recorded when it started and ended. */
-export interface EditionRun {
-  run: number;
-  startedAt: string;
-  /** null: no end recorded (the run is going on, or its process was killed). */
-  finishedAt: string | null;
-  /** 'complete': every recipient reached a final state; 'incomplete': recipients were left (deferred, stopped, interrupted). */
-  outcome: 'complete' | 'incomplete' | null;
-  /** Copies accepted by the relay during this run; null when not recorded (no end, or a run from before runs were kept). */
-  sent: number | null;
-}
-
-/** Who got an edition: its row in `editions`, each run, and the ledger counts. */
-export interface EditionReport {
-  editionId: string;
-  /** startedAt: the first run's start; finishedAt: when the edition first became complete (the archive's date). */
-  edition: { kind: string; number: number; subject: string; status: string; sendAt: string; startedAt: string; finishedAt: string | null } | undefined;
-  /** Every run in start order; the times of later runs are theirs, not the first run's. */
-  runs: EditionRun[];
-  counts: Record<DeliveryState, number>;
-  total: number;
-  problems?: Delivery[];
-}
-
-/** Reads the report of an edition; undefined when it was never sent (no row, no ledger). */
-export function editionReport(db: Db, editionId: string, withProblems = false): EditionReport | undefined {
-  const row = db
-    .prepare('SELECT kind, number, subject, status, send_at, started_at, finished_at FROM editions WHERE id = ?')
-    .get(editionId) as
-    | { kind: string; number: number; subject: string; status: string; send_at: string; started_at: string; finished_at: string | null }
-    | undefined;
-  const ledger = new Ledger(db, editionId);
-  const counts = ledger.counts();
-  const runs = (
-    db
-      .prepare('SELECT run, started_at, finished_at, outcome, sent_before, sent_after FROM edition_runs WHERE edition_id = ? ORDER BY run')
-      .all(editionId) as {
-      run: number;
-      started_at: string;
-      finished_at: string | null;
-      outcome: EditionRun['outcome'];
-      sent_before: number | null;
-      sent_after: number | null;
-    }[]
-  ).map((r) => ({
-    run: r.run,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    outcome: r.outcome,
-    sent: r.sent_before === null || r.sent_after === null ? null : r.sent_after - r.sent_before,
-  }));
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  if (!row && total === 0) return undefined;
-  return {
-    editionId,
-    edition: row && {
-      kind: row.kind,
-      number: row.number,
-      subject: row.subject,
-      status: row.status,
-      sendAt: row.send_at,
-      startedAt: row.started_at,
-      finishedAt: row.finished_at,
-    },
-    runs,
-    counts,
-    total,
-    ...(withProblems ? { problems: [...ledger.rows(PROBLEM_STATES)] } : {}),
-  };
-}
+export type { EditionReport, EditionRun } from '../store/editions.ts';
 
 const STATE_LABELS: Record<DeliveryState, string> = {
   sent: 'sent',

@@ -8,6 +8,7 @@ import { DELIVERY_STATES, type Delivery, type DeliveryOutcome, type DeliveryStat
 type Write =
   | { op: 'sending'; subscriberId: number; email: string; messageId: string }
   | { op: 'outcome'; outcome: DeliveryOutcome; email: string }
+  | { op: 'endOfData'; subscriberId: number }
   | { op: 'resetSoftBounces'; subscriberId: number }
   | { op: 'suppress'; subscriberId: number; status: 'bounced' | 'complained'; reply: string }
   | { op: 'softBounce'; subscriberId: number; reply: string; limit: number };
@@ -24,6 +25,12 @@ export class LedgerBatch {
   /** Marks a recipient 'sending' (attempts + 1): must be committed before its SMTP transaction. */
   markSending(subscriberId: number, email: string, messageId: string): this {
     this.writes.push({ op: 'sending', subscriberId, email, messageId });
+    return this;
+  }
+
+  /** Marks a 'sending' row in doubt just before its end-of-data goes out (the reply replaces it). */
+  markEndOfData(subscriberId: number): this {
+    this.writes.push({ op: 'endOfData', subscriberId });
     return this;
   }
 
@@ -61,6 +68,11 @@ export interface CommitResult {
   /** Subscribers whose soft bounces reached the limit in this commit (now suppressed). */
   suppressedBySoftBounces: number[];
 }
+
+/** The reply text of a copy whose end-of-data is going out and whose reply is not in yet. */
+export const AWAITING_REPLY = 'end of data sent; waiting for the reply';
+const LEFT_SENDING = 'not delivered: the sending run stopped before the end of the message data; sent again';
+const LEFT_AWAITING = 'no reply recorded: the sending run stopped after the end of the message data was sent';
 
 /** Ledger rows read per query when streaming. */
 const STREAM_PAGE = 1000;
@@ -107,6 +119,7 @@ export class Ledger {
       }
       if (op === 'sending') await this.writeSending(tx, run as Extract<Write, { op: 'sending' }>[], now);
       else if (op === 'outcome') await this.writeOutcomes(tx, run as Extract<Write, { op: 'outcome' }>[], now);
+      else if (op === 'endOfData') await this.writeEndOfData(tx, run.map((w) => (w as Extract<Write, { op: 'endOfData' }>).subscriberId), now);
       else if (op === 'resetSoftBounces') await resetSoftBouncesIn(tx, run.map((w) => (w as Extract<Write, { op: 'resetSoftBounces' }>).subscriberId));
       else {
         for (const w of run) {
@@ -143,6 +156,16 @@ export class Ledger {
           updated_at: eb.ref('excluded.updated_at'),
         })),
       )
+      .execute();
+  }
+
+  private async writeEndOfData(tx: Tx, subscriberIds: number[], now: string): Promise<void> {
+    await tx
+      .updateTable('deliveries')
+      .set({ state: 'in_doubt', last_reply: AWAITING_REPLY, updated_at: now })
+      .where('edition_id', '=', this.editionId)
+      .where('subscriber_id', 'in', subscriberIds)
+      .where('state', '=', 'sending')
       .execute();
   }
 
@@ -184,23 +207,33 @@ export class Ledger {
   }
 
   /**
-   * Rows a dead run left 'sending' become 'in_doubt'; returns their addresses. With a range, only
-   * subscriber ids in it (a claim taken over from a dead sender, see claims.ts). Only safe while no
-   * live run can own those rows: the edition's send lock, or the expired claim of the range.
+   * What a dead run left behind. A row still 'sending' never had its end-of-data sent, so the copy
+   * certainly did not arrive: it becomes 'deferred' and is sent again. A row marked in doubt just
+   * before its end-of-data (AWAITING_REPLY) whose reply never came stays in doubt, with a reply that
+   * says so. With a range, only subscriber ids in it (a claim taken over from a dead sender, see
+   * claims.ts). Only safe while no live run can own those rows: the edition's send lock, or the
+   * expired claim of the range.
    */
-  async markLeftoversInDoubt(range?: { fromId: number; toId: number }, tx: Tx = this.store.db): Promise<string[]> {
-    let query = tx
+  async takeLeftovers(range?: { fromId: number; toId: number }, tx: Tx = this.store.db): Promise<{ resent: string[]; inDoubt: string[] }> {
+    const now = this.now();
+    let resend = tx
       .updateTable('deliveries')
-      .set({
-        state: 'in_doubt',
-        last_reply: sql<string>`coalesce(last_reply || ' | ', '') || 'no reply recorded: the sending run stopped mid-transaction'`,
-        updated_at: this.now(),
-      })
+      .set({ state: 'deferred', last_reply: LEFT_SENDING, updated_at: now })
       .where('edition_id', '=', this.editionId)
       .where('state', '=', 'sending');
-    if (range) query = query.where('subscriber_id', '>=', range.fromId).where('subscriber_id', '<=', range.toId);
-    const rows = await query.returning('email').execute();
-    return rows.map((r) => r.email);
+    let awaiting = tx
+      .updateTable('deliveries')
+      .set({ last_reply: LEFT_AWAITING, updated_at: now })
+      .where('edition_id', '=', this.editionId)
+      .where('state', '=', 'in_doubt')
+      .where('last_reply', '=', AWAITING_REPLY);
+    if (range) {
+      resend = resend.where('subscriber_id', '>=', range.fromId).where('subscriber_id', '<=', range.toId);
+      awaiting = awaiting.where('subscriber_id', '>=', range.fromId).where('subscriber_id', '<=', range.toId);
+    }
+    const resent = await resend.returning('email').execute();
+    const inDoubt = await awaiting.returning('email').execute();
+    return { resent: resent.map((r) => r.email), inDoubt: inDoubt.map((r) => r.email) };
   }
 
   /** Ledger states of subscribers with ids in [fromId, toId] (one keyset page). */

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import pg from 'pg';
 import { afterEach, expect, test } from 'vitest';
 import { SendRefusedError, sendEdition, type SendSummary } from '../src/delivery/sender.ts';
 import type { DialectName } from '../src/store/handle.ts';
@@ -9,7 +10,7 @@ import { SendLockedError, SendLock } from '../src/store/send-lock.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import { EDITION_ID, address, harness, ledgerStates, receivedCounts, seedSubscribers, type Harness } from './delivery-fixtures.ts';
 import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
-import { describeEachDb } from './store-db.ts';
+import { PG_URL, describeEachDb } from './store-db.ts';
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -36,6 +37,18 @@ function send(h: Harness, extra: Partial<Parameters<typeof sendEdition>[1]> = {}
 
 function editionRow(h: Harness): Promise<{ status: string; html: string | null; finished_at: string | null } | undefined> {
   return h.store.db.selectFrom('editions').select(['status', 'html', 'finished_at']).where('id', '=', EDITION_ID).executeTakeFirst();
+}
+
+/** Ends every server connection to database `name` (pg_terminate_backend); returns how many. */
+async function terminateBackends(name: string): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    return rows.filter((r: { ok: boolean }) => r.ok).length;
+  } finally {
+    await client.end();
+  }
 }
 
 /** One ledger row of an address. */
@@ -257,6 +270,29 @@ describeEachDb('sending an edition through a real SMTP server', (dialect) => {
       expect(counts.get(email), email).toBe(1);
     }
     expect(summary.sent + summary.inDoubt.length).toBe(30);
+  });
+
+  test.skipIf(dialect === 'sqlite')('PostgreSQL connections lost mid-send: the run pauses, tries the same commit again and delivers to everyone once; nothing recorded is lost', async () => {
+    let h!: Harness;
+    let killed: Promise<number> | undefined;
+    const server = await withServer({
+      replyDelayMs: 5,
+      onMessage: () => {
+        // Every connection of the edition's database is cut, as a server restart or failover would.
+        if (server.messages.length === 60) killed = terminateBackends(new URL(h.config.dbPath).pathname.slice(1));
+      },
+    });
+    const setupResult = await setup({ SMTP_URL: server.url, SMTP_MAX_CONNECTIONS: '3' }, 200);
+    h = setupResult.h;
+    const summary = await send(h);
+    expect(await killed).toBeGreaterThan(0);
+    expect(summary.complete, JSON.stringify(h.events.filter((e) => e.level !== 'debug' && e.level !== 'info'))).toBe(true);
+    expect(h.events.some((e) => e.event === 'run.paused' && String(e.reason).startsWith('database unreachable'))).toBe(true);
+    expect(h.events.some((e) => e.event === 'run.resumed')).toBe(true);
+    const received = receivedCounts(server.recipients());
+    for (const email of setupResult.emails) expect(received.get(email), email).toBe(1);
+    const states = await ledgerStates(h.store);
+    expect(Object.values(states).every((state) => state === 'sent')).toBe(true);
   });
 
   test('abort (SIGINT/SIGTERM): stops taking recipients, finishes and records those in flight; a re-run completes without duplicates', async () => {

@@ -80,12 +80,20 @@ export function keysetPages(source: RecipientSource, kind: Kind, pageSize = PAGE
 
 /** The active subscribers of each range this sender claims (several senders per edition: PostgreSQL). */
 export function claimedPages(source: RecipientSource, claims: RecipientClaims, kind: Kind, onClaim?: (claim: Claim) => void): PageSource {
+  // A claim taken whose recipients could not be read yet (the database went away): read them next time, not another claim.
+  let pending: Claim | undefined;
   return {
     async next() {
-      const claim = await claims.claimNext();
-      if (claim === 'wait' || claim === 'done') return claim;
-      onClaim?.(claim);
-      return { candidates: await source.activeBetween(kind, claim.fromId, claim.toId), fromId: claim.fromId, toId: claim.toId, claim };
+      if (!pending) {
+        const claim = await claims.claimNext();
+        if (claim === 'wait' || claim === 'done') return claim;
+        onClaim?.(claim);
+        pending = claim;
+      }
+      const claim = pending;
+      const candidates = await source.activeBetween(kind, claim.fromId, claim.toId);
+      pending = undefined;
+      return { candidates, fromId: claim.fromId, toId: claim.toId, claim };
     },
   };
 }
@@ -106,6 +114,7 @@ export class RecipientQueue {
   private skips: Candidate[] = [];
   private finishedClaims: Claim[] = [];
   private readonly held = new Set<HeldClaim>();
+  private unread: Page | undefined;
   /** Recipients left out: already final earlier, or suppressed. */
   readonly skipped = { final: 0, suppressed: 0 };
 
@@ -124,10 +133,16 @@ export class RecipientQueue {
   /** Reads pages until at least `wanted` recipients are ready, the source is exhausted, or it said 'wait'. */
   async fill(wanted: number, now: number): Promise<void> {
     while (this.page.length < wanted && !this.exhausted && now >= this.waitUntil) {
-      const page = await this.source.next();
+      // A page read but not yet added (its ledger states could not be read) is added first: a failed
+      // read is tried again without losing or skipping a page.
+      const page = this.unread ?? (await this.source.next());
       if (page === 'done') this.exhausted = true;
       else if (page === 'wait') this.waitUntil = now + (this.options.pollMs ?? 1000);
-      else await this.addPage(page);
+      else {
+        this.unread = page;
+        await this.addPage(page);
+        this.unread = undefined;
+      }
     }
   }
 
@@ -197,7 +212,9 @@ export class RecipientQueue {
 
   /** Claims with recipients not yet dealt with (give them back when the run stops). */
   unfinishedClaims(): Claim[] {
-    return [...this.held].filter((h) => !h.lost).map((h) => h.claim);
+    const claims = [...this.held].filter((h) => !h.lost).map((h) => h.claim);
+    if (this.unread && typeof this.unread === 'object' && this.unread.claim) claims.push(this.unread.claim);
+    return claims;
   }
 
   /** Another sender took this claim over: forget its recipients not yet sent (those in flight are recorded). */
@@ -218,14 +235,15 @@ export class RecipientQueue {
   }
 
   private async addPage({ candidates, fromId, toId, claim }: Page): Promise<void> {
-    const held: HeldClaim | undefined = claim ? { claim, outstanding: 0, lost: false } : undefined;
-    if (held) this.held.add(held);
     const flags = this.options.flags;
     const [states, suppressed, softBounced] = await Promise.all([
       this.ledger.statesBetween(fromId, toId),
       flags?.suppressedAmong(candidates.map((s) => s.email)),
       flags?.softBouncedBetween(fromId, toId),
     ]);
+    // Nothing changes before every read succeeded (see fill).
+    const held: HeldClaim | undefined = claim ? { claim, outstanding: 0, lost: false } : undefined;
+    if (held) this.held.add(held);
     for (const s of candidates) {
       const state = states.get(s.id);
       if (state && this.isFinal(state)) {

@@ -1,5 +1,5 @@
 import type { Kind } from '../config.ts';
-import { lockOwnerId } from '../delivery/send-lock.ts';
+import { lockOwnerId } from './send-lock.ts';
 import { skipLockedRows, lockRows, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
 import { Ledger } from './ledger.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { ROWS_PER_STATEMENT, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
-import { recordSoftBounceIn, resetSoftBouncesIn, suppressIn } from './subscribers.ts';
+import { recordSoftBounceIn, suppressIn } from './subscribers.ts';
 import { DELIVERY_STATES, type Delivery, type DeliveryOutcome, type DeliveryState } from './types.ts';
 
 /** One write the send loop wants committed; see LedgerBatch. */
@@ -74,6 +74,30 @@ export const AWAITING_REPLY = 'end of data sent; waiting for the reply';
 const LEFT_SENDING = 'not delivered: the sending run stopped before the end of the message data; sent again';
 const LEFT_AWAITING = 'no reply recorded: the sending run stopped after the end of the message data was sent';
 
+/** The writes that are one statement per run (see Ledger.steps). */
+type QueryOp = 'sending' | 'outcome' | 'endOfData' | 'resetSoftBounces';
+/** Where a compiled statement's parameter comes from: the commit's time, a value of the run's row-th write, or a constant. */
+type Slot = { kind: 'now' } | { kind: 'value'; row: number; get: (w: Write) => unknown } | { kind: 'constant'; value: unknown };
+interface Shape {
+  sql: string;
+  slots: Slot[];
+}
+const NOW_MARK = '\u0000now';
+const MARK = /^\u0000(\d+)\u0000(.+)$/;
+
+/** A write whose every value is a marker naming its place: `\0<row>\0<path>`. */
+function markedWrite(op: QueryOp, row: number): Write {
+  const m = (path: string) => `\u0000${row}\u0000${path}` as never;
+  switch (op) {
+    case 'sending':
+      return { op, subscriberId: m('subscriberId'), email: m('email'), messageId: m('messageId') };
+    case 'outcome':
+      return { op, email: m('email'), outcome: { subscriberId: m('outcome.subscriberId'), state: m('outcome.state'), reply: m('outcome.reply'), messageId: m('outcome.messageId') } };
+    default:
+      return { op, subscriberId: m('subscriberId') };
+  }
+}
+
 /** Ledger rows read per query when streaming. */
 const STREAM_PAGE = 1000;
 
@@ -82,6 +106,8 @@ const STREAM_PAGE = 1000;
  * The hot path is `commit(batch)`: one transaction per wake-up of the send loop.
  */
 export class Ledger {
+  private readonly shapes = new Map<string, Shape>();
+
   constructor(
     private readonly store: Store,
     readonly editionId: string,
@@ -96,17 +122,87 @@ export class Ledger {
   async commit(batch: LedgerBatch): Promise<CommitResult> {
     const result: CommitResult = { suppressedBySoftBounces: [] };
     if (batch.size === 0) return result;
+    if (this.commitSqliteSync(batch)) return result;
     await transaction(this.store, (tx) => this.apply(tx, batch.writes, result));
     return result;
   }
 
+  /**
+   * The hot path on SQLite: the same queries, built and compiled by Kysely, run synchronously in one
+   * better-sqlite3 transaction (BEGIN IMMEDIATE). Kysely's async SQLite driver (a promise and a
+   * connection mutex per statement, plus BEGIN and COMMIT as queries) costs more than the
+   * statements themselves here. Only for batches of ledger rows and soft-bounce resets (the writes
+   * that need no answer back); not while a Kysely transaction holds the handle. Returns false when
+   * the batch must take the general path.
+   */
+  private commitSqliteSync(batch: LedgerBatch): boolean {
+    const sqlite = this.store.sqlite;
+    if (!sqlite || sqlite.inTransaction || batch.writes.some((w) => w.op === 'suppress' || w.op === 'softBounce')) return false;
+    const now = this.now();
+    const statements = this.steps(batch.writes).map(({ run }) => {
+      const shape = this.shape(run[0]!.op as QueryOp, run.length);
+      return { sql: shape.sql, parameters: shape.slots.map((slot) => (slot.kind === 'now' ? now : slot.kind === 'value' ? slot.get(run[slot.row]!) : slot.value)) };
+    });
+    sqlite
+      .transaction(() => {
+        for (const q of statements) sqlite.prepare(q.sql).run(...q.parameters);
+      })
+      .immediate();
+    return true;
+  }
+
+  /**
+   * The compiled statement for `rows` writes of kind `op`, kept per shape: Kysely builds and
+   * compiles the query once with a marker in place of every value, and each marker's place in the
+   * parameter list says where a later batch's value goes. Building the query anew for every commit
+   * cost more than running it.
+   */
+  private shape(op: QueryOp, rows: number): Shape {
+    const key = `${op}:${rows}`;
+    let shape = this.shapes.get(key);
+    if (shape) return shape;
+    const fakes = Array.from({ length: rows }, (_, i) => markedWrite(op, i));
+    const compiled = this.query(this.store.db, fakes, NOW_MARK)!.compile();
+    shape = {
+      sql: compiled.sql,
+      slots: compiled.parameters.map((value): Slot => {
+        if (value === NOW_MARK) return { kind: 'now' };
+        const marked = typeof value === 'string' ? MARK.exec(value) : null;
+        if (!marked) return { kind: 'constant', value };
+        const path = marked[2]!.split('.');
+        return { kind: 'value', row: Number(marked[1]), get: (w) => path.reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], w) };
+      }),
+    };
+    this.shapes.set(key, shape);
+    return shape;
+  }
+
   private async apply(tx: Tx, writes: Write[], result: CommitResult): Promise<void> {
     const now = this.now();
+    for (const step of this.steps(writes)) {
+      if (step.kind === 'query') {
+        await this.query(tx, step.run, now)!.execute();
+        continue;
+      }
+      for (const w of step.run) {
+        if (w.op === 'suppress') await suppressIn(this.store, tx, w.subscriberId, w.status, w.reply, now);
+        else if (w.op === 'softBounce' && (await recordSoftBounceIn(this.store, tx, w.subscriberId, w.reply, w.limit, now))) {
+          result.suppressedBySoftBounces.push(w.subscriberId);
+        }
+      }
+    }
+  }
+
+  /**
+   * Splits the writes, in order, into runs of the same kind, cut where a subscriber repeats
+   * (PostgreSQL refuses to upsert one row twice in a statement) or at the statement size limit.
+   * Suppressions and soft bounces are applied one by one (they read before they write).
+   */
+  private steps(writes: Write[]): { kind: 'query' | 'each'; run: Write[] }[] {
+    const steps: { kind: 'query' | 'each'; run: Write[] }[] = [];
     let i = 0;
     while (i < writes.length) {
       const op = writes[i]!.op;
-      // A run of the same kind, cut where a subscriber repeats (PostgreSQL refuses to upsert one
-      // row twice in a statement) or at the statement size limit.
       const run: Write[] = [];
       const seen = new Set<number>();
       while (i < writes.length && writes[i]!.op === op && run.length < ROWS_PER_STATEMENT) {
@@ -117,23 +213,27 @@ export class Ledger {
         run.push(w);
         i++;
       }
-      if (op === 'sending') await this.writeSending(tx, run as Extract<Write, { op: 'sending' }>[], now);
-      else if (op === 'outcome') await this.writeOutcomes(tx, run as Extract<Write, { op: 'outcome' }>[], now);
-      else if (op === 'endOfData') await this.writeEndOfData(tx, run.map((w) => (w as Extract<Write, { op: 'endOfData' }>).subscriberId), now);
-      else if (op === 'resetSoftBounces') await resetSoftBouncesIn(tx, run.map((w) => (w as Extract<Write, { op: 'resetSoftBounces' }>).subscriberId));
-      else {
-        for (const w of run) {
-          if (w.op === 'suppress') await suppressIn(this.store, tx, w.subscriberId, w.status, w.reply, now);
-          else if (w.op === 'softBounce' && (await recordSoftBounceIn(this.store, tx, w.subscriberId, w.reply, w.limit, now))) {
-            result.suppressedBySoftBounces.push(w.subscriberId);
-          }
-        }
-      }
+      steps.push({ kind: op === 'suppress' || op === 'softBounce' ? 'each' : 'query', run });
     }
+    return steps;
   }
 
-  private async writeSending(tx: Tx, rows: Extract<Write, { op: 'sending' }>[], now: string): Promise<void> {
-    await tx
+  /** The one statement of a run of 'sending', 'outcome', 'endOfData' or 'resetSoftBounces' writes. */
+  private query(tx: Tx, run: Write[], now: string) {
+    const op = run[0]!.op;
+    if (op === 'sending') return this.writeSending(tx, run as Extract<Write, { op: 'sending' }>[], now);
+    if (op === 'outcome') return this.writeOutcomes(tx, run as Extract<Write, { op: 'outcome' }>[], now);
+    if (op === 'endOfData') return this.writeEndOfData(tx, run.map((w) => (w as Extract<Write, { op: 'endOfData' }>).subscriberId), now);
+    if (op === 'resetSoftBounces') {
+      const ids = run.map((w) => (w as Extract<Write, { op: 'resetSoftBounces' }>).subscriberId);
+      // As subscribers.ts resetSoftBouncesIn: a delivered message ends a run of soft bounces.
+      return tx.updateTable('subscribers').set({ soft_bounces: 0 }).where('id', 'in', ids).where('soft_bounces', '<>', 0);
+    }
+    return undefined;
+  }
+
+  private writeSending(tx: Tx, rows: Extract<Write, { op: 'sending' }>[], now: string) {
+    return tx
       .insertInto('deliveries')
       .values(
         rows.map((r) => ({
@@ -155,22 +255,20 @@ export class Ledger {
           message_id: eb.ref('excluded.message_id'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
-      )
-      .execute();
+      );
   }
 
-  private async writeEndOfData(tx: Tx, subscriberIds: number[], now: string): Promise<void> {
-    await tx
+  private writeEndOfData(tx: Tx, subscriberIds: number[], now: string) {
+    return tx
       .updateTable('deliveries')
       .set({ state: 'in_doubt', last_reply: AWAITING_REPLY, updated_at: now })
       .where('edition_id', '=', this.editionId)
       .where('subscriber_id', 'in', subscriberIds)
-      .where('state', '=', 'sending')
-      .execute();
+      .where('state', '=', 'sending');
   }
 
-  private async writeOutcomes(tx: Tx, rows: Extract<Write, { op: 'outcome' }>[], now: string): Promise<void> {
-    await tx
+  private writeOutcomes(tx: Tx, rows: Extract<Write, { op: 'outcome' }>[], now: string) {
+    return tx
       .insertInto('deliveries')
       .values(
         rows.map((r) => ({
@@ -192,8 +290,7 @@ export class Ledger {
           message_id: sql<string | null>`coalesce(excluded.message_id, deliveries.message_id)`,
           updated_at: eb.ref('excluded.updated_at'),
         })),
-      )
-      .execute();
+      );
   }
 
   /** Marks one recipient 'sending' in its own transaction (the send loop uses commit instead). */

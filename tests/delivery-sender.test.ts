@@ -39,13 +39,19 @@ function editionRow(h: Harness): Promise<{ status: string; html: string | null; 
   return h.store.db.selectFrom('editions').select(['status', 'html', 'finished_at']).where('id', '=', EDITION_ID).executeTakeFirst();
 }
 
-/** Ends every server connection to database `name` (pg_terminate_backend); returns how many. */
-async function terminateBackends(name: string): Promise<number> {
+/** Refuses new connections to database `name` and ends the open ones, for `ms`; returns how many were ended. */
+async function closeDatabaseFor(name: string, ms: number): Promise<number> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    const { rows } = await client.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    return rows.filter((r: { ok: boolean }) => r.ok).length;
+    await client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    try {
+      const { rows } = await client.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      await new Promise((r) => setTimeout(r, ms));
+      return rows.filter((r: { ok: boolean }) => r.ok).length;
+    } finally {
+      await client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    }
   } finally {
     await client.end();
   }
@@ -272,20 +278,20 @@ describeEachDb('sending an edition through a real SMTP server', (dialect) => {
     expect(summary.sent + summary.inDoubt.length).toBe(30);
   });
 
-  test.skipIf(dialect === 'sqlite')('PostgreSQL connections lost mid-send: the run pauses, tries the same commit again and delivers to everyone once; nothing recorded is lost', async () => {
+  test.skipIf(dialect === 'sqlite')('PostgreSQL unreachable mid-send: the run pauses, tries the same commit again and delivers to everyone once; nothing recorded is lost', async () => {
     let h!: Harness;
-    let killed: Promise<number> | undefined;
+    let outage: Promise<number> | undefined;
     const server = await withServer({
       replyDelayMs: 5,
       onMessage: () => {
-        // Every connection of the edition's database is cut, as a server restart or failover would.
-        if (server.messages.length === 60) killed = terminateBackends(new URL(h.config.dbPath).pathname.slice(1));
+        // Every connection to the edition's database is cut and new ones refused for 1.5 s, as in a restart.
+        if (server.messages.length === 60) outage = closeDatabaseFor(new URL(h.config.dbPath).pathname.slice(1), 1_500);
       },
     });
     const setupResult = await setup({ SMTP_URL: server.url, SMTP_MAX_CONNECTIONS: '3' }, 200);
     h = setupResult.h;
     const summary = await send(h);
-    expect(await killed).toBeGreaterThan(0);
+    expect(await outage).toBeGreaterThan(0);
     expect(summary.complete, JSON.stringify(h.events.filter((e) => e.level !== 'debug' && e.level !== 'info'))).toBe(true);
     expect(h.events.some((e) => e.event === 'run.paused' && String(e.reason).startsWith('database unreachable'))).toBe(true);
     expect(h.events.some((e) => e.event === 'run.resumed')).toBe(true);

@@ -3,7 +3,7 @@ import { hashEmail } from '../src/subscribers/email.ts';
 import { CONFIRMATION_RESEND_MS, ERASED_EMAIL } from '../src/store/types.ts';
 import { archivedHtml, editionReport, editionStatus, markEditionSent, sentEditions, upsertEditionRow } from '../src/store/editions.ts';
 import { writeExport } from '../src/store/export.ts';
-import { Ledger, LedgerBatch } from '../src/store/ledger.ts';
+import { AWAITING_REPLY, Ledger, LedgerBatch } from '../src/store/ledger.ts';
 import { RecipientFlags } from '../src/store/recipient-flags.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SendLock, SendLockedError } from '../src/store/send-lock.ts';
@@ -139,6 +139,32 @@ describeEachDb('SubscriberStore (async)', (dialect) => {
 });
 
 describeEachDb('Ledger (async)', (dialect) => {
+  test("the send loop's batch (replies, end-of-data marks, next 'sending' rows, soft-bounce resets): one statement on PostgreSQL, one synchronous transaction on SQLite, the same rows", async () => {
+    const { store } = await freshStore(dialect);
+    const subs = new SubscriberStore(store);
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await subs.add({ email: `b${i}@example.com`, editions: ['midweek'] })).subscriber!.id);
+    await subs.recordSoftBounce(ids[0]!, '452', 5);
+    const ledger = new Ledger(store, '2026-11-25-midweek', () => new Date('2026-11-25T07:00:00Z'));
+    await ledger.commit(new LedgerBatch().markSending(ids[0]!, 'b0@example.com', '<0>').markSending(ids[1]!, 'b1@example.com', '<1>').markSending(ids[2]!, 'b2@example.com', '<2>'));
+    // Twice with the same shape, so a cached statement is reused with new values.
+    for (const reply of ['250 first', '250 second']) {
+      await ledger.commit(
+        new LedgerBatch()
+          .record({ subscriberId: ids[0]!, state: 'sent', reply, messageId: '<0>' }, 'b0@example.com')
+          .resetSoftBounces(ids[0]!)
+          .markEndOfData(ids[1]!)
+          .markSending(ids[3]!, 'b3@example.com', `<3-${reply}>`),
+      );
+    }
+    const rows = new Map((await store.db.selectFrom('deliveries').selectAll().execute()).map((r) => [r.subscriber_id, r]));
+    expect(rows.get(ids[0]!)).toMatchObject({ state: 'sent', last_reply: '250 second', attempts: 1 });
+    expect(rows.get(ids[1]!)).toMatchObject({ state: 'in_doubt', last_reply: AWAITING_REPLY });
+    expect(rows.get(ids[2]!)).toMatchObject({ state: 'sending', attempts: 1 });
+    expect(rows.get(ids[3]!)).toMatchObject({ state: 'sending', attempts: 2, message_id: '<3-250 second>', updated_at: '2026-11-25T07:00:00.000Z' });
+    expect((await subs.get(ids[0]!))!.softBounces).toBe(0);
+  });
+
   test('a batch commits in one transaction, in order, with a subscriber repeated in it', async () => {
     const { store } = await freshStore(dialect);
     const subs = new SubscriberStore(store);

@@ -152,7 +152,8 @@ export function isTransientStoreError(store: Store, error: unknown): boolean {
     /^(08|57P)/.test(code) ||
     code === '40001' ||
     code === '40P01' ||
+    code === '55000' || // "database … is not currently accepting connections" (closed for maintenance)
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code) ||
-    /Connection terminated|connection timeout|connection error|timeout exceeded when trying to connect|terminating connection/i.test(message)
+    /Connection terminated|connection timeout|connection error|timeout exceeded when trying to connect|terminating connection|not currently accepting connections/i.test(message)
   );
 }

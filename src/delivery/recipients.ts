@@ -183,6 +183,11 @@ export class RecipientQueue {
     return this.retries.length;
   }
 
+  /** Recipients read and waiting (not counting retries). */
+  get ready(): number {
+    return this.page.length;
+  }
+
   /** True when the source has been read to the end. */
   get storeExhausted(): boolean {
     return this.exhausted;

@@ -96,6 +96,9 @@ export class SendRun {
   /** This run's number in the edition's run history (edition_runs). */
   private runNumber = 0;
   private lastProgress = 0;
+  /** A page (or claim) being read in the background, and its failure. */
+  private reading: Promise<void> | undefined;
+  private readError: unknown;
 
   constructor(
     private readonly deps: SendDeps,
@@ -149,6 +152,7 @@ export class SendRun {
     try {
       await this.loop();
     } finally {
+      await this.reading; // a claim being read belongs to this run: released below if unfinished
       if (c.mode === 'lock') c.lock.stopHeartbeat();
       else c.claims.stopHeartbeat();
       this.options.signal?.removeEventListener('abort', onAbort);
@@ -210,6 +214,10 @@ export class SendRun {
       if (this.completed.length > 0 || this.endingData.length > 0) continue;
       if (this.inFlight === 0 && copies.length === 0) {
         if (this.stop.signal.aborted) return;
+        if (this.reading) {
+          await this.settleReading();
+          continue;
+        }
         const timer = this.idleTimer();
         if (timer === undefined) return; // stopped, or nothing in flight, nothing to retry, store exhausted
         await this.wakeUp.next(timer);
@@ -219,9 +227,29 @@ export class SendRun {
     }
   }
 
-  /** Reads the next page(s) (or claims) when fewer recipients are ready than connections; outside the commit. */
+  /**
+   * Reads the next page (or claim) in the background once fewer recipients are ready than two
+   * steps' worth, so the connections do not wait for the read; waits for it only when nobody is
+   * ready. Reads happen outside the commit; a page is added to the queue in one synchronous step.
+   */
   private async readAhead(): Promise<void> {
-    await this.retryingStore('read recipients', () => this.queue.fill(this.slots, realClock.now()));
+    if (!this.reading && this.queue.ready < 2 * this.slots && !this.queue.storeExhausted) {
+      this.reading = this.retryingStore('read recipients', () => this.queue.fill(2 * this.slots, realClock.now()))
+        .catch((error: unknown) => {
+          this.readError = error;
+        })
+        .finally(() => {
+          this.reading = undefined;
+          this.wakeUp.notify();
+        });
+    }
+    if (this.queue.ready === 0) await this.settleReading();
+  }
+
+  /** Waits for a read in progress; rethrows its failure. */
+  private async settleReading(): Promise<void> {
+    if (this.reading) await this.reading;
+    if (this.readError) throw this.readError;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql, type QueryCreator } from 'kysely';
 import { ROWS_PER_STATEMENT, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
@@ -80,8 +81,15 @@ type QueryOp = 'sending' | 'outcome' | 'endOfData' | 'resetSoftBounces';
 /** Where a compiled statement's parameter comes from: the commit's time, a value of the run's row-th write, or a constant. */
 type Slot = { kind: 'now' } | { kind: 'value'; row: number; get: (w: Write) => unknown } | { kind: 'constant'; value: unknown };
 interface Shape {
+  /** The name of the prepared statement on PostgreSQL (from the SQL text). */
+  name: string;
   sql: string;
   slots: Slot[];
+}
+
+/** A shape's parameters for these writes (in the order of its runs) at commit time `now`. */
+function fill(shape: Shape, writes: Write[], now: string): unknown[] {
+  return shape.slots.map((slot) => (slot.kind === 'now' ? now : slot.kind === 'value' ? slot.get(writes[slot.row]!) : slot.value));
 }
 const NOW_MARK = '\u0000now';
 const MARK = /^\u0000(\d+)\u0000(.+)$/;
@@ -131,14 +139,16 @@ export class Ledger {
 
   /**
    * The hot path on PostgreSQL: the batch as ONE statement, the runs before the last as
-   * data-modifying CTEs (`WITH w0 AS (INSERT …), w1 AS (UPDATE …) INSERT …`). One statement is one
-   * round trip and atomic by itself, instead of BEGIN, a statement per run and COMMIT: the loop waits
-   * for this commit before a copy may go out, so its latency is the sender's. Only when no
+   * data-modifying CTEs (`WITH w0 AS (INSERT …), w1 AS (UPDATE …) INSERT …`), compiled by Kysely once
+   * per shape and run as a prepared statement of pg's. One statement is one round trip and atomic by
+   * itself, instead of BEGIN, a statement per run and COMMIT: the loop waits for this commit before
+   * a copy may go out, so its latency is the sender's. Only when no
    * subscriber appears in two runs on the same table (the parts of one statement see one snapshot
    * and must not change a row twice) and the batch has no suppression or soft bounce.
    */
   private async commitPostgresOneStatement(batch: LedgerBatch): Promise<boolean> {
-    if (this.store.dialect !== 'postgres' || batch.writes.some((w) => w.op === 'suppress' || w.op === 'softBounce')) return false;
+    const pool = this.store.pgPool;
+    if (!pool || batch.writes.some((w) => w.op === 'suppress' || w.op === 'softBounce')) return false;
     const steps = this.steps(batch.writes);
     const seen = new Set<number>();
     for (const { run } of steps) {
@@ -149,13 +159,10 @@ export class Ledger {
         seen.add(id);
       }
     }
-    const now = this.now();
-    let creator: QueryCreator<Database> = this.store.db;
-    for (const [i, { run }] of steps.slice(0, -1).entries()) {
-      // The CTE's name only widens the creator's table types; the statements here name only real tables.
-      creator = creator.with(`w${i}`, (qc) => this.query(qc, run, now) as never) as unknown as QueryCreator<Database>;
-    }
-    await this.query(creator, steps.at(-1)!.run, now)!.execute();
+    const runs = steps.map((step) => step.run);
+    const shape = this.shape(runs.map((run) => ({ op: run[0]!.op as QueryOp, rows: run.length })));
+    // A named statement is parsed and planned once per connection, not at every commit.
+    await pool.query({ name: shape.name, text: shape.sql, values: fill(shape, runs.flat(), this.now()) });
     return true;
   }
 
@@ -172,8 +179,8 @@ export class Ledger {
     if (!sqlite || sqlite.inTransaction || batch.writes.some((w) => w.op === 'suppress' || w.op === 'softBounce')) return false;
     const now = this.now();
     const statements = this.steps(batch.writes).map(({ run }) => {
-      const shape = this.shape(run[0]!.op as QueryOp, run.length);
-      return { sql: shape.sql, parameters: shape.slots.map((slot) => (slot.kind === 'now' ? now : slot.kind === 'value' ? slot.get(run[slot.row]!) : slot.value)) };
+      const shape = this.shape([{ op: run[0]!.op as QueryOp, rows: run.length }]);
+      return { sql: shape.sql, parameters: fill(shape, run, now) };
     });
     sqlite
       .transaction(() => {
@@ -184,18 +191,26 @@ export class Ledger {
   }
 
   /**
-   * The compiled statement for `rows` writes of kind `op`, kept per shape: Kysely builds and
-   * compiles the query once with a marker in place of every value, and each marker's place in the
-   * parameter list says where a later batch's value goes. Building the query anew for every commit
-   * cost more than running it.
+   * The compiled statement for runs of the given kinds and lengths (one run: one statement; several:
+   * the runs before the last as data-modifying CTEs, see commitPostgresOneStatement), kept per
+   * shape: Kysely builds and compiles the query once with a marker in place of every value, and each
+   * marker's place in the parameter list says where a later batch's value goes. Building the query
+   * anew for every commit cost more than running it.
    */
-  private shape(op: QueryOp, rows: number): Shape {
-    const key = `${op}:${rows}`;
+  private shape(runs: { op: QueryOp; rows: number }[]): Shape {
+    const key = runs.map((r) => `${r.op}:${r.rows}`).join('|');
     let shape = this.shapes.get(key);
     if (shape) return shape;
-    const fakes = Array.from({ length: rows }, (_, i) => markedWrite(op, i));
-    const compiled = this.query(this.store.db, fakes, NOW_MARK)!.compile();
+    let next = 0;
+    const fakes = runs.map((r) => Array.from({ length: r.rows }, () => markedWrite(r.op, next++)));
+    let creator: QueryCreator<Database> = this.store.db;
+    for (const [i, run] of fakes.slice(0, -1).entries()) {
+      // The CTE's name only widens the creator's table types; the statements here name only real tables.
+      creator = creator.with(`w${i}`, (qc) => this.query(qc, run, NOW_MARK) as never) as unknown as QueryCreator<Database>;
+    }
+    const compiled = this.query(creator, fakes.at(-1)!, NOW_MARK)!.compile();
     shape = {
+      name: `almanac_ledger_${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 16)}`,
       sql: compiled.sql,
       slots: compiled.parameters.map((value): Slot => {
         if (value === NOW_MARK) return { kind: 'now' };

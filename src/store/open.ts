@@ -115,7 +115,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
     throw new StoreUnavailableError(`ALMANAC_DB: cannot connect to PostgreSQL at ${label}: ${causeText(error)}`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', label, sqlite: undefined, close: () => db.destroy() };
+  return { db, dialect: 'postgres', label, sqlite: undefined, pgPool: pool, close: () => db.destroy() };
 }
 
 /** One line for a connection error (Node reports a refused dual-stack connect as an AggregateError with no message). */

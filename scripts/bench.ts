@@ -1,8 +1,8 @@
 /**
  * Throughput and memory of the real send path at newsletter scale (issue 7).
- * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519]`
+ * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519] [--db postgres://… [--senders N]]`
  *
- * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, plain SQL).
+ * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, multi-row inserts).
  * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
  * 3. Runs the real `runSend` (compose → render → checks → ledger → SMTP) for the Sunday edition of
  *    2026-11-22 in a child process of its own, so its peak RSS is the sender's alone (not the
@@ -10,6 +10,13 @@
  * 4. Times the ledger's writes in isolation (same Ledger statements, same transactions).
  * 5. Runs a naive baseline against the same sink: a React render + toPlainText + `sendMail` per recipient.
  * 6. Checks that the sink received every message, prints a table and, as the last line, one JSON object.
+ *
+ * With `--db postgres://…`, step 3 also runs on PostgreSQL, in the same run so the figures are
+ * ratios under the same load: in a fresh database created in that server for the run (the URL's
+ * user needs CREATEDB; the database is dropped at the end), with one sender process, and with
+ * `--senders N` (N > 1) also N sender processes started together on another fresh database,
+ * sharing the edition by claims. Their throughput is all messages over the time from the first
+ * sender's start to the last one's end; each sender's peak RSS is reported.
  *
  * With `--dkim`, step 3 runs twice against the same sink, on two copies of the seeded database:
  * unsigned, then DKIM-signed with an RSA-2048 key generated for the run (`--ed25519` adds an
@@ -24,9 +31,11 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../src/config.ts';
-import { openDb } from '../src/db.ts';
+import pg from 'pg';
 import { runSend } from '../src/commands/send.ts';
-import { Ledger } from '../src/delivery/ledger.ts';
+import { ROWS_PER_STATEMENT, isPostgresUrl, redactUrl, transaction } from '../src/store/dialect.ts';
+import { Ledger, LedgerBatch } from '../src/store/ledger.ts';
+import { openStore } from '../src/store/open.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
 import type { Edition } from '../src/editions/compose.ts';
 import { renderEdition } from '../src/render/render-edition.ts';
@@ -54,6 +63,10 @@ export interface BenchOptions {
   dkim: boolean;
   /** With `dkim`, add an Ed25519 signature beside the RSA one. @default false */
   ed25519: boolean;
+  /** A PostgreSQL server to run the send on as well (fresh databases are created in it). */
+  db?: string;
+  /** Cooperating sender processes for the PostgreSQL run (besides the one-sender run). @default 1 */
+  senders: number;
 }
 
 /** Parses `--subscribers N --baseline N --connections C [--content DIR]`; errors say what was expected. */
@@ -67,9 +80,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       content: { type: 'string' },
       dkim: { type: 'boolean' },
       ed25519: { type: 'boolean' },
+      db: { type: 'string' },
+      senders: { type: 'string' },
     },
     strict: true,
   });
+  if (values.db !== undefined && !isPostgresUrl(values.db)) {
+    throw new Error(`--db: expected a postgres:// or postgresql:// URL, found ${JSON.stringify(redactUrl(values.db))}`);
+  }
+  if (values.senders !== undefined && values.db === undefined) throw new Error('--senders: needs --db postgres://… (several senders share an edition on PostgreSQL only)');
   const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -83,6 +102,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     contentDir: resolve(values.content ?? join(ROOT, 'content')),
     dkim: values.dkim === true || values.ed25519 === true,
     ed25519: values.ed25519 === true,
+    ...(values.db !== undefined ? { db: values.db } : {}),
+    senders: int('senders', values.senders, 1, 1),
   };
 }
 
@@ -131,25 +152,64 @@ export function benchAddress(id: number): string {
   return `reader${String(id).padStart(7, '0')}@bench.example`;
 }
 
-/** Inserts `n` active Midweek+Sunday subscribers (ids 1..n) in one transaction, with SQL matching SubscriberStore's rows. */
-export function seedDatabase(dbPath: string, n: number): { ms: number } {
+/** Inserts `n` active Midweek+Sunday subscribers (ids 1..n) in one transaction, with rows matching SubscriberStore's (SQLite file or PostgreSQL URL). */
+export async function seedDatabase(target: string, n: number): Promise<{ ms: number }> {
   const started = performance.now();
-  const db = openDb(dbPath);
+  const store = await openStore(target);
   try {
     const now = new Date().toISOString();
-    const insert = db.prepare(
-      `INSERT INTO subscribers (id, email, name, status, midweek, sunday, consent_source, requested_at, confirmed_at, created_at, updated_at)
-       VALUES (?, ?, NULL, 'active', 1, 1, 'import', ?, ?, ?, ?)`,
-    );
-    db.transaction(() => {
-      for (let id = 1; id <= n; id++) insert.run(id, benchAddress(id), now, now, now, now);
+    await transaction(store, async (tx) => {
+      for (let from = 1; from <= n; from += ROWS_PER_STATEMENT) {
+        const rows = [];
+        for (let id = from; id < from + ROWS_PER_STATEMENT && id <= n; id++) {
+          rows.push({
+            id,
+            email: benchAddress(id),
+            name: null,
+            status: 'active' as const,
+            midweek: 1,
+            sunday: 1,
+            consent_source: 'import',
+            consent_ip: null,
+            consent_wording: null,
+            requested_at: now,
+            confirmed_at: now,
+            last_reply: null,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+        await tx.insertInto('subscribers').values(rows).execute();
+      }
       // The store never reuses an id: keep its high-water mark in step.
-      db.prepare("INSERT INTO settings (key, value) VALUES ('subscribers.last_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(n));
-    }).immediate();
+      await tx
+        .insertInto('settings')
+        .values({ key: 'subscribers.last_id', value: String(n) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(n) }))
+        .execute();
+    });
   } finally {
-    db.close();
+    await store.close();
   }
   return { ms: performance.now() - started };
+}
+
+/** A fresh empty database in the PostgreSQL server of `url` (the URL's user needs CREATEDB); `drop()` removes it. */
+export async function freshPostgres(url: string, label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `almanac_bench_${label}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** What the sink received, printed by it on SIGTERM. */
@@ -225,6 +285,9 @@ export interface SenderInput {
 
 /** What the sender child reports (one JSON line on stdout). */
 export interface SenderReport {
+  /** Wall clock (ms since the epoch) when runSend was called and when it returned: several senders are timed together. */
+  startedAt: number;
+  endedAt: number;
   /** Compose + render of the edition, the first (cold) time in this process. */
   renderMs: number;
   /** runSend from call to return: compose, render, checks, every send, the summary. */
@@ -271,6 +334,7 @@ export async function senderChild(input: SenderInput): Promise<SenderReport> {
   const sampler = setInterval(sample, 100);
   const cpu0 = process.cpuUsage();
   const main0 = processCpuSeconds(process.pid, process.pid);
+  const startedAt = Date.now();
   const t1 = performance.now();
   const result = await runSend(config, {
     kind: BENCH_KIND,
@@ -281,6 +345,7 @@ export async function senderChild(input: SenderInput): Promise<SenderReport> {
     progress: false,
   });
   const wallMs = performance.now() - t1;
+  const endedAt = Date.now();
   const cpu = process.cpuUsage(cpu0);
   const main1 = processCpuSeconds(process.pid, process.pid);
   clearInterval(sampler);
@@ -288,6 +353,8 @@ export async function senderChild(input: SenderInput): Promise<SenderReport> {
   const summary = result.summary;
   if (!summary) throw new Error(`the bench's send did not run: ${out}`);
   return {
+    startedAt,
+    endedAt,
     renderMs,
     wallMs,
     engineMs: summary.durationMs,
@@ -320,30 +387,30 @@ export async function runSenderProcess(input: SenderInput): Promise<SenderReport
 }
 
 /**
- * The ledger's cost in isolation: the same Ledger statements the send loop runs per recipient
- * (in doubt just before the end-of-data, then the outcome), for `n` recipients, committed in
+ * The ledger's cost in isolation: the same batched commits the send loop makes per recipient
+ * ('sending' before the SMTP call, then the outcome), for `n` recipients, committed in
  * transactions of `batch` recipients (the loop commits each wake-up's replies and the next picks
- * together). Written under a separate edition id in the same database file.
+ * together). Written under a separate edition id in the same database.
  */
-export function measureLedger(dbPath: string, n: number, batch: number): { ms: number; usPerMessage: number } {
-  const db = openDb(dbPath);
+export async function measureLedger(target: string, n: number, batch: number): Promise<{ ms: number; usPerMessage: number }> {
+  const store = await openStore(target);
   try {
-    const ledger = new Ledger(db, `bench-ledger-probe-${batch}`);
+    const ledger = new Ledger(store, `bench-ledger-probe-${batch}`);
     const started = performance.now();
     let previous: number[] = [];
     for (let from = 1; from <= n + batch; from += batch) {
       const current: number[] = [];
       for (let id = from; id < from + batch && id <= n; id++) current.push(id);
-      ledger.transaction(() => {
-        for (const id of previous) ledger.record({ subscriberId: id, state: 'sent', reply: '250 Message queued', messageId: `<${id}@bench>` }, benchAddress(id));
-        for (const id of current) ledger.markEndOfData(id, benchAddress(id), `<${id}@bench>`);
-      });
+      const writes = new LedgerBatch();
+      for (const id of previous) writes.record({ subscriberId: id, state: 'sent', reply: '250 Message queued', messageId: `<${id}@bench>` }, benchAddress(id));
+      for (const id of current) writes.markSending(id, benchAddress(id), `<${id}@bench>`);
+      await ledger.commit(writes);
       previous = current;
     }
     const ms = performance.now() - started;
     return { ms, usPerMessage: (ms * 1000) / n };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -423,6 +490,40 @@ export interface BenchResult {
   load: number[];
   /** The same send DKIM-signed (`--dkim`), against the same sink, right after the unsigned one. */
   signed?: { sender: SenderReport; msgsPerSecond: number; sinkCpuShare: number | undefined; algorithms: string };
+  /** The same send on PostgreSQL (`--db`): one sender, and `--senders N` sharing the edition. */
+  postgres?: { one: PostgresRun; many?: PostgresRun };
+}
+
+/** One send of the edition on PostgreSQL by one or more sender processes started together. */
+export interface PostgresRun {
+  senders: SenderReport[];
+  /** All messages over the time from the first sender's start to the last one's end. */
+  msgsPerSecond: number;
+}
+
+/** Runs `count` sender processes together on a fresh, seeded PostgreSQL database; checks that they sent everyone once between them. */
+async function postgresRun(options: BenchOptions, input: Omit<SenderInput, 'dbPath'>, count: number): Promise<PostgresRun> {
+  const db = await freshPostgres(options.db!, `${count}s`);
+  try {
+    await seedDatabase(db.url, options.subscribers);
+    const senders = await Promise.all(Array.from({ length: count }, () => runSenderProcess({ ...input, dbPath: db.url })));
+    const sent = senders.reduce((a, r) => a + r.sent, 0);
+    if (sent !== options.subscribers || senders.some((r) => !r.complete)) {
+      throw new Error(`bench: the PostgreSQL send with ${count} sender(s) did not complete once per subscriber: ${JSON.stringify(senders)}`);
+    }
+    const wallMs = Math.max(...senders.map((r) => r.endedAt)) - Math.min(...senders.map((r) => r.startedAt));
+    return { senders, msgsPerSecond: (sent * 1000) / wallMs };
+  } finally {
+    await db.drop();
+  }
+}
+
+async function postgresRuns(options: BenchOptions, input: Omit<SenderInput, 'dbPath'>, say: (line: string) => void): Promise<NonNullable<BenchResult['postgres']>> {
+  say(`bench: the same send on PostgreSQL (${redactUrl(options.db!)}), one sender`);
+  const one = await postgresRun(options, input, 1);
+  if (options.senders <= 1) return { one };
+  say(`bench: the same send on PostgreSQL, ${options.senders} sender processes sharing the edition`);
+  return { one, many: await postgresRun(options, input, options.senders) };
 }
 
 /** The summary JSON (the last line of the output); the first six keys are fixed by issue 7. */
@@ -456,6 +557,22 @@ export function resultJson(r: BenchResult): Record<string, unknown> {
             : {}),
         }
       : {}),
+    ...(r.postgres
+      ? {
+          pg_msgs_per_s: round(r.postgres.one.msgsPerSecond),
+          pg_ratio: round(r.postgres.one.msgsPerSecond / r.msgsPerSecond, 2),
+          pg_peak_rss_mb: round(r.postgres.one.senders[0]!.maxRssMb),
+          ...(r.postgres.many
+            ? {
+                pg_senders: r.postgres.many.senders.length,
+                pg_many_msgs_per_s: round(r.postgres.many.msgsPerSecond),
+                pg_many_ratio_to_one: round(r.postgres.many.msgsPerSecond / r.postgres.one.msgsPerSecond, 2),
+                pg_many_peak_rss_mb: round(Math.max(...r.postgres.many.senders.map((x) => x.maxRssMb))),
+                pg_many_sent_by_sender: r.postgres.many.senders.map((x) => x.sent),
+              }
+            : {}),
+        }
+      : {}),
   };
 }
 
@@ -485,7 +602,10 @@ export function formatTable(r: BenchResult): string {
     ],
     [`naive baseline (React render + sendMail per message, ${f(r.baseline.count)} msgs)`, `${f(r.baseline.msgsPerSecond, 1)} msg/s`],
     ['speedup over the baseline', `${f(r.speedup, 1)}×`],
-    ['sink received', `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''} + ${f(r.baseline.count)} baseline`],
+    [
+      'sink received',
+      `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''}${r.postgres ? ` + ${r.postgres.many ? 2 : 1} × ${f(r.subscribers)} on PostgreSQL` : ''} + ${f(r.baseline.count)} baseline`,
+    ],
   ];
   if (r.signed) {
     const s = r.signed;
@@ -502,6 +622,22 @@ export function formatTable(r: BenchResult): string {
       ['signed: sink CPU during the send', s.sinkCpuShare === undefined ? 'n/a' : `${f(s.sinkCpuShare * 100)}% of one core`],
       ['signed: peak RSS of the sender process (maxRSS)', `${f(s.sender.maxRssMb, 1)} MB (unsigned ${f(r.sender.maxRssMb, 1)} MB)`],
     );
+  }
+  if (r.postgres) {
+    const one = r.postgres.one;
+    rows.push(
+      ['PostgreSQL, one sender, end to end', `${f(one.msgsPerSecond)} msg/s = ${f(one.msgsPerSecond / r.msgsPerSecond, 2)}× SQLite (${f(r.msgsPerSecond)} msg/s)`],
+      ['PostgreSQL, one sender: CPU per message', `${f(one.senders[0]!.cpuUsPerMessage)} µs (SQLite ${f(r.sender.cpuUsPerMessage)} µs)`],
+      ['PostgreSQL, one sender: peak RSS (maxRSS)', `${f(one.senders[0]!.maxRssMb, 1)} MB`],
+    );
+    const many = r.postgres.many;
+    if (many) {
+      rows.push(
+        [`PostgreSQL, ${many.senders.length} senders together, end to end`, `${f(many.msgsPerSecond)} msg/s = ${f(many.msgsPerSecond / one.msgsPerSecond, 2)}× one sender`],
+        [`PostgreSQL, ${many.senders.length} senders: sent by each`, many.senders.map((x) => f(x.sent)).join(' + ')],
+        [`PostgreSQL, ${many.senders.length} senders: peak RSS of each (maxRSS)`, many.senders.map((x) => `${f(x.maxRssMb, 1)} MB`).join(', ')],
+      );
+    }
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
@@ -530,7 +666,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       );
     }
     say(`bench: seeding ${options.subscribers.toLocaleString('en-US')} subscribers in ${dbPath}`);
-    const { ms: seedMs } = seedDatabase(dbPath, options.subscribers);
+    const { ms: seedMs } = await seedDatabase(dbPath, options.subscribers);
     // The signed run sends the same edition to the same subscribers: from a copy made before any send.
     const signedDbPath = join(dir, 'almanac-signed.db');
     if (options.dkim) copyFileSync(dbPath, signedDbPath);
@@ -562,19 +698,21 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
           algorithms,
         };
       }
+      const postgres = options.db ? await postgresRuns(options, { contentDir: options.contentDir, port: sinkProcess.port, connections: options.connections }, say) : undefined;
       const ledger = {
-        batch1: measureLedger(dbPath, options.subscribers, 1),
-        batchC: measureLedger(dbPath, options.subscribers, options.connections),
+        batch1: await measureLedger(dbPath, options.subscribers, 1),
+        batchC: await measureLedger(dbPath, options.subscribers, options.connections),
       };
       const count = Math.min(options.baseline, options.subscribers);
       say(`bench: naive baseline on ${count.toLocaleString('en-US')} recipients`);
       const config = benchConfig(input);
       const baseline = await runBaseline({ edition, config, count, connections: options.connections });
       sink = await sinkProcess.stop();
-      const expected = options.subscribers * (signed ? 2 : 1) + baseline.sent;
+      const pgSends = postgres ? (postgres.many ? 2 : 1) : 0;
+      const expected = options.subscribers * (1 + (signed ? 1 : 0) + pgSends) + baseline.sent;
       if (sink.messages !== expected || sink.recipients !== expected) {
         throw new Error(
-          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''} + ${baseline.sent} baseline`,
+          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''}${pgSends ? ` + ${pgSends} × ${options.subscribers} on PostgreSQL` : ''} + ${baseline.sent} baseline`,
         );
       }
       const msgsPerSecond = (sender.sent * 1000) / sender.wallMs;
@@ -592,6 +730,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
         speedup: msgsPerSecond / baseline.msgsPerSecond,
         load,
         signed,
+        postgres,
       };
       say('');
       say(formatTable(result));

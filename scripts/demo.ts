@@ -9,12 +9,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config.ts';
 import { runSend } from '../src/commands/send.ts';
-import { openDb } from '../src/db.ts';
+import { openStore } from '../src/store/open.ts';
 import { loadValidContent } from '../src/content/loader.ts';
 import { latestEdition, type EditionSlot } from '../src/editions/calendar.ts';
 import { latestWithNews } from '../src/editions/edition-for.ts';
 import { compose } from '../src/editions/compose.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -64,12 +64,12 @@ export async function main(options: DemoOptions = {}): Promise<number> {
   const now = options.now ?? new Date();
   const show = (path: string) => relative(process.cwd(), path) || '.';
 
-  const db = openDb(config.dbPath);
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
-    const store = new SubscriberStore(db);
+    const subscribers = new SubscriberStore(store);
     let added = 0;
     for (const s of SAMPLE_SUBSCRIBERS) {
-      if (store.add({ email: s.email, name: s.name, editions: ['midweek', 'sunday'] }).result === 'added') added++;
+      if ((await subscribers.add({ email: s.email, name: s.name, editions: ['midweek', 'sunday'] })).result === 'added') added++;
     }
     say(`Almanac demo · database ${show(config.dbPath)} · ${added} sample subscriber(s) added, ${SAMPLE_SUBSCRIBERS.length - added} already there`);
 
@@ -80,7 +80,7 @@ export async function main(options: DemoOptions = {}): Promise<number> {
         : `Sending the current Midweek edition: ${slot.id}`,
     );
     say('');
-    const result = await runSend(config, { kind: 'midweek', date: slot.date, db, out, progress: false, err: nullStream() });
+    const result = await runSend(config, { kind: 'midweek', date: slot.date, store, out, progress: false, err: nullStream() });
     const dir = join(config.outboxDir, slot.id);
     const files = safeList(dir).filter((f) => f.endsWith('.eml'));
     say('');
@@ -96,7 +96,7 @@ export async function main(options: DemoOptions = {}): Promise<number> {
     say(`Run the demo again: nobody gets a second copy (the ledger says who has it): npm run -s almanac -- report ${slot.id}`);
     return result.exitCode;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -11,8 +11,8 @@ import { chromium } from 'playwright-core';
 import { startWebServer } from '../src/web/start.ts';
 import { runSend } from '../src/commands/send.ts';
 import { loadConfig } from '../src/config.ts';
-import { openDb } from '../src/db.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import { openStore } from '../src/store/open.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
 import { archiveCopy, renderEdition } from '../src/render/render-edition.ts';
 
@@ -58,14 +58,14 @@ export async function screenshotPages(outDir = resolve('docs'), widths = [1280, 
   const written: string[] = [];
   try {
     const config = loadConfig({ ALMANAC_DB: join(dir, 'almanac.db'), ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_CONTENT_DIR: resolve('content') });
-    const db = openDb(config.dbPath);
+    const store = await openStore(config.dbPath);
     const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
     try {
-      new SubscriberStore(db).add({ email: 'ada@example.com', name: 'Ada Lovelace', editions: ['midweek', 'sunday'] });
-      await runSend(config, { kind: 'sunday', date: '2026-11-22', db, out: quiet, err: quiet, progress: false });
-      await runSend(config, { kind: 'midweek', date: '2026-11-25', db, out: quiet, err: quiet, progress: false });
+      await new SubscriberStore(store).add({ email: 'ada@example.com', name: 'Ada Lovelace', editions: ['midweek', 'sunday'] });
+      await runSend(config, { kind: 'sunday', date: '2026-11-22', store, out: quiet, err: quiet, progress: false });
+      await runSend(config, { kind: 'midweek', date: '2026-11-25', store, out: quiet, err: quiet, progress: false });
     } finally {
-      db.close();
+      await store.close();
     }
     const web = await startWebServer(config, { port: 0, host: '127.0.0.1' });
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

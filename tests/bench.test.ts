@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { main, parseBenchArgs } from '../scripts/bench.ts';
+import { PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 /** A stream that keeps what is written to it. */
 function capture(): { stream: Writable; text: () => string } {
@@ -51,11 +52,29 @@ describe('npm run bench (smoke: no timing thresholds)', () => {
     expect(out.text()).not.toContain('PRIVATE KEY');
   }, 180_000);
 
+  test.skipIf(!PG_URL)(`--db postgres://… --senders 2: the same send on PostgreSQL with one sender and with two sharing it${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, async () => {
+    const out = capture();
+    const result = await main(['--subscribers', '300', '--baseline', '20', '--db', PG_URL!, '--senders', '2'], out.stream);
+    expect(result.postgres?.one.senders.map((s) => s.sent)).toEqual([300]);
+    const many = result.postgres!.many!;
+    expect(many.senders).toHaveLength(2);
+    expect(many.senders.reduce((a, s) => a + s.sent, 0)).toBe(300);
+    expect(many.senders.every((s) => s.complete)).toBe(true);
+    expect(result.sink.messages).toBe(300 * 3 + 20);
+    const json = JSON.parse(out.text().trim().split('\n').at(-1)!) as Record<string, unknown>;
+    for (const key of ['pg_msgs_per_s', 'pg_ratio', 'pg_peak_rss_mb', 'pg_many_msgs_per_s', 'pg_many_ratio_to_one', 'pg_many_peak_rss_mb']) expect(json[key] as number, key).toBeGreaterThan(0);
+    expect(json.pg_senders).toBe(2);
+    expect(out.text()).toContain('PostgreSQL, 2 senders together, end to end');
+  }, 240_000);
+
   test('arguments: defaults, and errors that say what was expected', () => {
     expect(parseBenchArgs([])).toMatchObject({ subscribers: 20_000, baseline: 1_000, connections: 5, dkim: false, ed25519: false });
     expect(parseBenchArgs(['--dkim'])).toMatchObject({ dkim: true, ed25519: false });
     expect(parseBenchArgs(['--ed25519'])).toMatchObject({ dkim: true, ed25519: true });
     expect(parseBenchArgs(['--subscribers', '100000', '--connections', '10'])).toMatchObject({ subscribers: 100_000, connections: 10 });
     expect(() => parseBenchArgs(['--subscribers', 'many'])).toThrow('--subscribers: expected an integer >= 1, found "many"');
+    expect(parseBenchArgs(['--db', 'postgres://u@127.0.0.1/x', '--senders', '3'])).toMatchObject({ db: 'postgres://u@127.0.0.1/x', senders: 3 });
+    expect(() => parseBenchArgs(['--db', 'bench.db'])).toThrow('--db: expected a postgres:// or postgresql:// URL, found "bench.db"');
+    expect(() => parseBenchArgs(['--senders', '2'])).toThrow(/--senders: needs --db/);
   });
 });

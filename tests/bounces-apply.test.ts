@@ -6,7 +6,7 @@ import { composeEdition } from '../src/editions/edition-for.ts';
 import { renderEdition } from '../src/render/render-edition.ts';
 import { loadSecret } from '../src/subscribers/tokens.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
-import { EDITION_ID, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
+import { EDITION_ID, harness, seedSubscribers, type Harness, legacySubscribers, sqliteOf } from './delivery-fixtures.ts';
 
 const SUNDAY_ID = '2026-11-29-sunday';
 let h: Harness | undefined;
@@ -18,20 +18,20 @@ afterEach(async () => {
 /** Sends 2026-11-25-midweek and 2026-11-29-sunday (outbox) to four subscribers with a soft-bounce limit of 2. */
 async function twoEditions(): Promise<{ h: Harness; processor: BounceProcessor; bounce: (fixture: string, editionId: string, who: string, edit?: (raw: string) => string) => Promise<string> }> {
   h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example', ALMANAC_SOFT_BOUNCE_LIMIT: '2' });
-  seedSubscribers(h.store, ['a@example.org', 'b@example.org', 'c@example.org', 'd@example.org']);
+  await seedSubscribers(h.subscribers, ['a@example.org', 'b@example.org', 'c@example.org', 'd@example.org']);
   await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
   const { edition } = await composeEdition('sunday', '2026-11-29', h.config, h.contentDir);
   const rendered = await renderEdition(edition, { baseUrl: h.config.baseUrl, postalAddress: h.config.postalAddress, timezone: h.config.timezone });
   await sendEdition(h.deps(), { edition, rendered });
-  const processor = new BounceProcessor(h.db, h.config);
-  const secret = loadSecret(h.db, h.config);
+  const processor = new BounceProcessor(sqliteOf(h), h.config);
+  const secret = loadSecret(sqliteOf(h), h.config);
   const harnessRef = h;
   return {
     h,
     processor,
     bounce: async (fixture, editionId, who, edit = (raw) => raw) => {
-      const s = harnessRef.store.findByEmail(who)!;
-      const row = harnessRef.db.prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(editionId, s.id) as { message_id: string };
+      const s = legacySubscribers(harnessRef).findByEmail(who)!;
+      const row = sqliteOf(harnessRef).prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(editionId, s.id) as { message_id: string };
       const raw = edit(bounceFixture(fixture, { to: verpEnvelopeSender(harnessRef.config, secret, editionId, s.id), rcpt: who, messageId: row.message_id }));
       return (await processor.processOne({ name: fixture, raw })).line;
     },
@@ -39,12 +39,12 @@ async function twoEditions(): Promise<{ h: Harness; processor: BounceProcessor; 
 }
 
 function subscriber(h: Harness, email: string) {
-  const s = h.store.findByEmail(email)!;
+  const s = legacySubscribers(h).findByEmail(email)!;
   return { status: s.status, softBounces: s.softBounces };
 }
 
 function state(h: Harness, editionId: string, email: string): string {
-  return (h.db.prepare('SELECT state FROM deliveries WHERE edition_id = ? AND email = ?').get(editionId, email) as { state: string }).state;
+  return (sqliteOf(h).prepare('SELECT state FROM deliveries WHERE edition_id = ? AND email = ?').get(editionId, email) as { state: string }).state;
 }
 
 describe('applying late bounces to the store', () => {
@@ -55,7 +55,7 @@ describe('applying late bounces to the store', () => {
     expect(subscriber(h, 'a@example.org')).toEqual({ status: 'active', softBounces: 1 });
     expect(await bounce('exim-mailbox-full', EDITION_ID, 'a@example.org')).toMatch(/soft bounce 2 of 2: subscriber bounced, suppressed$/);
     expect(subscriber(h, 'a@example.org')).toEqual({ status: 'bounced', softBounces: 2 });
-    expect(h.store.isSuppressed('a@example.org')).toBe(true);
+    expect(legacySubscribers(h).isSuppressed('a@example.org')).toBe(true);
 
     // One soft bounce, then a copy that was not bounced: the run is 1, not at the limit.
     expect(await bounce('postfix-mailbox-full', EDITION_ID, 'b@example.org')).toMatch(/soft bounce 1 of 2$/);

@@ -8,7 +8,7 @@ import { memoryLogger } from '../src/log.ts';
 import { loadSecret } from '../src/subscribers/tokens.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
 import { almanac } from './cli.ts';
-import { EDITION_ID, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
+import { EDITION_ID, harness, seedSubscribers, type Harness, legacySubscribers, sqliteOf } from './delivery-fixtures.ts';
 import { startDovecot, type TestImapServer } from './dovecot.ts';
 
 let cleanup: (() => Promise<void> | void)[] = [];
@@ -25,9 +25,9 @@ async function mailbox(imap: TestImapServer): Promise<ImapFlow> {
 }
 
 function bounceFor(h: Harness, fixture: string, email: string): string {
-  const s = h.store.findByEmail(email)!;
-  const messageId = (h.db.prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(EDITION_ID, s.id) as { message_id: string }).message_id;
-  return bounceFixture(fixture, { to: verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, s.id), rcpt: email, messageId });
+  const s = legacySubscribers(h).findByEmail(email)!;
+  const messageId = (sqliteOf(h).prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(EDITION_ID, s.id) as { message_id: string }).message_id;
+  return bounceFixture(fixture, { to: verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, s.id), rcpt: email, messageId });
 }
 
 describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
@@ -36,7 +36,7 @@ describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
     cleanup.push(() => imap.stop());
     const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example', ALMANAC_BOUNCE_IMAP_URL: imap.url });
     cleanup.push(() => h.close());
-    seedSubscribers(h.store, ['gone@example.org', 'away@example.org', 'stays@example.org']);
+    await seedSubscribers(h.subscribers, ['gone@example.org', 'away@example.org', 'stays@example.org']);
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
 
     const client = await mailbox(imap);
@@ -54,8 +54,8 @@ describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
     expect(lines[1]).toMatch(/^imap uid 2: ignored: auto-reply/);
     expect(lines[2]).toMatch(/^imap uid 3: not a message/);
     expect(first.stderr).not.toContain(imap.pass);
-    expect(h.store.findByEmail('gone@example.org')!.status).toBe('bounced');
-    expect(h.store.findByEmail('stays@example.org')!.status).toBe('active');
+    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('bounced');
+    expect(legacySubscribers(h).findByEmail('stays@example.org')!.status).toBe('active');
 
     const lock = await client.getMailboxLock('INBOX');
     try {
@@ -75,12 +75,12 @@ describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
     await client.append('INBOX', bounceFor(h, 'qmail-no-mailbox', 'away@example.org'));
     const results: ProcessResult[] = [];
     const log = memoryLogger();
-    const poller = startImapPoller(h.config, h.db, { onResult: (r) => results.push(r), log });
+    const poller = startImapPoller(h.config, sqliteOf(h), { onResult: (r) => results.push(r), log });
     const start = Date.now();
     while (results.length === 0 && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 50));
     await poller.stop();
     expect(results.map((r) => r.line)).toEqual([expect.stringMatching(/^changed: hard bounce 5\.1\.1 .*qmail/)]);
-    expect(h.store.findByEmail('away@example.org')!.status).toBe('bounced');
+    expect(legacySubscribers(h).findByEmail('away@example.org')!.status).toBe('bounced');
     expect(log.events.filter((e) => e.event === 'bounces.imap.failed')).toEqual([]);
   }, 60_000);
 

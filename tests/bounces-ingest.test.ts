@@ -7,7 +7,7 @@ import { openDb, type Db } from '../src/db.ts';
 import { SubscriberStore } from '../src/subscribers/store.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
 import { almanac } from './cli.ts';
-import { EDITION_DATE, EDITION_ID, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
+import { EDITION_DATE, EDITION_ID, fixtureContent } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 
@@ -56,7 +56,8 @@ async function environment(extraEmails: string[] = []): Promise<Env> {
   const dbPath = join(dir, 'almanac.db');
   const db = openDb(dbPath);
   cleanup.push(() => void db.close());
-  seedSubscribers(new SubscriberStore(db), [...CASES.map((c) => email(c.who)), 'quiet@example.org', ...extraEmails]);
+  const legacy = new SubscriberStore(db);
+  for (const address of [...CASES.map((c) => email(c.who)), 'quiet@example.org', ...extraEmails]) legacy.add({ email: address, editions: ['midweek', 'sunday'] });
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? dir,

@@ -11,7 +11,7 @@ import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
 import { loadSecret } from '../src/subscribers/tokens.ts';
 import { createWebServer } from '../src/web/server.ts';
-import { EDITION_ID, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
+import { EDITION_ID, harness, seedSubscribers, type Harness, legacySubscribers, sqliteOf } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
 
 const MAILGUN_KEY = 'key-mailgun-test-0123456789abcdef';
@@ -52,13 +52,13 @@ async function site(): Promise<Site> {
     SES_SNS_TOPIC_ARN: TOPIC,
   });
   cleanup.push(() => h.close());
-  seedSubscribers(h.store, ['mg-hard@example.org', 'mg-complaint@example.org', 'pm-hard@example.org', 'pm-complaint@example.org', 'ses-hard@example.org', 'ses-complaint@example.org', 'stays@example.org']);
+  await seedSubscribers(h.subscribers, ['mg-hard@example.org', 'mg-complaint@example.org', 'pm-hard@example.org', 'pm-complaint@example.org', 'ses-hard@example.org', 'ses-complaint@example.org', 'stays@example.org']);
   await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
   const fetched: string[] = [];
   const logs: string[] = [];
   const server: Server = await createWebServer({
     config: h.config,
-    store: storeOnSqliteHandle(h.db),
+    store: storeOnSqliteHandle(sqliteOf(h)),
     transport: h.transport,
     contentDir: h.contentDir,
     log: (line) => logs.push(line),
@@ -75,7 +75,7 @@ async function site(): Promise<Site> {
     url,
     fetched,
     logs,
-    status: (email) => h.store.findByEmail(email)!.status,
+    status: (email) => legacySubscribers(h).findByEmail(email)!.status,
     post: async (path, body, headers = {}) => {
       const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -84,13 +84,13 @@ async function site(): Promise<Site> {
 }
 
 function copyOf(h: Harness, email: string): { envelopeSender: string; messageId: string } {
-  const s = h.store.findByEmail(email)!;
-  const row = h.db.prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(EDITION_ID, s.id) as { message_id: string };
-  return { envelopeSender: verpEnvelopeSender(h.config, loadSecret(h.db, h.config), EDITION_ID, s.id), messageId: row.message_id };
+  const s = legacySubscribers(h).findByEmail(email)!;
+  const row = sqliteOf(h).prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(EDITION_ID, s.id) as { message_id: string };
+  return { envelopeSender: verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, s.id), messageId: row.message_id };
 }
 
 function snapshot(h: Harness): unknown {
-  return [h.db.prepare('SELECT * FROM subscribers ORDER BY id').all(), h.db.prepare('SELECT * FROM deliveries ORDER BY subscriber_id').all()];
+  return [sqliteOf(h).prepare('SELECT * FROM subscribers ORDER BY id').all(), sqliteOf(h).prepare('SELECT * FROM deliveries ORDER BY subscriber_id').all()];
 }
 
 /** A Mailgun webhook body signed as Mailgun signs it. */
@@ -191,7 +191,7 @@ describe('POST /webhooks/postmark', () => {
 
     expect((await s.post('/webhooks/postmark', bounce, basic(POSTMARK_AUTH))).json).toMatchObject({ changed: 1 });
     expect(s.status('pm-hard@example.org')).toBe('bounced');
-    const row = s.h.db.prepare("SELECT state, late_status, late_source FROM deliveries WHERE email = 'pm-hard@example.org'").get();
+    const row = sqliteOf(s.h).prepare("SELECT state, late_status, late_source FROM deliveries WHERE email = 'pm-hard@example.org'").get();
     expect(row).toEqual({ state: 'bounced', late_status: '5.1.1', late_source: 'postmark' });
     const complaint = { RecordType: 'SpamComplaint', Type: 'SpamComplaint', Email: 'pm-complaint@example.org', BouncedAt: new Date().toISOString() };
     expect((await s.post('/webhooks/postmark', complaint, basic(POSTMARK_AUTH))).json).toMatchObject({ changed: 1 });
@@ -235,7 +235,7 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
   test('unconfigured providers refuse every request', async () => {
     const h = await harness();
     cleanup.push(() => h.close());
-    const server = await createWebServer({ config: h.config, store: storeOnSqliteHandle(h.db), transport: h.transport, contentDir: h.contentDir, log: () => {} });
+    const server = await createWebServer({ config: h.config, store: storeOnSqliteHandle(sqliteOf(h)), transport: h.transport, contentDir: h.contentDir, log: () => {} });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

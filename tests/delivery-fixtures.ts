@@ -1,15 +1,20 @@
 import { join } from 'node:path';
+import type { Db } from '../src/db.ts';
+import { SubscriberStore as LegacySubscriberStore } from '../src/subscribers/store.ts';
 import type { Config } from '../src/config.ts';
-import { openDb, type Db } from '../src/db.ts';
 import type { SendDeps, SendLogEvent } from '../src/delivery/sender.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import type { Transport } from '../src/delivery/transport.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
 import type { Edition } from '../src/editions/compose.ts';
 import { renderEdition, type RenderedEdition } from '../src/render/render-edition.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
-import { Tokens, loadSecret, recipientLinks } from '../src/subscribers/tokens.ts';
+import type { DialectName, Store } from '../src/store/handle.ts';
+import { openStore } from '../src/store/open.ts';
+import { loadSecret } from '../src/store/secret.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
+import { Tokens, recipientLinks } from '../src/subscribers/tokens.ts';
 import { tempDir, testConfig, writeContent } from './helpers.ts';
+import { cleanUp, freshTarget } from './store-db.ts';
 
 /** The Midweek edition these fixtures compose: news between Sunday 2026-11-22 08:00 and Wednesday 2026-11-25 07:00 UTC. */
 export const EDITION_DATE = '2026-11-25';
@@ -32,19 +37,18 @@ export function address(i: number, prefix = 'reader'): string {
   return `${prefix}${String(i).padStart(5, '0')}@example.org`;
 }
 
-/** Adds active Midweek+Sunday subscribers in one transaction; returns their addresses in id order. */
-export function seedSubscribers(store: SubscriberStore, emails: string[]): string[] {
-  store.transaction(() => {
-    for (const email of emails) store.add({ email, editions: ['midweek', 'sunday'] });
-  });
+/** Adds active Midweek+Sunday subscribers; returns their addresses in id order. */
+export async function seedSubscribers(subscribers: SubscriberStore, emails: string[]): Promise<string[]> {
+  for (const email of emails) await subscribers.importOne({ email, editions: ['midweek', 'sunday'] });
   return emails;
 }
 
 export interface Harness {
   dir: string;
   config: Config;
-  db: Db;
-  store: SubscriberStore;
+  /** The database the harness opened (SQLite file or a fresh PostgreSQL database). */
+  store: Store;
+  subscribers: SubscriberStore;
   contentDir: string;
   edition: Edition;
   rendered: RenderedEdition;
@@ -54,12 +58,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A temp SQLite file, fixture content, the composed + rendered edition and a transport for `env`. */
-export async function harness(env: Record<string, string> = {}): Promise<Harness> {
+/** A fresh database (a temp SQLite file, or a new PostgreSQL database), fixture content, the composed + rendered edition and a transport for `env`. */
+export async function harness(env: Record<string, string> = {}, dialect: DialectName = 'sqlite'): Promise<Harness> {
   const dir = tempDir('almanac-delivery-');
+  const target = dialect === 'sqlite' ? join(dir, 'almanac.db') : await freshTarget('postgres');
   const contentDir = fixtureContent();
   const config = testConfig({
-    ALMANAC_DB: join(dir, 'almanac.db'),
+    ALMANAC_DB: target,
     ALMANAC_OUTBOX: join(dir, 'outbox'),
     ALMANAC_CONTENT_DIR: contentDir,
     ALMANAC_BASE_URL: 'https://almanac.example',
@@ -68,9 +73,9 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
     SMTP_RETRY_ATTEMPTS: '3',
     ...env,
   });
-  const db = openDb(config.dbPath);
-  const store = new SubscriberStore(db);
-  const tokens = new Tokens(loadSecret(db, config));
+  const store = await openStore(config.dbPath);
+  const subscribers = new SubscriberStore(store);
+  const tokens = new Tokens(await loadSecret(store, config));
   const { edition } = await composeEdition('midweek', EDITION_DATE, config, contentDir);
   const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
   const events: SendLogEvent[] = [];
@@ -78,15 +83,14 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
   return {
     dir,
     config,
-    db,
     store,
+    subscribers,
     contentDir,
     edition,
     rendered,
     events,
     transport,
     deps: (overrides = {}) => ({
-      db,
       store,
       transport,
       config,
@@ -96,17 +100,15 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
     }),
     close: async () => {
       await transport.close();
-      db.close();
+      await store.close();
+      await cleanUp(); // drops the PostgreSQL database
     },
   };
 }
 
 /** Ledger rows of an edition as { email: state }. */
-export function ledgerStates(db: Db, editionId = EDITION_ID): Record<string, string> {
-  const rows = db.prepare('SELECT email, state FROM deliveries WHERE edition_id = ? ORDER BY subscriber_id').all(editionId) as {
-    email: string;
-    state: string;
-  }[];
+export async function ledgerStates(store: Store, editionId = EDITION_ID): Promise<Record<string, string>> {
+  const rows = await store.db.selectFrom('deliveries').select(['email', 'state']).where('edition_id', '=', editionId).orderBy('subscriber_id').execute();
   return Object.fromEntries(rows.map((r) => [r.email, r.state]));
 }
 
@@ -115,4 +117,15 @@ export function receivedCounts(recipients: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of recipients) counts.set(r, (counts.get(r) ?? 0) + 1);
   return counts;
+}
+
+/** The harness's better-sqlite3 handle, for code still on the synchronous SQLite store (src/bounces/). */
+export function sqliteOf(h: Harness): Db {
+  if (!h.store.sqlite) throw new Error('this harness is not on SQLite');
+  return h.store.sqlite;
+}
+
+/** The synchronous subscriber store over the harness's SQLite handle (what src/bounces/ still uses). */
+export function legacySubscribers(h: Harness): LegacySubscriberStore {
+  return new LegacySubscriberStore(sqliteOf(h));
 }

@@ -1,13 +1,16 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterEach, describe, expect, test } from 'vitest';
-import { AWAITING_REPLY } from '../src/delivery/ledger.ts';
-import { SendLockedError, SendLock } from '../src/delivery/send-lock.ts';
+import pg from 'pg';
+import { afterEach, expect, test } from 'vitest';
 import { SendRefusedError, sendEdition, type SendSummary } from '../src/delivery/sender.ts';
+import type { DialectName } from '../src/store/handle.ts';
+import { AWAITING_REPLY } from '../src/store/ledger.ts';
+import { SendLockedError, SendLock } from '../src/store/send-lock.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import { EDITION_ID, address, harness, ledgerStates, receivedCounts, seedSubscribers, type Harness } from './delivery-fixtures.ts';
 import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
+import { PG_URL, describeEachDb } from './store-db.ts';
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,10 +24,10 @@ async function withServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer
   return server;
 }
 
-async function setup(env: Record<string, string>, subscribers: number): Promise<{ h: Harness; emails: string[] }> {
-  const h = await harness(env);
+async function setupOn(dialect: DialectName, env: Record<string, string>, subscribers: number): Promise<{ h: Harness; emails: string[] }> {
+  const h = await harness(env, dialect);
   cleanup.push(() => h.close());
-  const emails = seedSubscribers(h.store, Array.from({ length: subscribers }, (_, i) => address(i + 1)));
+  const emails = await seedSubscribers(h.subscribers, Array.from({ length: subscribers }, (_, i) => address(i + 1)));
   return { h, emails };
 }
 
@@ -32,11 +35,36 @@ function send(h: Harness, extra: Partial<Parameters<typeof sendEdition>[1]> = {}
   return sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered, ...extra });
 }
 
-function editionRow(h: Harness): { status: string; html: string | null; finished_at: string | null } {
-  return h.db.prepare('SELECT status, html, finished_at FROM editions WHERE id = ?').get(EDITION_ID) as never;
+function editionRow(h: Harness): Promise<{ status: string; html: string | null; finished_at: string | null } | undefined> {
+  return h.store.db.selectFrom('editions').select(['status', 'html', 'finished_at']).where('id', '=', EDITION_ID).executeTakeFirst();
 }
 
-describe('sending an edition through a real SMTP server', () => {
+/** Refuses new connections to database `name` and ends the open ones, for `ms`; returns how many were ended. */
+async function closeDatabaseFor(name: string, ms: number): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    try {
+      const { rows } = await client.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      await new Promise((r) => setTimeout(r, ms));
+      return rows.filter((r: { ok: boolean }) => r.ok).length;
+    } finally {
+      await client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** One ledger row of an address. */
+function delivery(h: Harness, email: string) {
+  return h.store.db.selectFrom('deliveries').selectAll().where('edition_id', '=', EDITION_ID).where('email', '=', email).executeTakeFirst();
+}
+
+describeEachDb('sending an edition through a real SMTP server', (dialect) => {
+  const setup = (env: Record<string, string>, subscribers: number) => setupOn(dialect, env, subscribers);
+
   test('accepts most, bounces 5.1.1, retries 451 until accepted, leaves a stubborn 421 deferred; recipient by recipient', async () => {
     const gone = new Set([address(3), address(17)]);
     const flaky = new Set([address(5), address(6)]); // 451 twice, then accepted
@@ -69,7 +97,7 @@ describe('sending an edition through a real SMTP server', () => {
     expect(server.rcptAttempts(throttled)).toBeGreaterThanOrEqual(4);
     expect(server.rcptAttempts(throttled)).toBeLessThanOrEqual(5);
 
-    const states = ledgerStates(h.db);
+    const states = (await ledgerStates(h.store));
     expect(states[address(1)]).toBe('sent');
     expect(states[address(3)]).toBe('bounced');
     expect(states[address(5)]).toBe('sent');
@@ -79,15 +107,15 @@ describe('sending an edition through a real SMTP server', () => {
     expect(first.policyRejections).toBe(1);
     expect(h.events.some((e) => e.event === 'policy.rejection' && e.level === 'error')).toBe(true);
     // the attempts and the last reply are in the ledger
-    const row = h.db.prepare('SELECT attempts, last_reply FROM deliveries WHERE email = ?').get(address(5)) as { attempts: number; last_reply: string };
+    const row = (await delivery(h, address(5)))!;
     expect(row.attempts).toBe(3);
     expect(row.last_reply).toMatch(/^250/);
     // bounced subscribers are suppressed from every future edition
-    expect(h.store.get(h.store.findByEmail(address(3))!.id)!.status).toBe('bounced');
-    expect(h.store.isSuppressed(address(3))).toBe(true);
+    expect((await h.subscribers.findByEmail(address(3)))!.status).toBe('bounced');
+    expect(await h.subscribers.isSuppressed(address(3))).toBe(true);
     // the edition is not 'sent' while someone is deferred
-    expect(editionRow(h).status).toBe('sending');
-    expect(editionRow(h).html).toContain('<html');
+    expect((await editionRow(h))!.status).toBe('sending');
+    expect((await editionRow(h))!.html).toContain('<html');
 
     // Next run: only the deferred recipient is tried again; now the server accepts it.
     throttling = false;
@@ -95,7 +123,7 @@ describe('sending an edition through a real SMTP server', () => {
     const second = await send(h);
     expect(server.messages.slice(before).flatMap((m) => m.to)).toEqual([throttled]);
     expect(second).toMatchObject({ total: 22, sent: 1, skipped: 21, deferred: 0, complete: true }); // bounced ones are no longer active
-    expect(editionRow(h).status).toBe('sent');
+    expect((await editionRow(h))!.status).toBe('sent');
 
     // A third run finds everyone final and says so.
     const third = await send(h);
@@ -155,7 +183,7 @@ describe('sending an edition through a real SMTP server', () => {
     const first = await send(h);
     expect(first.inDoubt).toEqual([victim]);
     expect(first.sent).toBe(9);
-    expect(ledgerStates(h.db)[victim]).toBe('in_doubt');
+    expect((await ledgerStates(h.store))[victim]).toBe('in_doubt');
     expect(first.complete).toBe(true); // in doubt is final until the operator says otherwise
 
     const again = await send(h);
@@ -179,7 +207,7 @@ describe('sending an edition through a real SMTP server', () => {
     const first = await send(h);
     expect(first.stopped?.reason).toBe('smtp-unreachable');
     expect(first.complete).toBe(false);
-    const states = ledgerStates(h.db);
+    const states = (await ledgerStates(h.store));
     expect(Object.values(states)).not.toContain('sending');
     const firstReceived = server.recipients();
     // everyone the server got is recorded 'sent' (or in doubt if the reply was lost with the connection)
@@ -209,7 +237,7 @@ describe('sending an edition through a real SMTP server', () => {
     expect(first.stopped?.message).toMatch(/535/);
     expect(first.complete).toBe(false);
     expect(first.sent + first.failed + first.bounced).toBe(0);
-    expect(Object.values(ledgerStates(h.db)).every((state) => state === 'deferred')).toBe(true);
+    expect(Object.values((await ledgerStates(h.store))).every((state) => state === 'deferred')).toBe(true);
     expect(h.events.some((e) => e.event === 'run.paused')).toBe(false); // no retrying a wrong password
 
     const right = createTransport({ ...h.config, smtp: { ...h.config.smtp, url: url('right-password') } });
@@ -250,6 +278,29 @@ describe('sending an edition through a real SMTP server', () => {
     expect(summary.sent + summary.inDoubt.length).toBe(30);
   });
 
+  test.skipIf(dialect === 'sqlite')('PostgreSQL unreachable mid-send: the run pauses, tries the same commit again and delivers to everyone once; nothing recorded is lost', async () => {
+    let h!: Harness;
+    let outage: Promise<number> | undefined;
+    const server = await withServer({
+      replyDelayMs: 5,
+      onMessage: () => {
+        // Every connection to the edition's database is cut and new ones refused for 1.5 s, as in a restart.
+        if (server.messages.length === 60) outage = closeDatabaseFor(new URL(h.config.dbPath).pathname.slice(1), 1_500);
+      },
+    });
+    const setupResult = await setup({ SMTP_URL: server.url, SMTP_MAX_CONNECTIONS: '3' }, 200);
+    h = setupResult.h;
+    const summary = await send(h);
+    expect(await outage).toBeGreaterThan(0);
+    expect(summary.complete, JSON.stringify(h.events.filter((e) => e.level !== 'debug' && e.level !== 'info'))).toBe(true);
+    expect(h.events.some((e) => e.event === 'run.paused' && String(e.reason).startsWith('database unreachable'))).toBe(true);
+    expect(h.events.some((e) => e.event === 'run.resumed')).toBe(true);
+    const received = receivedCounts(server.recipients());
+    for (const email of setupResult.emails) expect(received.get(email), email).toBe(1);
+    const states = await ledgerStates(h.store);
+    expect(Object.values(states).every((state) => state === 'sent')).toBe(true);
+  });
+
   test('abort (SIGINT/SIGTERM): stops taking recipients, finishes and records those in flight; a re-run completes without duplicates', async () => {
     const controller = new AbortController();
     const server = await withServer({
@@ -262,38 +313,35 @@ describe('sending an edition through a real SMTP server', () => {
     const first = await send(h, { signal: controller.signal });
     expect(first.interrupted).toBe(true);
     expect(first.complete).toBe(false);
-    const states = ledgerStates(h.db);
+    const states = (await ledgerStates(h.store));
     expect(Object.values(states)).not.toContain('sending');
     expect(first.sent).toBe(server.messages.length); // every 250 was recorded
     expect(first.sent).toBeLessThanOrEqual(12 + 3);
-    expect(editionRow(h).status).toBe('sending');
+    expect((await editionRow(h))!.status).toBe('sending');
 
     const second = await send(h);
     expect(second.complete).toBe(true);
     expect(second.skipped).toBe(first.sent);
     const received = receivedCounts(server.recipients());
     for (const email of emails) expect(received.get(email), email).toBe(1);
-    expect(editionRow(h).status).toBe('sent');
+    expect((await editionRow(h))!.status).toBe('sent');
   });
 
   test("after a crash, rows left 'sending' (no end-of-data yet) are sent again; rows whose end-of-data went out stay in doubt and are listed", async () => {
     const server = await withServer();
     const { h, emails } = await setup({ SMTP_URL: server.url }, 8);
     const now = new Date().toISOString();
-    const insert = h.db.prepare(
-      'INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)',
-    );
-    const ids = emails.map((e) => h.store.findByEmail(e)!.id);
-    insert.run(EDITION_ID, ids[0], emails[0], 'sent', '250 ok', now, now);
-    insert.run(EDITION_ID, ids[1], emails[1], 'sending', null, now, now);
-    insert.run(EDITION_ID, ids[2], emails[2], 'in_doubt', AWAITING_REPLY, now, now);
+    const ids = await Promise.all(emails.map(async (e) => (await h.subscribers.findByEmail(e))!.id));
+    const row = (i: number, state: 'sent' | 'sending' | 'in_doubt', last_reply: string | null) =>
+      ({ edition_id: EDITION_ID, subscriber_id: ids[i]!, email: emails[i]!, state, attempts: 1, last_reply, message_id: null, created_at: now, updated_at: now });
+    await h.store.db.insertInto('deliveries').values([row(0, 'sent', '250 ok'), row(1, 'sending', null), row(2, 'in_doubt', AWAITING_REPLY)]).execute();
     const summary = await send(h);
     expect(summary.inDoubt).toEqual([emails[2]]);
     expect(summary).toMatchObject({ sent: 6, skipped: 2 });
     expect(server.recipients().sort()).toEqual([emails[1], ...emails.slice(3)].sort());
     expect(h.events.find((e) => e.event === 'leftovers.resent')).toMatchObject({ count: 1, emails: [emails[1]] });
     expect(h.events.find((e) => e.event === 'leftovers.in_doubt')).toMatchObject({ count: 1, emails: [emails[2]] });
-    const reply = h.db.prepare('SELECT last_reply FROM deliveries WHERE subscriber_id = ?').get(ids[2]) as { last_reply: string };
+    const reply = (await delivery(h, emails[2]!))!;
     expect(reply.last_reply).toMatch(/stopped after the end of the message data was sent/);
   });
 
@@ -301,11 +349,11 @@ describe('sending an edition through a real SMTP server', () => {
     // The server sees the whole message only once the end-of-data arrives; at that moment the ledger
     // must already say the copy may have arrived.
     let h!: Harness;
-    let seen: string | undefined;
+    let seen: Promise<string | undefined> | undefined;
     const server = await withServer({
+      replyDelayMs: 300, // the reply waits until the state was read
       onData: (message) => {
-        const row = h.db.prepare('SELECT state FROM deliveries WHERE email = ?').get(message.to[0]) as { state: string } | undefined;
-        seen = row?.state;
+        seen = delivery(h, message.to[0]!).then((row) => row?.state);
         return 'accept';
       },
     });
@@ -313,11 +361,11 @@ describe('sending an edition through a real SMTP server', () => {
     h = h2;
     const summary = await send(h2);
     expect(summary.sent).toBe(1);
-    expect(seen).toBe('in_doubt');
-    expect(h2.db.prepare('SELECT state FROM deliveries WHERE email = ?').get(two[0])).toEqual({ state: 'sent' });
+    expect(await seen).toBe('in_doubt');
+    expect((await delivery(h2, two[0]!))?.state).toBe('sent');
   });
 
-  test('two runs of the same edition at once: the second refuses; no one gets two copies', async () => {
+  test.skipIf(dialect === 'postgres')('two runs of the same edition at once (SQLite): the second refuses; no one gets two copies', async () => {
     const server = await withServer({ replyDelayMs: 20 });
     const { h, emails } = await setup({ SMTP_URL: server.url }, 20);
     const first = send(h, { lockOwner: 'host-a:1:aaaa' });
@@ -329,14 +377,14 @@ describe('sending an edition through a real SMTP server', () => {
     const received = receivedCounts(server.recipients());
     for (const email of emails) expect(received.get(email), email).toBe(1);
     // the lease is released at the end
-    expect(h.db.prepare('SELECT count(*) AS n FROM send_locks').get()).toEqual({ n: 0 });
+    expect(await h.store.db.selectFrom('send_locks').selectAll().execute()).toEqual([]);
   });
 
-  test('a stale lease (no heartbeat: the holder was killed) is taken over', async () => {
+  test.skipIf(dialect === 'postgres')('a stale lease (no heartbeat: the holder was killed) is taken over (SQLite)', async () => {
     const server = await withServer();
     const { h } = await setup({ SMTP_URL: server.url }, 2);
     const past = new Date(Date.now() - 60_000);
-    new SendLock(h.db, EDITION_ID, 'other-host:123:dead', () => past).acquire();
+    await new SendLock(h.store, EDITION_ID, 'other-host:123:dead', () => past).acquire();
     const summary = await send(h);
     expect(summary.sent).toBe(2);
     expect(h.events.find((e) => e.event === 'lock.takeover')).toMatchObject({ previousOwner: 'other-host:123:dead' });
@@ -357,8 +405,8 @@ describe('sending an edition through a real SMTP server', () => {
     const summary = await send(h, { dryRun: true });
     expect(summary).toMatchObject({ dryRun: true, wouldSend: 7, total: 7, sent: 0 });
     expect(server.messages).toHaveLength(0);
-    expect(h.db.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 0 });
-    expect(editionRow(h)).toBeUndefined();
+    expect(await h.store.db.selectFrom('deliveries').selectAll().execute()).toEqual([]);
+    expect(await editionRow(h)).toBeUndefined();
   });
 
   test('an empty edition, or one failing the pre-send checks, is refused unless forced', async () => {
@@ -381,17 +429,16 @@ describe('sending an edition through a real SMTP server', () => {
         to === stubborn || (to === recovering && !recoveringAccepts) ? { code: 452, message: '4.2.2 Mailbox full' } : 'accept',
     });
     const { h } = await setup({ SMTP_URL: server.url, SMTP_RETRY_ATTEMPTS: '1', SMTP_RETRY_BACKOFF_MS: '5', ALMANAC_SOFT_BOUNCE_LIMIT: '2' }, 3);
-    const softBounces = (email: string) =>
-      (h.db.prepare('SELECT soft_bounces FROM subscribers WHERE email = ?').get(email) as { soft_bounces: number }).soft_bounces;
+    const softBounces = async (email: string) => (await h.subscribers.findByEmail(email))!.softBounces;
     const first = await send(h);
     expect(first).toMatchObject({ sent: 1, deferred: 2 });
-    expect(softBounces(stubborn)).toBe(1);
-    expect(softBounces(recovering)).toBe(1);
+    expect(await softBounces(stubborn)).toBe(1);
+    expect(await softBounces(recovering)).toBe(1);
     recoveringAccepts = true;
     const second = await send(h);
     expect(second).toMatchObject({ sent: 1, deferred: 1 });
-    expect(softBounces(recovering)).toBe(0);
-    expect(h.store.findByEmail(stubborn)!.status).toBe('bounced');
+    expect(await softBounces(recovering)).toBe(0);
+    expect((await h.subscribers.findByEmail(stubborn))!.status).toBe('bounced');
     expect(h.events.some((e) => e.event === 'subscriber.suppressed' && e.email === stubborn)).toBe(true);
   });
 
@@ -419,15 +466,14 @@ describe('sending an edition through a real SMTP server', () => {
   test('suppressed addresses are skipped and recorded as skipped', async () => {
     const server = await withServer();
     const { h, emails } = await setup({ SMTP_URL: server.url }, 3);
-    h.db.prepare('INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?)').run(
-      (await import('../src/subscribers/email.ts')).hashEmail(emails[1]!),
-      'complained',
-      new Date().toISOString(),
-    );
+    await h.store.db
+      .insertInto('suppressions')
+      .values({ email_hash: (await import('../src/subscribers/email.ts')).hashEmail(emails[1]!), reason: 'complained', created_at: new Date().toISOString() })
+      .execute();
     const summary = await send(h);
     expect(summary).toMatchObject({ sent: 2, skipped: 1, complete: true });
     expect(server.recipients()).not.toContain(emails[1]);
-    expect(ledgerStates(h.db)[emails[1]!]).toBe('skipped');
+    expect((await ledgerStates(h.store))[emails[1]!]).toBe('skipped');
   });
 });
 

@@ -203,7 +203,7 @@ describe('SMTP transport against a real server', () => {
     expect(seen).toEqual([]);
 
     // The whole send stops at once with the STARTTLS error (no outage retries: they cannot help), nobody marked sent.
-    seedSubscribers(h.store, [address(1), address(2), address(3)]);
+    await seedSubscribers(h.subscribers, [address(1), address(2), address(3)]);
     const summary = await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
     expect(summary.sent).toBe(0);
     expect(summary.complete).toBe(false);

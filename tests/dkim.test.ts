@@ -128,7 +128,7 @@ describe('DKIM-signed sending, checked by an independent verifier (python3-dkim)
     cleanup.push(() => server.close());
     const h = await harness({ SMTP_URL: server.url, SMTP_MAX_CONNECTIONS: '3', ...DKIM_ENV });
     cleanup.push(() => h.close());
-    seedSubscribers(h.store, Array.from({ length: 30 }, (_, i) => address(i + 1)));
+    await seedSubscribers(h.subscribers, Array.from({ length: 30 }, (_, i) => address(i + 1)));
     const summary = await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
     expect(summary.sent).toBe(30);
     expect(server.messages).toHaveLength(30);

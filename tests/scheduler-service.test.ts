@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { openDb } from '../src/db.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import { memoryLogger } from '../src/log.ts';
 import { editionRunner } from '../src/scheduler/run-edition.ts';
 import { Scheduler } from '../src/scheduler/scheduler.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import type { DialectName } from '../src/store/handle.ts';
+import { openStore } from '../src/store/open.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { address, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
 import { tempDir, testConfig, writeContent } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
 
 const children: ChildProcess[] = [];
 const servers: TestSmtpServer[] = [];
@@ -33,26 +35,29 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-describe('a scheduler fire runs the real send path (injected clock, real SMTP, real SQLite)', () => {
+/** A fresh database: a temp SQLite file, or a new PostgreSQL database (dropped after the test). */
+async function dbTarget(dialect: DialectName): Promise<string> {
+  return dialect === 'sqlite' ? join(tempDir(), 'a.db') : freshTarget('postgres');
+}
+
+describeEachDb('a scheduler fire runs the real send path (injected clock, real SMTP, real database)', (dialect) => {
   test('sends the due edition to every active subscriber exactly once, and never again', async () => {
     const smtp = await startSmtpServer();
     servers.push(smtp);
-    const dir = tempDir();
-    const config = testConfig({ ALMANAC_DB: join(dir, 'a.db'), SMTP_URL: smtp.url, ALMANAC_BASE_URL: 'https://almanac.example' });
-    const db = openDb(config.dbPath);
-    const store = new SubscriberStore(db);
-    const emails = seedSubscribers(store, Array.from({ length: 25 }, (_, i) => address(i + 1)));
-    store.subscribe({ email: 'pending@example.org', editions: ['midweek'], ip: '127.0.0.1', wording: 'v1' });
+    const config = testConfig({ ALMANAC_DB: await dbTarget(dialect), SMTP_URL: smtp.url, ALMANAC_BASE_URL: 'https://almanac.example' });
+    const store = await openTracked(config.dbPath);
+    const subscribers = new SubscriberStore(store);
+    const emails = await seedSubscribers(subscribers, Array.from({ length: 25 }, (_, i) => address(i + 1)));
+    await subscribers.subscribe({ email: 'pending@example.org', editions: ['midweek'], ip: '127.0.0.1', wording: 'v1' });
     const transport = createTransport(config);
     const log = memoryLogger();
     let now = new Date('2026-11-25T07:00:00Z');
-    const scheduler = new Scheduler({ config, db, log, clock: () => now, run: editionRunner(config, { db, transport, contentDir: fixtureContent(), log }) });
+    const scheduler = new Scheduler({ config, store, log, clock: () => now, run: editionRunner(config, { store, transport, contentDir: fixtureContent(), log }) });
 
     await scheduler.reconcile('midweek', 'fire');
     now = new Date('2026-11-25T07:10:00Z');
     await scheduler.catchUp('wake'); // already fully sent: nothing more
     await transport.close();
-    db.close();
 
     expect(smtp.recipients().sort()).toEqual([...emails].sort());
     expect(scheduler.status().last.midweek?.outcome).toBe('sent');
@@ -66,13 +71,13 @@ describe('the scheduler logs what publishing came to (the same events as when it
     servers.push(smtp);
     const dir = tempDir();
     const config = testConfig({ ALMANAC_DB: join(dir, 'a.db'), SMTP_URL: smtp.url, ALMANAC_BASE_URL: 'https://almanac.example' });
-    const db = openDb(config.dbPath);
-    seedSubscribers(new SubscriberStore(db), [address(1), address(2), address(3)]);
+    const store = await openStore(config.dbPath);
+    await seedSubscribers(new SubscriberStore(store), [address(1), address(2), address(3)]);
     const transport = createTransport(config);
     const log = memoryLogger();
     let now = new Date('2026-11-25T07:00:00Z');
     let contentDir = fixtureContent();
-    const scheduler = new Scheduler({ config, db, log, clock: () => now, run: (kind, date, signal) => editionRunner(config, { db, transport, contentDir, log })(kind, date, signal) });
+    const scheduler = new Scheduler({ config, store, log, clock: () => now, run: (kind, date, signal) => editionRunner(config, { store, transport, contentDir, log })(kind, date, signal) });
     try {
       await scheduler.reconcile('midweek', 'fire');
       const names = log.events.map((e) => e.event).filter((e) => !e.startsWith('schedule.next'));
@@ -98,7 +103,7 @@ describe('the scheduler logs what publishing came to (the same events as when it
       expect(smtp.recipients()).toHaveLength(3);
     } finally {
       await transport.close();
-      db.close();
+      await store.close();
     }
   });
 });
@@ -132,31 +137,31 @@ function startScheduler(env: Record<string, string>): ChildProcess {
   return child;
 }
 
-function ledger(dbPath: string): { email: string; state: string }[] {
-  const db = openDb(dbPath);
+async function ledger(dbPath: string): Promise<{ email: string; state: string }[]> {
+  const store = await openStore(dbPath);
   try {
-    return db.prepare('SELECT email, state FROM deliveries').all() as { email: string; state: string }[];
+    return await store.db.selectFrom('deliveries').select(['email', 'state']).execute();
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
 /** A real SMTP server, a database with `subscribers` active readers, and the environment of a scheduler process for them. */
-async function processSetup(subscribers: number, replyDelayMs: number) {
+async function processSetup(subscribers: number, replyDelayMs: number, dialect: DialectName) {
   const smtp = await startSmtpServer({ replyDelayMs });
   servers.push(smtp);
-  const dbPath = join(tempDir(), 'a.db');
+  const dbPath = await dbTarget(dialect);
   const { env, contentDir } = dueNow();
-  const db = openDb(dbPath);
-  const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
-  db.close();
+  const store = await openStore(dbPath);
+  const emails = await seedSubscribers(new SubscriberStore(store), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
+  await store.close();
   const childEnv = { ...env, ALMANAC_DB: dbPath, SMTP_URL: smtp.url, ALMANAC_CONTENT_DIR: contentDir, SMTP_MAX_CONNECTIONS: '2' };
   return { smtp, dbPath, emails, childEnv };
 }
 
-describe('scheduler processes on one database (child processes, real SMTP)', () => {
+describeEachDb('scheduler processes on one database (child processes, real SMTP)', (dialect) => {
   test('two schedulers started together send each subscriber one copy in total', async () => {
-    const { smtp, emails, childEnv } = await processSetup(60, 5);
+    const { smtp, emails, childEnv } = await processSetup(60, 5, dialect);
     const a = startScheduler(childEnv);
     const b = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= emails.length, 60_000, 'every subscriber to receive the edition');
@@ -169,7 +174,7 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
   });
 
   test('a scheduler killed mid-send and restarted resumes: everyone not in doubt gets exactly one copy; in-doubt rows are not resent', async () => {
-    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 40);
+    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 40, dialect);
 
     const first = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= 15, 60_000, 'the first scheduler to be mid-send');
@@ -187,7 +192,7 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
     // Everyone not in doubt received it exactly once; rows left 'sending' by the kill are in doubt
     // (their copy may or may not have arrived) and are not resent.
     const received = counts(smtp.recipients());
-    const inDoubt = new Set(ledger(dbPath).filter((r) => r.state === 'in_doubt').map((r) => r.email));
+    const inDoubt = new Set((await ledger(dbPath)).filter((r) => r.state === 'in_doubt').map((r) => r.email));
     for (const email of emails) {
       if (!inDoubt.has(email)) expect(received.get(email), email).toBe(1);
     }
@@ -196,13 +201,13 @@ describe('scheduler processes on one database (child processes, real SMTP)', () 
   });
 
   test('SIGTERM mid-send: in-flight messages finish and are recorded, nothing is left sending, exit 0', async () => {
-    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 60);
+    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 60, dialect);
     const child = startScheduler(childEnv);
     await until(() => smtp.recipients().length >= 10, 60_000, 'the scheduler to be mid-send');
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(0);
-    const rows = ledger(dbPath);
+    const rows = await ledger(dbPath);
     expect(rows.filter((r) => r.state === 'sending' || r.state === 'in_doubt')).toEqual([]);
     const sent = rows.filter((r) => r.state === 'sent').map((r) => r.email).sort();
     expect(sent).toEqual([...new Set(smtp.recipients())].sort());

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { openDb, type Db } from '../src/db.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import type { DialectName, Store } from '../src/store/handle.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { EDITION_DATE, EDITION_ID, address, fixtureContent, ledgerStates, receivedCounts, seedSubscribers } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
 import { TEST_TLS_CERT, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
+import { PG_SKIP_REASON, PG_URL, cleanUp, describeEachDb, freshTarget, openTracked } from './store-db.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -19,18 +20,17 @@ interface Env {
   dbPath: string;
   contentDir: string;
   env: Record<string, string>;
-  db: Db;
+  db: Store;
   emails: string[];
 }
 
-/** A temp database seeded through the store, fixture content, and the environment for a child `almanac`. */
-function environment(subscribers: number, server: TestSmtpServer | undefined, extra: Record<string, string> = {}): Env {
+/** A fresh database (SQLite file or PostgreSQL) seeded through the store, fixture content, and the environment for a child `almanac`. */
+async function environment(subscribers: number, server: TestSmtpServer | undefined, extra: Record<string, string> = {}, dialect: DialectName = 'sqlite'): Promise<Env> {
   const dir = tempDir('almanac-send-cli-');
-  const dbPath = join(dir, 'almanac.db');
+  const dbPath = dialect === 'sqlite' ? join(dir, 'almanac.db') : await freshTarget('postgres');
   const contentDir = fixtureContent();
-  const db = openDb(dbPath);
-  cleanup.push(() => void db.close());
-  const emails = seedSubscribers(new SubscriberStore(db), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
+  const db = await openTracked(dbPath); // closed (and a PostgreSQL database dropped) after the test
+  const emails = await seedSubscribers(new SubscriberStore(db), Array.from({ length: subscribers }, (_, i) => address(i + 1)));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? dir,
@@ -86,17 +86,16 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void
 
 const SEND = ['send', 'midweek', '--date', EDITION_DATE];
 
-describe('almanac send (child process)', () => {
+describeEachDb('almanac send (child process)', (dialect) => {
   test('killed with SIGKILL mid-run, then one plain re-run: every subscriber not reported in doubt has exactly one copy', async () => {
     const smtp = await server({ replyDelayMs: 25 });
-    const e = environment(250, smtp);
+    const e = await environment(250, smtp, {}, dialect);
     const first = almanac([...SEND, '--content', e.contentDir], e.env);
     await until(() => smtp.messages.length >= 40);
     first.child.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');
-    const afterKill = ledgerStates(e.db);
-    // Copies not yet at their end-of-data have no row of this attempt; those past it are in doubt.
+    const afterKill = (await ledgerStates(e.db));
     const unfinished = Object.values(afterKill).filter((s) => s === 'sending' || s === 'in_doubt').length;
     expect(unfinished).toBeLessThanOrEqual(5); // at most one per connection (maxConnections)
     expect(Object.values(afterKill).filter((s) => s === 'sent').length).toBeLessThan(250);
@@ -105,7 +104,7 @@ describe('almanac send (child process)', () => {
     // Rows left 'sending' never had their end-of-data written: they are sent again. Only rows marked
     // in doubt (just before their end-of-data) may have arrived, and only they stay in doubt.
     const second = await almanac([...SEND, '--content', e.contentDir], e.env).done;
-    const states = ledgerStates(e.db);
+    const states = (await ledgerStates(e.db));
     const inDoubt = Object.entries(states).filter(([, s]) => s === 'in_doubt').map(([email]) => email);
     expect(inDoubt.length).toBe(Object.values(afterKill).filter((s) => s === 'in_doubt').length);
     expect(second.code).toBe(inDoubt.length > 0 ? 1 : 0); // in-doubt rows need a decision
@@ -125,18 +124,18 @@ describe('almanac send (child process)', () => {
       expect(n, email).toBeGreaterThanOrEqual(1);
       if (n > 1) expect(inDoubt, `duplicate for ${email}`).toContain(email);
     }
-    expect(Object.values(ledgerStates(e.db)).every((s) => s === 'sent')).toBe(true);
+    expect(Object.values((await ledgerStates(e.db))).every((s) => s === 'sent')).toBe(true);
 
     const fourth = await almanac([...SEND, '--content', e.contentDir], e.env).done;
     expect(fourth.code).toBe(0);
     expect(fourth.stdout).toContain(`everyone already has ${EDITION_ID}: 250 sent`);
   });
 
-  test('two concurrent runs of the same edition: the second refuses with exit 3; nobody gets two copies', async () => {
+  test.skipIf(dialect === 'postgres')('two concurrent runs of the same edition (SQLite): the second refuses with exit 3; nobody gets two copies', async () => {
     // Slow replies until the second run has answered, so the first is still going however slow the machine.
     let secondDone = false;
     const smtp = await server({ replyDelayMs: () => (secondDone ? 0 : 200) });
-    const e = environment(300, smtp);
+    const e = await environment(300, smtp);
     const first = almanac([...SEND], e.env);
     await until(() => smtp.messages.length >= 5);
     const second = await almanac([...SEND], e.env).done;
@@ -151,14 +150,14 @@ describe('almanac send (child process)', () => {
 
   test('SIGTERM: finishes what is in flight, records it, prints how to resume and exits 143', async () => {
     const smtp = await server({ replyDelayMs: 20 });
-    const e = environment(200, smtp);
+    const e = await environment(200, smtp, {}, dialect);
     const run = almanac([...SEND], e.env);
     await until(() => smtp.messages.length >= 20);
     run.child.kill('SIGTERM');
     const result = await run.done;
     expect(result.code).toBe(143);
     expect(result.stdout).toContain('Resume with: npm run -s almanac -- send midweek --date 2026-11-25');
-    const states = Object.values(ledgerStates(e.db));
+    const states = Object.values((await ledgerStates(e.db)));
     expect(states).not.toContain('sending');
     expect(states.filter((s) => s === 'sent').length).toBe(smtp.messages.length); // every 250 recorded
 
@@ -172,7 +171,7 @@ describe('almanac send (child process)', () => {
     const smtp = await server({
       onRcpt: (to) => (to === address(2) ? { code: 550, message: '5.1.1 No such user' } : to === address(3) ? { code: 451, message: '4.3.0 Later' } : 'accept'),
     });
-    const e = environment(5, smtp, { SMTP_RETRY_ATTEMPTS: '1', SMTP_RETRY_BACKOFF_MS: '5' });
+    const e = await environment(5, smtp, { SMTP_RETRY_ATTEMPTS: '1', SMTP_RETRY_BACKOFF_MS: '5' }, dialect);
     const sent = await almanac([...SEND], e.env).done;
     expect(sent.code).toBe(1); // one deferred remains
     expect(sent.stdout).toContain(`${EDITION_ID}: sent 3 · bounced 1 · failed 0 · deferred 1 · in doubt 0 · skipped 0`);
@@ -203,12 +202,12 @@ describe('almanac send (child process)', () => {
 
   test('--to sends one [TEST] copy and leaves the ledger alone; --dry-run sends nothing', async () => {
     const smtp = await server();
-    const e = environment(3, smtp);
+    const e = await environment(3, smtp, {}, dialect);
     const test1 = await almanac([...SEND, '--to', 'editor@example.net'], e.env).done;
     expect(test1.code, test1.stderr).toBe(0);
     expect(smtp.recipients()).toEqual(['editor@example.net']);
     expect(smtp.messages[0]!.raw).toMatch(/^Subject: \[TEST\] /m);
-    expect(e.db.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 0 });
+    expect(await e.db.db.selectFrom('deliveries').selectAll().execute()).toEqual([]);
 
     const dry = await almanac([...SEND, '--dry-run'], e.env).done;
     expect(dry.code).toBe(0);
@@ -219,18 +218,74 @@ describe('almanac send (child process)', () => {
     expect(usage.code).toBe(2);
   });
 
+});
+
+/** This run's own sent count, from its summary line. */
+function sentBy(stdout: string): number {
+  const m = new RegExp(`${EDITION_ID}: sent ([\\d,]+)`).exec(stdout);
+  if (!m) throw new Error(`no summary line in: ${stdout}`);
+  return Number(m[1]!.replaceAll(',', ''));
+}
+
+describe.skipIf(!PG_URL)(`several senders share one edition on PostgreSQL (child processes)${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  afterEach(cleanUp);
+
+  test('two sender processes on one edition: each subscriber gets one copy, both did part of the work, neither refuses', async () => {
+    const smtp = await server({ replyDelayMs: 5 });
+    const e = await environment(1_200, smtp, { SMTP_MAX_CONNECTIONS: '3' }, 'postgres');
+    const [a, b] = await Promise.all([almanac(SEND, e.env).done, almanac(SEND, e.env).done]);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    const received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) expect(received.get(email), email).toBe(1);
+    expect(smtp.messages).toHaveLength(1_200);
+    expect(sentBy(a.stdout)).toBeGreaterThan(0);
+    expect(sentBy(b.stdout)).toBeGreaterThan(0);
+    expect(sentBy(a.stdout) + sentBy(b.stdout)).toBe(1_200);
+    const row = await e.db.db.selectFrom('editions').select('status').where('id', '=', EDITION_ID).executeTakeFirstOrThrow();
+    expect(row.status).toBe('sent');
+    const runs = await e.db.db.selectFrom('edition_runs').select(['run', 'outcome']).where('edition_id', '=', EDITION_ID).orderBy('run').execute();
+    expect(runs).toEqual([{ run: 1, outcome: 'complete' }, { run: 2, outcome: 'complete' }]);
+  });
+
+  test('one of two senders killed with SIGKILL mid-run: the other takes over its claims, everyone gets it, no copy twice outside the in-doubt ones', async () => {
+    const smtp = await server({ replyDelayMs: 10 });
+    const e = await environment(800, smtp, { SMTP_MAX_CONNECTIONS: '3' }, 'postgres');
+    const victim = almanac(SEND, e.env);
+    const survivor = almanac(SEND, e.env);
+    await until(() => smtp.messages.length >= 150);
+    victim.child.kill('SIGKILL');
+    expect((await victim.done).signal).toBe('SIGKILL');
+    const done = await survivor.done; // takes the dead sender's claims once their lease (10 s) lapses
+    const states = await ledgerStates(e.db);
+    const inDoubt = Object.entries(states).filter(([, s]) => s === 'in_doubt').map(([email]) => email);
+    expect(inDoubt.length).toBeLessThanOrEqual(3); // at most one per connection of the dead sender
+    expect(done.code, done.stdout + done.stderr).toBe(inDoubt.length > 0 ? 1 : 0);
+    expect(done.stderr).toContain('"event":"claim.takeover"');
+    const received = receivedCounts(smtp.recipients());
+    for (const email of e.emails) {
+      if (inDoubt.includes(email)) expect(received.get(email) ?? 0, email).toBeLessThanOrEqual(1);
+      else expect(received.get(email), email).toBe(1);
+    }
+    expect(Object.values(states).filter((s) => s === 'sent').length).toBe(800 - inDoubt.length);
+    const row = await e.db.db.selectFrom('editions').select('status').where('id', '=', EDITION_ID).executeTakeFirstOrThrow();
+    expect(row.status).toBe('sent');
+  });
+});
+
+describe('almanac send (child process): transport', () => {
   test('TLS: STARTTLS on smtp://, TLS from the start on smtps://, the certificate verified; an untrusted one is refused', async () => {
     // The relays listen on loopback, where certificates are not verified by default: ask for it.
     for (const mode of ['starttls', 'implicit'] as const) {
       const smtp = await server({ tls: mode });
       // A relay with a private CA is trusted the Node way, as an operator would (README).
-      const e = environment(2, smtp, { SMTP_TLS_VERIFY: 'true', NODE_EXTRA_CA_CERTS: TEST_TLS_CERT });
+      const e = await environment(2, smtp, { SMTP_TLS_VERIFY: 'true', NODE_EXTRA_CA_CERTS: TEST_TLS_CERT });
       const run = await almanac(SEND, e.env).done;
       expect(run.code, run.stderr).toBe(0);
       expect(smtp.messages.map((m) => [m.to[0], m.secure]).sort()).toEqual(e.emails.map((to) => [to, true]).sort()); // two connections: any order
     }
     const smtp = await server({ tls: 'starttls' });
-    const e = environment(1, smtp, { SMTP_TLS_VERIFY: 'true' });
+    const e = await environment(1, smtp, { SMTP_TLS_VERIFY: 'true' });
     const run = await almanac([...SEND, '--to', 'editor@example.net'], e.env).done;
     expect(run.code).not.toBe(0);
     expect(run.stdout + run.stderr).toMatch(/self-signed certificate/i);
@@ -240,7 +295,7 @@ describe('almanac send (child process)', () => {
   test('TLS to a relay on loopback: STARTTLS with a self-signed or expired certificate is used, not refused (SMTP_TLS_VERIFY=auto)', async () => {
     // smtp-server with default options offers STARTTLS with its own, expired, certificate.
     const smtp = await server({ tls: 'starttls-builtin-cert' });
-    const e = environment(2, smtp);
+    const e = await environment(2, smtp);
     const run = await almanac(SEND, e.env).done;
     expect(run.code, run.stderr).toBe(0);
     expect(smtp.messages.map((m) => [m.to[0], m.secure]).sort()).toEqual(e.emails.map((to) => [to, true]).sort()); // two connections: any order
@@ -248,7 +303,7 @@ describe('almanac send (child process)', () => {
 
   test('on a terminal, a live progress bar shows done/total, rate and ETA (run under script(1) for a real pty)', async () => {
     const smtp = await server({ replyDelayMs: 10 });
-    const e = environment(120, smtp);
+    const e = await environment(120, smtp);
     const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...SEND].join(' ');
     const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...e.env, COLUMNS: '120' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let screen = '';

@@ -75,7 +75,7 @@ function runOn(dialect: DialectName) {
     expect(rows.every((r) => r.state === 'sent' && r.attempts === 1)).toBe(true);
   });
 
-  test('a sender that dies mid-claim: its unstarted recipients go to another within the lease, its in-flight copy is in doubt', async () => {
+  test('a sender that dies mid-claim: its unstarted recipients go to another within the lease, its copy past end-of-data is in doubt, its copy still sending is resent', async () => {
     const { store, target } = await freshStore(dialect);
     const ids = await seed(store, 40);
     const [a, b] = await handles(dialect, store, target, 2);
@@ -85,14 +85,15 @@ function runOn(dialect: DialectName) {
     const claim = (await dead.claimNext()) as Claim;
     expect(claim).toMatchObject({ fromId: 1 });
     const ledgerA = new Ledger(a!, EDITION);
-    const [first, second] = (await new SubscriberStore(a!).activeBetween('midweek', claim.fromId, claim.toId)).slice(0, 2);
-    await ledgerA.commit(new LedgerBatch().markSending(first!.id, first!.email, '<1>').markSending(second!.id, second!.email, '<2>'));
+    const [first, second, third] = (await new SubscriberStore(a!).activeBetween('midweek', claim.fromId, claim.toId)).slice(0, 3);
+    await ledgerA.commit(new LedgerBatch().markSending(first!.id, first!.email, '<1>').markSending(second!.id, second!.email, '<2>').markSending(third!.id, third!.email, '<3>'));
+    await ledgerA.commit(new LedgerBatch().markEndOfData(second!.id)); // third: killed before its end-of-data
     await ledgerA.record({ subscriberId: first!.id, state: 'sent', reply: '250 ok', messageId: '<1>' }, first!.email);
     const smtp = [{ owner: 'host-a:1:dead', id: first!.id }, { owner: 'host-a:1:dead', id: second!.id }];
     const started = Date.now();
     const rb = await sender(b!, 'host-b:2:b', smtp, { leaseMs, batchSize: 10 });
     const takeover = rb.taken.find((c) => c.tookOverFrom);
-    expect(takeover).toMatchObject({ fromId: claim.fromId, toId: claim.toId, tookOverFrom: 'host-a:1:dead', leftoversInDoubt: [second!.email] });
+    expect(takeover).toMatchObject({ fromId: claim.fromId, toId: claim.toId, tookOverFrom: 'host-a:1:dead', leftoversInDoubt: [second!.email], leftoversResent: [third!.email] });
     expect(Date.now() - started).toBeLessThan(10_000);
     // Everyone got it; the only duplicate possible is the in-doubt copy, and it was not resent.
     expect(smtp.map((s) => s.id).sort((x, y) => x - y)).toEqual(ids);

@@ -3,7 +3,7 @@ import { hashEmail } from '../src/subscribers/email.ts';
 import { CONFIRMATION_RESEND_MS, ERASED_EMAIL } from '../src/store/types.ts';
 import { archivedHtml, editionReport, editionStatus, markEditionSent, sentEditions, upsertEditionRow } from '../src/store/editions.ts';
 import { writeExport } from '../src/store/export.ts';
-import { Ledger, LedgerBatch } from '../src/store/ledger.ts';
+import { AWAITING_REPLY, Ledger, LedgerBatch } from '../src/store/ledger.ts';
 import { RecipientFlags } from '../src/store/recipient-flags.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SendLock, SendLockedError } from '../src/store/send-lock.ts';
@@ -139,6 +139,32 @@ describeEachDb('SubscriberStore (async)', (dialect) => {
 });
 
 describeEachDb('Ledger (async)', (dialect) => {
+  test("the send loop's batch (replies, end-of-data marks, next 'sending' rows, soft-bounce resets): one statement on PostgreSQL, one synchronous transaction on SQLite, the same rows", async () => {
+    const { store } = await freshStore(dialect);
+    const subs = new SubscriberStore(store);
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await subs.add({ email: `b${i}@example.com`, editions: ['midweek'] })).subscriber!.id);
+    await subs.recordSoftBounce(ids[0]!, '452', 5);
+    const ledger = new Ledger(store, '2026-11-25-midweek', () => new Date('2026-11-25T07:00:00Z'));
+    await ledger.commit(new LedgerBatch().markSending(ids[0]!, 'b0@example.com', '<0>').markSending(ids[1]!, 'b1@example.com', '<1>').markSending(ids[2]!, 'b2@example.com', '<2>'));
+    // Twice with the same shape, so a cached statement is reused with new values.
+    for (const reply of ['250 first', '250 second']) {
+      await ledger.commit(
+        new LedgerBatch()
+          .record({ subscriberId: ids[0]!, state: 'sent', reply, messageId: '<0>' }, 'b0@example.com')
+          .resetSoftBounces(ids[0]!)
+          .markEndOfData(ids[1]!)
+          .markSending(ids[3]!, 'b3@example.com', `<3-${reply}>`),
+      );
+    }
+    const rows = new Map((await store.db.selectFrom('deliveries').selectAll().execute()).map((r) => [r.subscriber_id, r]));
+    expect(rows.get(ids[0]!)).toMatchObject({ state: 'sent', last_reply: '250 second', attempts: 1 });
+    expect(rows.get(ids[1]!)).toMatchObject({ state: 'in_doubt', last_reply: AWAITING_REPLY });
+    expect(rows.get(ids[2]!)).toMatchObject({ state: 'sending', attempts: 1 });
+    expect(rows.get(ids[3]!)).toMatchObject({ state: 'sending', attempts: 2, message_id: '<3-250 second>', updated_at: '2026-11-25T07:00:00.000Z' });
+    expect((await subs.get(ids[0]!))!.softBounces).toBe(0);
+  });
+
   test('a batch commits in one transaction, in order, with a subscriber repeated in it', async () => {
     const { store } = await freshStore(dialect);
     const subs = new SubscriberStore(store);
@@ -195,18 +221,26 @@ describeEachDb('Ledger (async)', (dialect) => {
     const done = new LedgerBatch();
     for (let id = 1; id <= 2_590; id++) done.record({ subscriberId: id, state: 'sent', reply: '250', messageId: null }, `r${id}@example.com`);
     await ledger.commit(done);
-    expect((await ledger.markLeftoversInDoubt({ fromId: 2_595, toId: 2_600 })).sort()).toEqual(
-      [2595, 2596, 2597, 2598, 2599, 2600].map((id) => `r${id}@example.com`).sort(),
-    );
-    expect(await ledger.markLeftoversInDoubt()).toHaveLength(4);
+    // 2591–2594 had their end-of-data going out (in doubt); 2595–2600 were still 'sending' (resent).
+    await ledger.commit(new LedgerBatch().markEndOfData(2_591).markEndOfData(2_592).markEndOfData(2_593).markEndOfData(2_594));
+    const ranged = await ledger.takeLeftovers({ fromId: 2_593, toId: 2_597 });
+    expect({ resent: ranged.resent.sort(), inDoubt: ranged.inDoubt.sort() }).toEqual({
+      resent: [2595, 2596, 2597].map((id) => `r${id}@example.com`),
+      inDoubt: [2593, 2594].map((id) => `r${id}@example.com`),
+    });
+    const rest = await ledger.takeLeftovers();
+    expect([rest.resent.length, rest.inDoubt.length]).toEqual([3, 2]);
     const doubt: number[] = [];
     for await (const r of ledger.rows(['in_doubt'])) doubt.push(r.subscriberId);
-    expect(doubt).toEqual([2591, 2592, 2593, 2594, 2595, 2596, 2597, 2598, 2599, 2600]);
+    expect(doubt).toEqual([2591, 2592, 2593, 2594]);
+    const deferred: number[] = [];
+    for await (const r of ledger.rows(['deferred'])) deferred.push(r.subscriberId);
+    expect(deferred).toEqual([2595, 2596, 2597, 2598, 2599, 2600]);
     let sent = 0;
     for await (const _ of ledger.rows(['sent'])) sent++;
     expect(sent).toBe(2_590);
     const report = await editionReport(store, '2026-11-25-midweek', true);
-    expect(report).toMatchObject({ total: 2_600, counts: { sent: 2_590, in_doubt: 10 }, edition: undefined });
+    expect(report).toMatchObject({ total: 2_600, counts: { sent: 2_590, in_doubt: 4, deferred: 6 }, edition: undefined });
     expect(report!.problems).toHaveLength(10);
     expect(await editionReport(store, '2026-11-29-sunday')).toBeUndefined();
   });

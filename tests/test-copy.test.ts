@@ -27,7 +27,9 @@ async function setup(): Promise<{ h: Harness; smtp: TestSmtpServer; web: Running
   const port = await freePort();
   const h = await harness({ SMTP_URL: smtp.url, ALMANAC_BASE_URL: `http://127.0.0.1:${port}` });
   open.push(h);
-  const web = await startWebServer(h.config, { port, host: '127.0.0.1', db: h.db, transport: h.transport, contentDir: h.contentDir });
+  // The web server shares the harness's Store once src/web/start.ts takes `store` (the web switch); until then it opens the same SQLite file itself.
+  const webOptions: Parameters<typeof startWebServer>[1] & { store: Harness['store'] } = { port, host: '127.0.0.1', store: h.store, transport: h.transport, contentDir: h.contentDir };
+  const web = await startWebServer(h.config, webOptions);
   open.push(web);
   return { h, smtp, web };
 }
@@ -41,7 +43,7 @@ async function linksOf(raw: string): Promise<{ headers: Map<string, unknown>; hr
 describe('test copies are honest: every link works or is left out', () => {
   test('to someone who is not a subscriber, of an edition not sent yet: no one-click headers, no "View in browser", every site link answers', async () => {
     const { h, smtp, web } = await setup();
-    const copy = await publishTestCopy({ config: h.config, db: h.db, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir, to: 'editor@example.net' });
+    const copy = await publishTestCopy({ config: h.config, store: h.store, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir, to: 'editor@example.net' });
     expect(copy.result.status).toBe('sent');
     const raw = smtp.messages[0]!.raw;
     expect(raw).not.toMatch(/^List-Unsubscribe/im);
@@ -55,10 +57,10 @@ describe('test copies are honest: every link works or is left out', () => {
 
   test('to a subscriber, once the edition is sent: their own one-click headers and a working "View in browser"', async () => {
     const { h, smtp, web } = await setup();
-    const [email] = seedSubscribers(h.store, [address(1)]);
-    const sent = await publishEdition({ config: h.config, db: h.db, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir });
+    const [email] = await seedSubscribers(h.subscribers, [address(1)]);
+    const sent = await publishEdition({ config: h.config, store: h.store, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir });
     expect(sent.outcome).toBe('sent');
-    await publishTestCopy({ config: h.config, db: h.db, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir, to: email! });
+    await publishTestCopy({ config: h.config, store: h.store, transport: h.transport }, { kind: 'midweek', date: EDITION_DATE, contentDir: h.contentDir, to: email! });
     const raw = smtp.messages[1]!.raw;
     expect(raw).toMatch(/^Subject: \[TEST\] /m);
     expect(raw).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[^>]+>\r$/m);

@@ -1,6 +1,7 @@
 import { UsageError, type Command } from './command.ts';
-import { openDb } from '../db.ts';
-import { editionReport, formatReport } from '../delivery/report.ts';
+import { formatReport } from '../delivery/report.ts';
+import { editionReport } from '../store/editions.ts';
+import { openStore } from '../store/open.ts';
 import { parse } from './args.ts';
 import { engagementPart } from '../tracking/report-command.ts';
 
@@ -13,9 +14,10 @@ export const reportCommand: Command = async (ctx) => {
   if (!/^\d{4}-\d{2}-\d{2}-(midweek|sunday)$/.test(id)) {
     throw new UsageError(`expected an edition id such as 2026-11-25-midweek, found ${JSON.stringify(id)}`);
   }
-  const db = openDb(ctx.config().dbPath);
+  const config = ctx.config();
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
-    const report = editionReport(db, id, !!values.failed);
+    const report = await editionReport(store, id, !!values.failed);
     if (!report) {
       ctx.stderr.write(`almanac report: ${id} has not been sent (no edition row, no ledger rows)\n`);
       return 1;
@@ -25,6 +27,6 @@ export const reportCommand: Command = async (ctx) => {
     ctx.stdout.write(values.json ? `${JSON.stringify({ ...report, engagement: engagement.engagement })}\n` : formatReport(report) + engagement.text);
     return 0;
   } finally {
-    db.close();
+    await store.close();
   }
 };

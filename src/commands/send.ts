@@ -1,15 +1,17 @@
 import type { Config } from '../config.ts';
-import { openDb, type Db } from '../db.ts';
 import { jsonLogger } from '../log.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import { ProgressBar } from '../delivery/progress-bar.ts';
-import { editionReport, formatReport } from '../delivery/report.ts';
+import { formatReport } from '../delivery/report.ts';
 import type { SendLogEvent, SendSummary } from '../delivery/sender.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { LATEST, composeEdition, slotFor } from '../editions/edition-for.ts';
 import { publishEdition, type PublishOptions, type PublishResult } from '../publish/publish-edition.ts';
 import { publishTestCopy } from '../publish/publish-test-copy.ts';
 import { publishLines } from '../publish/summary-lines.ts';
+import { editionReport } from '../store/editions.ts';
+import type { Store } from '../store/handle.ts';
+import { openStore } from '../store/open.ts';
 import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
@@ -18,7 +20,7 @@ import { UsageError, type Command } from './command.ts';
  * 0 every recipient is final and none failed or is in doubt, or there was nothing to do (everyone already has it, dry run, test copy sent);
  * 1 failures, in-doubt or deferred recipients remain, the run stopped (SMTP unreachable), or the edition was refused (empty, pre-send checks);
  * 2 usage or configuration error;
- * 3 another run holds the edition's send lock;
+ * 3 another run holds the edition's send lock (SQLite only: on PostgreSQL concurrent runs share the edition);
  * 130 / 143 interrupted by SIGINT / SIGTERM (resume by running the same command again).
  */
 export const SEND_EXIT = { ok: 0, incomplete: 1, usage: 2, locked: 3, sigint: 130, sigterm: 143 } as const;
@@ -33,8 +35,8 @@ export interface RunSendOptions extends Omit<PublishOptions, 'now'> {
   err?: NodeJS.WriteStream;
   /** Progress bar: @default err.isTTY */
   progress?: boolean;
-  /** Reuse an open database / transport (not closed here). */
-  db?: Db;
+  /** Reuse an open store / transport (not closed here). */
+  store?: Store;
   transport?: Transport;
   /** "Now" for picking the next edition when `date` is omitted. */
   now?: Date;
@@ -47,16 +49,16 @@ export interface RunSendResult {
   summary?: SendSummary;
 }
 
-/** Publishes with the real SQLite store and transport, prints what happened and chooses the exit code. Throws ContentError on invalid content. */
+/** Publishes with the real store (SQLite or PostgreSQL) and transport, prints what happened and chooses the exit code. Throws ContentError on invalid content. */
 export async function runSend(config: Config, opts: RunSendOptions): Promise<RunSendResult> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const say = (line: string) => out.write(`${line}\n`);
-  const db = opts.db ?? openDb(config.dbPath);
+  const store = opts.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = opts.transport ?? createTransport(config);
   try {
     if (opts.to) {
-      const copy = await publishTestCopy({ config, db, transport }, { ...opts, to: opts.to });
+      const copy = await publishTestCopy({ config, store, transport }, { ...opts, to: opts.to });
       for (const w of copy.warnings) err.write(`warning: ${w}\n`);
       if (copy.result.status === 'sent') {
         say(`test copy of ${copy.editionId} sent to ${copy.to} (${copy.result.response}); the ledger is unchanged`);
@@ -76,7 +78,7 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
     };
     let result: PublishResult;
     try {
-      result = await publishEdition({ config, db, transport, log, onProgress: bar ? (p) => bar.update(p) : undefined }, opts);
+      result = await publishEdition({ config, store, transport, log, onProgress: bar ? (p) => bar.update(p) : undefined }, opts);
     } finally {
       bar?.clear();
     }
@@ -85,7 +87,7 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
     return { exitCode: exitCodeFor(result), editionId: result.editionId, ...('summary' in result ? { summary: result.summary } : {}) };
   } finally {
     if (!opts.transport) await transport.close();
-    if (!opts.db) db.close();
+    if (!opts.store) await store.close();
   }
 }
 
@@ -128,9 +130,9 @@ export const sendCommand: Command = async (ctx) => {
 
   if (values.report) {
     const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config))).edition : slotFor(kind, date, config);
-    const db = openDb(config.dbPath);
+    const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
     try {
-      const report = editionReport(db, slot.id, true);
+      const report = await editionReport(store, slot.id, true);
       if (!report) {
         ctx.stdout.write(`${slot.id} has not been sent: no ledger rows\n`);
         return 1;
@@ -138,7 +140,7 @@ export const sendCommand: Command = async (ctx) => {
       ctx.stdout.write(formatReport(report));
       return 0;
     } finally {
-      db.close();
+      await store.close();
     }
   }
 

@@ -69,6 +69,18 @@ export class RateLimiter {
     return Math.max(0, this.times[this.next]! + this.windowMs - this.clock.now());
   }
 
+  /**
+   * The last `count` grants were handed over only now (the send loop takes its slots before the
+   * commit that marks the copies 'sending', and hands them to SMTP after it): move their times to
+   * now, so the window counts hand-overs and a slow commit cannot bunch two windows' worth together.
+   */
+  restampLast(count: number): void {
+    if (this.perSecond === 0) return;
+    const now = this.clock.now();
+    const n = this.times.length;
+    for (let k = 1; k <= Math.min(count, n); k++) this.times[(this.next - k + n) % n] = now;
+  }
+
   private grant(): void {
     this.times[this.next] = this.clock.now();
     this.next = (this.next + 1) % this.times.length;

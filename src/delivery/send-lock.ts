@@ -1,34 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../db.ts';
 
-/** Another run holds the edition's lease. */
-export class SendLockedError extends Error {
-  override name = 'SendLockedError';
-  constructor(
-    readonly editionId: string,
-    readonly owner: string,
-    readonly heartbeatAt: string,
-  ) {
-    super(`another send of ${editionId} is running (owner ${owner}, last heartbeat ${heartbeatAt}); wait for it to finish`);
-  }
-}
+// The error, owner id and timings live in src/store/send-lock.ts (this synchronous module is no longer used by the send path).
+import { HEARTBEAT_MS, LEASE_MS, SendLockedError } from '../store/send-lock.ts';
 
-/** A unique id for this process's run: `hostname:pid:random`. */
-export function lockOwnerId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-}
+export { HEARTBEAT_MS, LEASE_MS, SendLockedError, lockOwnerId } from '../store/send-lock.ts';
 
 interface LockRow {
   owner: string;
   heartbeat_at: string;
   expires_at: string;
 }
-
-/** How long a lease lasts without a heartbeat. */
-export const LEASE_MS = 30_000;
-/** How often the lease is renewed. */
-export const HEARTBEAT_MS = 5_000;
 
 /**
  * The edition's send lease in `send_locks`. Invariant: at most one live run per edition. A lease is
@@ -42,7 +24,7 @@ export class SendLock {
   constructor(
     private readonly db: Db,
     readonly editionId: string,
-    readonly owner: string = lockOwnerId(),
+    readonly owner: string,
     private readonly clock: () => Date = () => new Date(),
     private readonly leaseMs = LEASE_MS,
   ) {}

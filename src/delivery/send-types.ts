@@ -1,17 +1,17 @@
 import type { Config, Kind } from '../config.ts';
-import type { Db } from '../db.ts';
 import type { Edition } from '../editions/compose.ts';
 import type { RecipientLinks, RenderedEdition } from '../render/render-edition.ts';
-import type { DeliveryState } from './ledger.ts';
+import type { Store } from '../store/handle.ts';
+import type { DeliveryState } from '../store/types.ts';
 import type { RecipientSource } from './recipients.ts';
 import type { Transport } from './transport.ts';
 
-/** What the send engine needs from the subscriber store (SubscriberStore implements it). */
+/**
+ * What the send engine reads from the subscriber list (src/store/subscribers.ts SubscriberStore
+ * implements it). Its writes (suppressions, soft bounces) go into the ledger's batched commit.
+ */
 export interface SenderStore extends RecipientSource {
-  countActive(kind: Kind): number;
-  suppress(id: number, status: 'bounced' | 'complained', reply: string): void;
-  recordSoftBounce(id: number, reply: string, limit: number): boolean;
-  resetSoftBounces(id: number): void;
+  countActive(kind: Kind): Promise<number>;
 }
 
 /** debug: one per recipient sent; info: run events and retries; warn/error: problems worth a look. */
@@ -27,8 +27,10 @@ export interface SendLogEvent {
 
 /** What the engine is given: the store, transport and clock it uses (the CLI wires the real ones). */
 export interface SendDeps {
-  db: Db;
-  store: SenderStore;
+  /** The database (SQLite or PostgreSQL): ledger, locks, claims, edition rows. */
+  store: Store;
+  /** The subscriber list. @default new SubscriberStore(store) */
+  subscribers?: SenderStore;
   transport: Transport;
   config: Config;
   /** Wall clock for ledger timestamps, the lease and the Date header. @default () => new Date() */
@@ -67,8 +69,10 @@ export interface SendOptions {
   onProgress?: (progress: SendProgress) => void;
   /** Abort = stop taking recipients, finish those in flight, record them, return (SIGINT/SIGTERM). */
   signal?: AbortSignal;
-  /** Lease owner id. @default hostname:pid:random */
+  /** Lease and claim owner id. @default hostname:pid:random */
   lockOwner?: string;
+  /** How long to wait for an unreachable database before giving up. @default DB_OUTAGE_GIVE_UP_MS (120 s) */
+  dbOutageGiveUpMs?: number;
 }
 
 /** What a run did; the CLI prints it and the scheduler logs it. */

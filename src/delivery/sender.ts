@@ -1,12 +1,14 @@
 import type { Kind } from '../config.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { preSendChecks } from '../render/checks.ts';
-import { Ledger } from './ledger.ts';
+import { RecipientClaims } from '../store/claims.ts';
+import { Ledger } from '../store/ledger.ts';
+import { RecipientFlags } from '../store/recipient-flags.ts';
+import { lockOwnerId, SendLock } from '../store/send-lock.ts';
+import { SubscriberStore } from '../store/subscribers.ts';
 import { buildMessage, compileMessage, newMessageId } from './mime.ts';
-import { RecipientFlags } from './recipient-flags.ts';
-import { RecipientQueue } from './recipients.ts';
-import { SendLock } from './send-lock.ts';
-import { SendRun } from './send-run.ts';
+import { RecipientQueue, keysetPages } from './recipients.ts';
+import { inDoubtEmails, SendRun } from './send-run.ts';
 import type { SendDeps, SendLogLevel, SendOptions, SendSummary } from './send-types.ts';
 
 export type { SendDeps, SendLogEvent, SendLogLevel, SendOptions, SendProgress, SendSummary, SenderStore } from './send-types.ts';
@@ -37,11 +39,13 @@ export function resumeHint(edition: { kind: Kind; id: string }): string {
  * concurrent attempts: the one send path of `almanac send`, the scheduler, the demo and the bench.
  *
  * Invariants:
- * - One live run per edition: the `send_locks` lease (heartbeat) is held for the whole run.
- * - A recipient's ledger row says 'sending' before its SMTP transaction starts, and its result is
- *   written as soon as the reply arrives, before the worker takes anyone else. Each of the
- *   `maxConnections` workers holds at most one 'sending' row, so a kill -9 leaves at most
- *   `maxConnections` rows 'sending', which the next run turns into 'in_doubt'.
+ * - SQLite: one live run per edition: the `send_locks` lease (heartbeat) is held for the whole run;
+ *   a second run refuses (SendLockedError).
+ * - PostgreSQL: any number of runs (processes, hosts) share the edition by claiming batches of
+ *   recipients (src/store/claims.ts); a dead sender's claims go to the others after their lease.
+ * - A recipient's ledger row says 'sending' before its SMTP transaction starts and 'in_doubt' before
+ *   its end-of-data; the reply replaces it. A kill -9 leaves at most `maxConnections` rows per
+ *   sender mid-transaction: 'sending' ones are sent again, 'in_doubt' ones stay in doubt.
  * - Nobody whose row is final is attempted again (in_doubt only with resendUnknown).
  */
 export async function sendEdition(deps: SendDeps, options: SendOptions): Promise<SendSummary> {
@@ -73,31 +77,44 @@ export async function sendEdition(deps: SendDeps, options: SendOptions): Promise
 
   if (options.dryRun) return dryRun(deps, options, clock);
 
-  const lock = new SendLock(deps.db, edition.id, options.lockOwner, clock);
-  const { tookOverFrom } = lock.acquire(); // throws SendLockedError
+  const owner = options.lockOwner ?? lockOwnerId();
+  if (deps.store.dialect === 'postgres') {
+    const claims = new RecipientClaims(deps.store, edition.id, edition.kind, owner, { clock });
+    return new SendRun(deps, options, template, { mode: 'claims', claims }, clock, log).execute();
+  }
+  const lock = new SendLock(deps.store, edition.id, owner, clock);
+  const { tookOverFrom } = await lock.acquire(); // throws SendLockedError
   if (tookOverFrom) log('warn', 'lock.takeover', { previousOwner: tookOverFrom });
   try {
-    return await new SendRun(deps, options, template, lock, clock, log).execute();
+    return await new SendRun(deps, options, template, { mode: 'lock', lock }, clock, log).execute();
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
 
-function dryRun(deps: SendDeps, options: SendOptions, clock: () => Date): SendSummary {
+async function dryRun(deps: SendDeps, options: SendOptions, clock: () => Date): Promise<SendSummary> {
   const started = performance.now();
-  const ledger = new Ledger(deps.db, options.edition.id, clock);
-  const queue = new RecipientQueue(deps.store, ledger, options.edition.kind, { resendUnknown: !!options.resendUnknown, flags: new RecipientFlags(deps.db) });
+  const ledger = new Ledger(deps.store, options.edition.id, clock);
+  const subscribers = deps.subscribers ?? new SubscriberStore(deps.store, clock);
+  const queue = new RecipientQueue(keysetPages(subscribers, options.edition.kind), ledger, {
+    resendUnknown: !!options.resendUnknown,
+    flags: new RecipientFlags(deps.store),
+  });
   let wouldSend = 0;
-  while (queue.take(0) !== 'done') wouldSend++;
-  const counts = ledger.counts();
+  for (;;) {
+    await queue.fill(1, 0);
+    if (queue.take(0) === 'done') break;
+    wouldSend++;
+  }
+  const counts = await ledger.counts();
   return {
     editionId: options.edition.id,
-    total: deps.store.countActive(options.edition.kind),
+    total: await subscribers.countActive(options.edition.kind),
     sent: 0,
     failed: 0,
     bounced: 0,
     deferred: 0,
-    inDoubt: [...ledger.rows(['in_doubt', 'sending'])].map((r) => r.email),
+    inDoubt: await inDoubtEmails(ledger, ['in_doubt', 'sending']),
     skipped: queue.skipped.final + queue.skipped.suppressed,
     durationMs: performance.now() - started,
     msgsPerSecond: 0,

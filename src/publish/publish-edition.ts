@@ -1,14 +1,14 @@
 import type { Config, Kind } from '../config.ts';
 import { ContentError } from '../content/loader.ts';
-import type { Db } from '../db.ts';
-import { SendLockedError } from '../delivery/send-lock.ts';
+import { SendLockedError } from '../store/send-lock.ts';
 import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type SendProgress, type SendSummary } from '../delivery/sender.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { composeEdition, type EditionChoice } from '../editions/edition-for.ts';
 import type { Edition } from '../editions/compose.ts';
 import { renderEdition } from '../render/render-edition.ts';
-import { SubscriberStore } from '../subscribers/store.ts';
-import { Tokens, loadSecret, recipientLinks } from '../subscribers/tokens.ts';
+import type { Store } from '../store/handle.ts';
+import { loadSecret } from '../store/secret.ts';
+import { Tokens, recipientLinks } from '../subscribers/tokens.ts';
 
 /**
  * What publishing an edition came to. Each door decides how to show it: `almanac send` as printed
@@ -45,7 +45,8 @@ export type PublishResult =
 /** The real parts publishing uses; the doors wire them (the CLI opens its own, the service shares one). */
 export interface PublishDeps {
   config: Config;
-  db: Db;
+  /** The database: SQLite or PostgreSQL (ALMANAC_DB). */
+  store: Store;
   transport: Transport;
   /** Every send log event (the CLI prints them as JSON lines, the scheduler logs them). */
   log?: (event: SendLogEvent) => void;
@@ -91,12 +92,11 @@ export async function publishEdition(deps: PublishDeps, opts: PublishOptions): P
   }
   const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
 
-  const store = new SubscriberStore(deps.db);
-  const tokens = new Tokens(loadSecret(deps.db, config));
   try {
+    const tokens = new Tokens(await loadSecret(deps.store, config));
     // sendEdition runs the pre-send checks before it touches anyone (SendRefusedError).
     const summary = await sendEdition(
-      { db: deps.db, store, transport: deps.transport, config, links: (id, k) => recipientLinks(config.baseUrl, tokens, id, k), log: deps.log },
+      { store: deps.store, transport: deps.transport, config, links: (id, k) => recipientLinks(config.baseUrl, tokens, id, k), log: deps.log },
       { edition, rendered, dryRun: opts.dryRun, resendUnknown: opts.resendUnknown, force: opts.force, signal: opts.signal, onProgress: deps.onProgress },
     );
     return { outcome: outcomeOf(summary), kind, editionId: edition.id, summary };

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
-import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../store/handle.ts';
 import { publishEdition, type PublishResult } from '../publish/publish-edition.ts';
 import { publishLines } from '../publish/summary-lines.ts';
 import type { EditionRunner, RunResult } from './scheduler.ts';
@@ -10,12 +10,12 @@ import type { EditionRunner, RunResult } from './scheduler.ts';
  * The scheduler's runner: publishes the edition by the same use case as `almanac send <kind> --date <date>`
  * (compose, render, pre-send checks, ledger, lock), on the service's shared database and SMTP pool.
  */
-export function editionRunner(config: Config, deps: { db: Db; transport: Transport; contentDir: string; log: Logger }): EditionRunner {
+export function editionRunner(config: Config, deps: { store: Store; transport: Transport; contentDir: string; log: Logger }): EditionRunner {
   return async (kind, date, signal): Promise<RunResult> => {
     const result = await publishEdition(
       {
         config,
-        db: deps.db,
+        store: deps.store,
         transport: deps.transport,
         log: (event) => {
           if (event.level === 'debug') return;

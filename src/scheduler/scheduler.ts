@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { KINDS, type Config, type Kind } from '../config.ts';
-import type { Db } from '../db.ts';
+import { editionStatus } from '../store/editions.ts';
+import type { Store } from '../store/handle.ts';
 import { latestEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
 import { errorText, type Logger } from '../log.ts';
 
@@ -33,7 +34,8 @@ export type EditionRunner = (kind: Kind, date: string, signal: AbortSignal) => P
 
 export interface SchedulerOptions {
   config: Config;
-  db: Db;
+  /** The database (SQLite or PostgreSQL), shared with the sends. */
+  store: Store;
   run: EditionRunner;
   log: Logger;
   /** The scheduler's idea of now; tests inject one. @default () => new Date() */
@@ -59,7 +61,9 @@ export interface SchedulerHealth {
 /**
  * Sends Midweek and Sunday at their instants with node-cron, catches up missed editions within the
  * grace period (at start, after a wake, on a retry timer), and never runs one kind twice at once.
- * Across processes, the sender's database lock and delivery ledger keep each recipient to one copy.
+ * Across processes and hosts, the send path keeps each recipient to one copy: on SQLite the edition's
+ * send lock lets one run at a time (a second scheduler's attempt is 'locked' and retried), on
+ * PostgreSQL every scheduler that fires joins the same edition's claims (src/store/claims.ts).
  */
 export class Scheduler {
   private readonly clock: () => Date;
@@ -146,7 +150,7 @@ export class Scheduler {
     const now = this.clock();
     const slot = latestEdition(kind, now, config);
     this.health.next = this.nextInstants();
-    if (this.isFinished(slot)) return;
+    if (await this.isFinished(slot)) return;
     const lateMs = now.getTime() - slot.sendAt.getTime();
     if (lateMs > config.catchUpGraceMs) {
       if (!this.reportedStale.has(slot.id)) {
@@ -187,9 +191,9 @@ export class Scheduler {
   }
 
   /** True when the ledger says the edition is complete (or it was skipped as empty). */
-  private isFinished(slot: EditionSlot): boolean {
-    const row = this.options.db.prepare('SELECT status FROM editions WHERE id = ?').get(slot.id) as { status: string } | undefined;
-    if (row?.status === 'sent' || row?.status === 'skipped') return true;
+  private async isFinished(slot: EditionSlot): Promise<boolean> {
+    const status = await editionStatus(this.options.store, slot.id);
+    if (status === 'sent' || status === 'skipped') return true;
     // An empty edition has no ledger row; this process remembers it was skipped.
     const last = this.health.last[slot.kind];
     return last?.edition === slot.id && last.outcome === 'empty';

@@ -1,8 +1,8 @@
 import type { Config } from '../config.ts';
-import { openDb } from '../db.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import { jsonLogger } from '../log.ts';
-import { startWebServer, type RunningWebServer } from '../web/start.ts';
+import { openStore } from '../store/open.ts';
+import { startWebServer, type RunningWebServer, type StartWebServerOptions } from '../web/start.ts';
 import { editionRunner } from './run-edition.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -19,9 +19,10 @@ export interface ServiceOptions {
  */
 export async function runService(config: Config, options: ServiceOptions): Promise<number> {
   const log = jsonLogger();
-  const db = openDb(config.dbPath);
+  // One Store for the scheduler, its sends and the web server (two SQLite handles in one process would lock each other).
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   const transport = createTransport(config);
-  const scheduler = new Scheduler({ config, db, log, run: editionRunner(config, { db, transport, contentDir: options.contentDir, log }) });
+  const scheduler = new Scheduler({ config, store, log, run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }) });
   let web: RunningWebServer | undefined;
 
   let stopped!: () => void;
@@ -39,7 +40,7 @@ export async function runService(config: Config, options: ServiceOptions): Promi
       await scheduler.stop();
       await web?.close();
       await transport.close();
-      db.close();
+      await store.close();
       log('service.stopped');
     })().then(stopped);
   };
@@ -47,13 +48,15 @@ export async function runService(config: Config, options: ServiceOptions): Promi
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   if (options.web) {
-    web = await startWebServer(config, {
+    // The web server shares the Store (the web helper's src/web/start.ts takes `store?: Store`).
+    const webOptions: StartWebServerOptions & { store: typeof store } = {
       port: options.port,
       contentDir: options.contentDir,
-      db,
+      store,
       transport,
       health: () => ({ ...scheduler.status() }),
-    });
+    };
+    web = await startWebServer(config, webOptions);
     log('web.listening', { url: web.url });
   }
   await scheduler.start();

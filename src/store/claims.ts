@@ -1,5 +1,5 @@
 import type { Kind } from '../config.ts';
-import { lockOwnerId } from '../delivery/send-lock.ts';
+import { lockOwnerId } from './send-lock.ts';
 import { skipLockedRows, lockRows, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
 import { Ledger } from './ledger.ts';
@@ -21,7 +21,9 @@ export interface Claim {
   toId: number;
   /** Set when this claim was taken over from a sender whose lease expired. */
   tookOverFrom?: string;
-  /** Addresses the dead owner left 'sending', now 'in_doubt' (taken-over claims only). */
+  /** Addresses the dead owner left 'sending' (certainly not delivered): now 'deferred', sent again (taken-over claims only). */
+  leftoversResent: string[];
+  /** Addresses whose end-of-data the dead owner may have sent: they stay in doubt (taken-over claims only). */
   leftoversInDoubt: string[];
 }
 
@@ -35,8 +37,10 @@ export type ClaimResult = Claim | 'wait' | 'done';
  *   (the pass row is locked while a range is cut), so no recipient is in two live claims.
  * - A claim is leased: its owner renews it by heartbeat. A claim whose lease expired (its sender
  *   died: SIGKILL, host lost) is taken over by the next sender that asks (`FOR UPDATE SKIP LOCKED`,
- *   so two askers take different ones); its 'sending' rows turn 'in_doubt' in the same
- *   transaction, and the rest of its recipients are sent by the new owner (the ledger says who is done).
+ *   so two askers take different ones). In the same transaction its leftovers are split as after a
+ *   crash on one host (Ledger.takeLeftovers): rows still 'sending' never had their end-of-data sent
+ *   and are sent again, rows marked in doubt before their end-of-data stay in doubt; the rest of its
+ *   recipients are sent by the new owner (the ledger says who is done).
  * - A new pass (a later run of the same edition: retries of deferred recipients) starts only when
  *   the previous pass was cut to the end and none of its claims is unfinished.
  */
@@ -108,8 +112,8 @@ export class RecipientClaims {
           .where('from_id', '=', stale.from_id)
           .execute();
         const range = { fromId: stale.from_id, toId: stale.to_id };
-        const leftoversInDoubt = await new Ledger(this.store, this.editionId, this.clock).markLeftoversInDoubt(range, tx);
-        return { editionId: this.editionId, pass: this.pass, ...range, tookOverFrom: stale.owner, leftoversInDoubt };
+        const leftovers = await new Ledger(this.store, this.editionId, this.clock).takeLeftovers(range, tx);
+        return { editionId: this.editionId, pass: this.pass, ...range, tookOverFrom: stale.owner, leftoversResent: leftovers.resent, leftoversInDoubt: leftovers.inDoubt };
       }
       const cursor = await lockRows(
         this.store,
@@ -134,7 +138,10 @@ export class RecipientClaims {
             .values({ edition_id: this.editionId, pass: this.pass, from_id: fromId, to_id: toId, owner: this.owner, claimed_at: now.toISOString(), expires_at: expiresAt, done_at: null })
             .execute();
           await tx.updateTable('send_passes').set({ after_id: toId }).where('edition_id', '=', this.editionId).execute();
-          return { editionId: this.editionId, pass: this.pass, fromId, toId, leftoversInDoubt: [] };
+          // A fresh range is ours alone; rows left mid-transaction in it by a run that died outside
+          // any live claim (an earlier pass) get the same split as a taken-over claim.
+          const leftovers = await new Ledger(this.store, this.editionId, this.clock).takeLeftovers({ fromId, toId }, tx);
+          return { editionId: this.editionId, pass: this.pass, fromId, toId, leftoversResent: leftovers.resent, leftoversInDoubt: leftovers.inDoubt };
         }
         await tx.updateTable('send_passes').set({ exhausted: 1 }).where('edition_id', '=', this.editionId).execute();
       }

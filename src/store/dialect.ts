@@ -136,3 +136,24 @@ export function changed(result: { numUpdatedRows?: bigint; numDeletedRows?: bigi
  * ledger row has 9, so 500 rows stay far below both.
  */
 export const ROWS_PER_STATEMENT = 500;
+
+/**
+ * The database went away or refused for a moment (PostgreSQL: connection lost, server restarting,
+ * a serialisation failure or deadlock); the same transaction may be tried again later. Nothing of a
+ * failed transaction was written, unless the connection broke after COMMIT reached the server. SQLite
+ * is a local file: its errors are not of this kind.
+ */
+export function isTransientStoreError(store: Store, error: unknown): boolean {
+  if (store.dialect !== 'postgres') return false;
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    /^(08|57P)/.test(code) ||
+    code === '40001' ||
+    code === '40P01' ||
+    code === '55000' || // "database … is not currently accepting connections" (closed for maintenance)
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code) ||
+    /Connection terminated|connection timeout|connection error|timeout exceeded when trying to connect|terminating connection|not currently accepting connections/i.test(message)
+  );
+}

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Database } from './schema.ts';
 
 /** Which database an `ALMANAC_DB` value selects. */
@@ -13,6 +14,8 @@ export interface Store {
   readonly label: string;
   /** The better-sqlite3 handle on SQLite (for its pragmas), undefined on PostgreSQL. */
   readonly sqlite: BetterSqlite3.Database | undefined;
+  /** The pg pool on PostgreSQL (for the send loop's prepared ledger statement), undefined on SQLite. */
+  readonly pgPool?: pg.Pool;
   /** Closes the connection or pool. */
   close(): Promise<void>;
 }

@@ -102,6 +102,10 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
   // An idle connection the server closes (restart, failover) emits 'error' on the pool; without a
   // listener that would end the process. The next query gets a fresh connection or a clear error.
   pool.on('error', () => undefined);
+  // The same for a connection lost while checked out between two queries (a send's loop holds
+  // none across its awaits, but Kysely's transactions do): the client emits 'error', which would end
+  // the process. Its next query fails instead, and the send loop pauses and tries again on a fresh one.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     client.release();
@@ -110,7 +114,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
     throw new StoreUnavailableError(`ALMANAC_DB: cannot connect to PostgreSQL at ${label}: ${causeText(error)}`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', label, sqlite: undefined, close: () => db.destroy() };
+  return { db, dialect: 'postgres', label, sqlite: undefined, pgPool: pool, close: () => db.destroy() };
 }
 
 /** One line for a connection error (Node reports a refused dual-stack connect as an AggregateError with no message). */

@@ -1,12 +1,33 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { HEARTBEAT_MS, LEASE_MS, lockOwnerId, SendLockedError } from '../delivery/send-lock.ts';
 import { changed, lockRows, transaction } from './dialect.ts';
 import type { Store } from './handle.ts';
 
-export { HEARTBEAT_MS, LEASE_MS, lockOwnerId, SendLockedError };
+/** Another run holds the edition's lease. */
+export class SendLockedError extends Error {
+  override name = 'SendLockedError';
+  constructor(
+    readonly editionId: string,
+    readonly owner: string,
+    readonly heartbeatAt: string,
+  ) {
+    super(`another send of ${editionId} is running (owner ${owner}, last heartbeat ${heartbeatAt}); wait for it to finish`);
+  }
+}
+
+/** A unique id for this process's run: `hostname:pid:random`. */
+export function lockOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** How long a lease lasts without a heartbeat. */
+export const LEASE_MS = 30_000;
+/** How often the lease is renewed. */
+export const HEARTBEAT_MS = 5_000;
 
 /**
- * The edition's send lease in `send_locks`, async twin of src/delivery/send-lock.ts (same rules):
+ * The edition's send lease in `send_locks` (SQLite: one run per edition; on PostgreSQL runs share
+ * the edition by claims instead, see claims.ts):
  * at most one live run per edition; an expired lease, or one whose owner is a process on this host
  * that no longer exists, is taken over. The heartbeat renews only a lease this owner still holds;
  * if it was taken over, `onLost` fires. On PostgreSQL the row is inserted-if-absent first and then

@@ -106,6 +106,18 @@ export interface Delivery {
   messageId: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Present when a bounce or complaint arrived after the relay accepted the copy (src/bounces/). */
+  late?: LateOutcome;
+}
+
+/** What arrived about a copy after the relay accepted it. */
+export interface LateOutcome {
+  /** RFC 3463 status (5.1.1), or 'complaint'. */
+  status: string | null;
+  diagnostic: string | null;
+  /** Where it came from: dsn, arf, qmail, exim, exchange, yahoo, text, mailgun, postmark, ses. */
+  source: string | null;
+  arrivedAt: string;
 }
 
 /** One row of the delivery ledger, as kept for a subscriber. */

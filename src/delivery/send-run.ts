@@ -175,7 +175,8 @@ export class SendRun {
    */
   private async begin(): Promise<string[]> {
     const { edition, rendered } = this.options;
-    this.runNumber = await upsertEditionRow(this.deps.store, { edition, archive: archiveCopy(rendered, this.deps.config.baseUrl) }, this.clock);
+    const archive = archiveCopy(this.options.archiveRendered ?? rendered, this.deps.config.baseUrl);
+    this.runNumber = await upsertEditionRow(this.deps.store, { edition, archive }, this.clock);
     let inDoubt: string[] = [];
     if (this.coordination.mode === 'lock') {
       const leftovers = await this.ledger.takeLeftovers();

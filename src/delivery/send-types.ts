@@ -60,6 +60,8 @@ export interface SendProgress {
 export interface SendOptions {
   edition: Pick<Edition, 'id' | 'kind' | 'number' | 'sendAt' | 'subject' | 'preheader' | 'empty'>;
   rendered: RenderedEdition;
+  /** The render the public archive keeps (untracked: no /r/ links, honeypot or pixel). @default rendered */
+  archiveRendered?: RenderedEdition;
   /** Render and count, no ledger writes, no sends. */
   dryRun?: boolean;
   /** Also send to recipients whose row is in doubt. */

@@ -5,7 +5,8 @@ import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type Send
 import type { Transport } from '../delivery/transport.ts';
 import { composeEdition, type EditionChoice } from '../editions/edition-for.ts';
 import type { Edition } from '../editions/compose.ts';
-import { renderEdition } from '../render/render-edition.ts';
+import { renderEdition, type RenderedEdition } from '../render/render-edition.ts';
+import { prepareTracking, type PreparedTracking } from '../tracking/setup.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
 import { Tokens, recipientLinks } from '../subscribers/tokens.ts';
@@ -94,10 +95,22 @@ export async function publishEdition(deps: PublishDeps, opts: PublishOptions): P
 
   try {
     const tokens = new Tokens(await loadSecret(deps.store, config));
+    // ALMANAC_TRACKING: story and guide links through /r/ (saved for the redirect); off or a dry run: unchanged.
+    const tracking = opts.dryRun ? untracked(rendered) : await prepareTracking(deps.store, config, edition, rendered);
+    const links = (id: number, k: Kind) => ({ ...recipientLinks(config.baseUrl, tokens, id, k), ...tracking.links(id) });
     // sendEdition runs the pre-send checks before it touches anyone (SendRefusedError).
     const summary = await sendEdition(
-      { store: deps.store, transport: deps.transport, config, links: (id, k) => recipientLinks(config.baseUrl, tokens, id, k), log: deps.log },
-      { edition, rendered, dryRun: opts.dryRun, resendUnknown: opts.resendUnknown, force: opts.force, signal: opts.signal, onProgress: deps.onProgress },
+      { store: deps.store, transport: deps.transport, config, links, log: deps.log },
+      {
+        edition,
+        rendered: tracking.rendered,
+        archiveRendered: rendered,
+        dryRun: opts.dryRun,
+        resendUnknown: opts.resendUnknown,
+        force: opts.force,
+        signal: opts.signal,
+        onProgress: deps.onProgress,
+      },
     );
     return { outcome: outcomeOf(summary), kind, editionId: edition.id, summary };
   } catch (error) {
@@ -114,4 +127,9 @@ function outcomeOf(summary: SendSummary): 'sent' | 'already-complete' | 'incompl
   if (summary.alreadyComplete) return 'already-complete';
   if (summary.complete) return 'sent';
   return summary.stopped ? 'stopped' : 'incomplete';
+}
+
+/** No tracking: the edition as rendered, no per-copy values. */
+function untracked(rendered: RenderedEdition): PreparedTracking {
+  return { rendered, links: () => ({}) };
 }

@@ -1,6 +1,6 @@
 /**
  * Throughput and memory of the real send path at newsletter scale (issue 7).
- * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519] [--db postgres://… [--senders N]]`
+ * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519] [--tracking] [--db postgres://… [--senders N]]`
  *
  * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, multi-row inserts).
  * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
@@ -63,6 +63,8 @@ export interface BenchOptions {
   dkim: boolean;
   /** With `dkim`, add an Ed25519 signature beside the RSA one. @default false */
   ed25519: boolean;
+  /** Also run the send with ALMANAC_TRACKING=clicks (issue 18), against the same sink. @default false */
+  tracking: boolean;
   /** A PostgreSQL server to run the send on as well (fresh databases are created in it). */
   db?: string;
   /** Cooperating sender processes for the PostgreSQL run (besides the one-sender run). @default 1 */
@@ -80,6 +82,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       content: { type: 'string' },
       dkim: { type: 'boolean' },
       ed25519: { type: 'boolean' },
+      tracking: { type: 'boolean' },
       db: { type: 'string' },
       senders: { type: 'string' },
     },
@@ -102,6 +105,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     contentDir: resolve(values.content ?? join(ROOT, 'content')),
     dkim: values.dkim === true || values.ed25519 === true,
     ed25519: values.ed25519 === true,
+    tracking: values.tracking === true,
     ...(values.db !== undefined ? { db: values.db } : {}),
     senders: int('senders', values.senders, 1, 1),
   };
@@ -127,7 +131,7 @@ export function benchDkim(ed25519: boolean): BenchDkim {
 }
 
 /** The bench's config: the sink as SMTP server, rate limit off, everything else as shipped. */
-export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number; dkim?: BenchDkim }): Config {
+export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number; dkim?: BenchDkim; tracking?: boolean }): Config {
   return loadConfig({
     ALMANAC_DB: input.dbPath,
     ALMANAC_CONTENT_DIR: input.contentDir,
@@ -136,6 +140,7 @@ export function benchConfig(input: { dbPath: string; contentDir: string; port: n
     SMTP_URL: `smtp://127.0.0.1:${input.port}`,
     SMTP_MAX_CONNECTIONS: String(input.connections),
     SMTP_RATE_LIMIT: '0',
+    ...(input.tracking ? { ALMANAC_TRACKING: 'clicks' } : {}),
     ...(input.dkim
       ? {
           DKIM_DOMAIN: input.dkim.domain,
@@ -281,6 +286,8 @@ export interface SenderInput {
   connections: number;
   /** Sign every copy with these keys. */
   dkim?: BenchDkim;
+  /** Send with ALMANAC_TRACKING=clicks. */
+  tracking?: boolean;
 }
 
 /** What the sender child reports (one JSON line on stdout). */
@@ -490,6 +497,8 @@ export interface BenchResult {
   load: number[];
   /** The same send DKIM-signed (`--dkim`), against the same sink, right after the unsigned one. */
   signed?: { sender: SenderReport; msgsPerSecond: number; sinkCpuShare: number | undefined; algorithms: string };
+  /** The same send with ALMANAC_TRACKING=clicks (`--tracking`), against the same sink. */
+  tracked?: { sender: SenderReport; msgsPerSecond: number };
   /** The same send on PostgreSQL (`--db`): one sender, and `--senders N` sharing the edition. */
   postgres?: { one: PostgresRun; many?: PostgresRun };
 }
@@ -557,6 +566,13 @@ export function resultJson(r: BenchResult): Record<string, unknown> {
             : {}),
         }
       : {}),
+    ...(r.tracked
+      ? {
+          tracking_msgs_per_s: round(r.tracked.msgsPerSecond),
+          tracking_ratio: round(r.tracked.msgsPerSecond / r.msgsPerSecond, 2),
+          tracking_sender_cpu_us_per_msg: round(r.tracked.sender.cpuUsPerMessage),
+        }
+      : {}),
     ...(r.postgres
       ? {
           pg_msgs_per_s: round(r.postgres.one.msgsPerSecond),
@@ -604,9 +620,16 @@ export function formatTable(r: BenchResult): string {
     ['speedup over the baseline', `${f(r.speedup, 1)}×`],
     [
       'sink received',
-      `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''}${r.postgres ? ` + ${r.postgres.many ? 2 : 1} × ${f(r.subscribers)} on PostgreSQL` : ''} + ${f(r.baseline.count)} baseline`,
+      `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''}${r.tracked ? ` + ${f(r.subscribers)} tracked` : ''}${r.postgres ? ` + ${r.postgres.many ? 2 : 1} × ${f(r.subscribers)} on PostgreSQL` : ''} + ${f(r.baseline.count)} baseline`,
     ],
   ];
+  if (r.tracked) {
+    const t = r.tracked;
+    rows.push(
+      ['tracked send (ALMANAC_TRACKING=clicks), end to end', `${f(t.msgsPerSecond)} msg/s = ${f(t.msgsPerSecond / r.msgsPerSecond, 2)}× untracked (${f(r.msgsPerSecond)} msg/s)`],
+      ['tracked: sender CPU (user + system) per message', `${f(t.sender.cpuUsPerMessage)} µs (untracked ${f(r.sender.cpuUsPerMessage)} µs)`],
+    );
+  }
   if (r.signed) {
     const s = r.signed;
     rows.push(
@@ -670,6 +693,8 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
     // The signed run sends the same edition to the same subscribers: from a copy made before any send.
     const signedDbPath = join(dir, 'almanac-signed.db');
     if (options.dkim) copyFileSync(dbPath, signedDbPath);
+    const trackedDbPath = join(dir, 'almanac-tracked.db');
+    if (options.tracking) copyFileSync(dbPath, trackedDbPath);
     const sinkProcess = await startSinkProcess();
     let sink: SinkCounts | undefined;
     try {
@@ -698,6 +723,13 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
           algorithms,
         };
       }
+      let tracked: BenchResult['tracked'];
+      if (options.tracking) {
+        say('bench: the same send with ALMANAC_TRACKING=clicks');
+        const report = await runSenderProcess({ ...input, dbPath: trackedDbPath, tracking: true });
+        if (report.sent !== options.subscribers || !report.complete) throw new Error(`bench: the tracked send did not complete: ${JSON.stringify(report)}`);
+        tracked = { sender: report, msgsPerSecond: (report.sent * 1000) / report.wallMs };
+      }
       const postgres = options.db ? await postgresRuns(options, { contentDir: options.contentDir, port: sinkProcess.port, connections: options.connections }, say) : undefined;
       const ledger = {
         batch1: await measureLedger(dbPath, options.subscribers, 1),
@@ -709,10 +741,10 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       const baseline = await runBaseline({ edition, config, count, connections: options.connections });
       sink = await sinkProcess.stop();
       const pgSends = postgres ? (postgres.many ? 2 : 1) : 0;
-      const expected = options.subscribers * (1 + (signed ? 1 : 0) + pgSends) + baseline.sent;
+      const expected = options.subscribers * (1 + (signed ? 1 : 0) + (tracked ? 1 : 0) + pgSends) + baseline.sent;
       if (sink.messages !== expected || sink.recipients !== expected) {
         throw new Error(
-          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''}${pgSends ? ` + ${pgSends} × ${options.subscribers} on PostgreSQL` : ''} + ${baseline.sent} baseline`,
+          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''}${tracked ? ` + ${options.subscribers} tracked` : ''}${pgSends ? ` + ${pgSends} × ${options.subscribers} on PostgreSQL` : ''} + ${baseline.sent} baseline`,
         );
       }
       const msgsPerSecond = (sender.sent * 1000) / sender.wallMs;
@@ -730,6 +762,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
         speedup: msgsPerSecond / baseline.msgsPerSecond,
         load,
         signed,
+        tracked,
         postgres,
       };
       say('');

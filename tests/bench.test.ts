@@ -52,6 +52,17 @@ describe('npm run bench (smoke: no timing thresholds)', () => {
     expect(out.text()).not.toContain('PRIVATE KEY');
   }, 180_000);
 
+  test('--tracking: the same send with ALMANAC_TRACKING=clicks, reported beside the untracked one (the sink got both)', async () => {
+    const out = capture();
+    const result = await main(['--subscribers', '150', '--baseline', '10', '--tracking'], out.stream);
+    expect(result.tracked?.sender.sent).toBe(150);
+    expect(result.tracked?.sender.complete).toBe(true);
+    expect(result.sink.messages).toBe(310);
+    const json = JSON.parse(out.text().trim().split('\n').at(-1)!) as Record<string, unknown>;
+    for (const key of ['tracking_msgs_per_s', 'tracking_ratio', 'tracking_sender_cpu_us_per_msg']) expect(json[key] as number, key).toBeGreaterThan(0);
+    expect(out.text()).toContain('tracked send (ALMANAC_TRACKING=clicks), end to end');
+  }, 180_000);
+
   test.skipIf(!PG_URL)(`--db postgres://… --senders 2: the same send on PostgreSQL with one sender and with two sharing it${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, async () => {
     const out = capture();
     const result = await main(['--subscribers', '300', '--baseline', '20', '--db', PG_URL!, '--senders', '2'], out.stream);

@@ -1,5 +1,6 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 
@@ -87,4 +88,13 @@ export function writeContent(news: NewsFixture[], guides: GuideFixture[], dir = 
     );
   }
   return dir;
+}
+
+/** A loopback TCP port nobody listens on right now (for a server that needs its URL before it starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
 }

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadValidContent } from '../src/content/loader.ts';
 import { upcomingOrLatest } from '../scripts/dev-preview-props.ts';
-import { tempDir, testConfig } from './helpers.ts';
+import { freePort, tempDir, testConfig } from './helpers.ts';
 
 interface EmailsDirectory {
   emailFilenames: string[];
@@ -18,15 +17,6 @@ const LISTING_MODULE = '../node_modules/@react-email/ui/src/utils/get-emails-dir
 const { getEmailsDirectoryMetadata } = (await import(LISTING_MODULE)) as {
   getEmailsDirectoryMetadata: (dir: string) => Promise<EmailsDirectory | undefined>;
 };
-
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** The environment of `npm run dev` with only the content directory set (the developer's ALMANAC_* left out). */
 function devEnv(contentDir: string): NodeJS.ProcessEnv {

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
@@ -11,18 +10,10 @@ import { SCHEMA_VERSION } from '../src/store/migrations.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { almanac } from './cli.ts';
+import { freePort } from './helpers.ts';
 import { cleanUp, freshStore, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 afterEach(cleanUp);
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A SQLite database with something in every table db copy moves. */
 async function populated(store: Store): Promise<void> {
@@ -70,7 +61,7 @@ describe('almanac db migrate', () => {
   });
 
   test('an unreachable PostgreSQL: one line naming ALMANAC_DB, never the password, exit 2', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const result = await almanac(['db', 'migrate'], { ALMANAC_DB: `postgres://almanac:s3cret-Pw@127.0.0.1:${port}/almanac?sslmode=disable` });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');

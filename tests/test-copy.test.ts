@@ -1,24 +1,16 @@
-import { createServer } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, test } from 'vitest';
 import { publishEdition } from '../src/publish/publish-edition.ts';
 import { publishTestCopy } from '../src/publish/publish-test-copy.ts';
 import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import { EDITION_DATE, address, harness, seedSubscribers, type Harness } from './delivery-fixtures.ts';
+import { freePort } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** A real SMTP server, a real web server and the harness, with every link in mail pointing at that web server. */
 async function setup(): Promise<{ h: Harness; smtp: TestSmtpServer; web: RunningWebServer }> {

@@ -16,7 +16,7 @@ export type Db = Database.Database;
 export function openDb(path: string): Db {
   // Until every command runs on src/store/, a PostgreSQL URL must not become a directory named 'postgres:'.
   if (isPostgresUrl(path)) {
-    throw new ConfigError('ALMANAC_DB: this command does not run on PostgreSQL yet (db migrate and db copy do); set ALMANAC_DB to a SQLite file path');
+    throw new ConfigError("ALMANAC_DB: bounce handling (bounces ingest, serve, fetch, and npm start's bounce listener and IMAP poller) does not run on PostgreSQL yet; everything else does");
   }
   if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);

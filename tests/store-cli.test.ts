@@ -141,3 +141,11 @@ test('report and send on an unreachable PostgreSQL: one line naming ALMANAC_DB w
     expect(existsSync('postgres:')).toBe(false);
   }
 });
+
+test('bounce handling on PostgreSQL is refused in one line (exit 2), not run against a directory named postgres:', async () => {
+  const result = await almanac(['bounces', 'ingest', '/dev/null'], { ALMANAC_DB: 'postgres://u:pw9876@127.0.0.1:1/x' });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toMatch(/ALMANAC_DB: bounce handling .* does not run on PostgreSQL yet; everything else does/);
+  expect(result.stderr).not.toContain('pw9876');
+  expect(existsSync('postgres:')).toBe(false);
+});

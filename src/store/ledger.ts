@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type QueryCreator } from 'kysely';
 import { ROWS_PER_STATEMENT, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
+import { deliveryFromRow } from './delivery-row.ts';
 import type { Database } from './schema.ts';
 import { recordSoftBounceIn, suppressIn } from './subscribers.ts';
 import { DELIVERY_STATES, type Delivery, type DeliveryOutcome, type DeliveryState } from './types.ts';
@@ -419,20 +420,7 @@ export class Ledger {
         .orderBy('subscriber_id')
         .limit(STREAM_PAGE)
         .execute();
-      for (const r of rows) {
-        yield {
-          editionId: r.edition_id,
-          subscriberId: r.subscriber_id,
-          email: r.email,
-          state: r.state,
-          attempts: r.attempts,
-          lastReply: r.last_reply,
-          messageId: r.message_id,
-          createdAt: r.created_at,
-          updatedAt: r.updated_at,
-          ...(r.late_at ? { late: { status: r.late_status, diagnostic: r.late_diagnostic, source: r.late_source, arrivedAt: r.late_at } } : {}),
-        };
-      }
+      for (const r of rows) yield deliveryFromRow(r);
       if (rows.length < STREAM_PAGE) return;
       after = rows.at(-1)!.subscriber_id;
     }

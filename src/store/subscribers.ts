@@ -3,6 +3,7 @@ import type { Kind } from '../config.ts';
 import { hashEmail, isValidEmail, normaliseEmail } from '../subscribers/email.ts';
 import { eraseEngagementIn, personalEngagementHistory, type PersonalEngagement } from './engagement.ts';
 import { afterErase, lockRows, retryOnUniqueViolation, transaction } from './dialect.ts';
+import { deliveryFromRow } from './delivery-row.ts';
 import type { Store, Tx } from './handle.ts';
 import type { SubscribersTable } from './schema.ts';
 import {
@@ -429,16 +430,8 @@ export class SubscriberStore {
       }
       const rows = await query.orderBy('subscriber_id').orderBy('edition_id').limit(STREAM_PAGE).execute();
       for (const r of rows) {
-        yield {
-          editionId: r.edition_id,
-          subscriberId: r.subscriber_id,
-          state: r.state,
-          attempts: r.attempts,
-          lastReply: r.last_reply,
-          messageId: r.message_id,
-          createdAt: r.created_at,
-          updatedAt: r.updated_at,
-        };
+        const { email: _email, ...record } = deliveryFromRow(r);
+        yield record;
       }
       if (rows.length < STREAM_PAGE) return;
       const last = rows.at(-1)!;

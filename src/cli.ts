@@ -27,7 +27,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/send.ts')).sendCommand,
   },
   report: {
-    usage: 'report <edition-id> [--failed] [--json]',
+    usage: 'report <edition-id> [--failed] [--json] [--html FILE]',
     load: async () => (await import('./commands/report.ts')).reportCommand,
   },
   schedule: {

@@ -1,7 +1,6 @@
-import { csvLine } from './csv.ts';
-import { normaliseEmail } from './email.ts';
-import { editionsOf, type DeliveryRecord, type Subscriber, type SubscriberStore } from './store.ts';
+import type { DeliveryRecord, Subscriber } from './store.ts';
 
+/** The shape of a subscriber export; src/store/export.ts writes it. */
 export type ExportFormat = 'csv' | 'json';
 
 /** One subscriber with everything we hold about them (GDPR access request). */
@@ -38,69 +37,3 @@ export const EXPORT_COLUMNS = [
   'last_reply',
   'deliveries',
 ] as const;
-
-/** Every subscriber (or only `email`) joined with their delivery history, in id order, read lazily. */
-export function* subscriberExports(store: SubscriberStore, email?: string): Generator<SubscriberExport> {
-  const only = email === undefined ? undefined : normaliseEmail(email);
-  // Both sequences are in subscriber-id order: a merge join keeps one subscriber's rows in memory at a time.
-  const history = store.deliveryHistory();
-  let next = history.next();
-  for (const s of store.all()) {
-    const deliveries: SubscriberExport['deliveries'] = [];
-    while (!next.done && next.value.subscriberId < s.id) next = history.next();
-    while (!next.done && next.value.subscriberId === s.id) {
-      const { subscriberId: _, ...d } = next.value;
-      deliveries.push(d);
-      next = history.next();
-    }
-    if (only !== undefined && s.email !== only) continue;
-    yield {
-      id: s.id,
-      email: s.email,
-      name: s.name,
-      status: s.status,
-      editions: editionsOf(s),
-      consent: s.consent,
-      softBounces: s.softBounces,
-      lastReply: s.lastReply,
-      createdAt: s.createdAt,
-      updatedAt: s.updatedAt,
-      deliveries,
-    };
-  }
-  history.return(undefined);
-}
-
-/** Writes the export as CSV (one line per subscriber, deliveries as `edition state updated_at` joined by `;`) or JSON. */
-export function writeExport(store: SubscriberStore, format: ExportFormat, write: (chunk: string) => void, email?: string): number {
-  let n = 0;
-  if (format === 'csv') write(csvLine([...EXPORT_COLUMNS]));
-  else write(`{"exportedAt":${JSON.stringify(new Date().toISOString())},"subscribers":[`);
-  for (const s of subscriberExports(store, email)) {
-    if (format === 'csv') {
-      write(
-        csvLine([
-          s.email,
-          s.name,
-          s.editions.join(';'),
-          s.status,
-          s.consent.source,
-          s.consent.ip,
-          s.consent.wording,
-          s.consent.requestedAt,
-          s.consent.confirmedAt,
-          s.createdAt,
-          s.updatedAt,
-          s.softBounces,
-          s.lastReply,
-          s.deliveries.map((d) => `${d.editionId} ${d.state} ${d.updatedAt}`).join(';'),
-        ]),
-      );
-    } else {
-      write(`${n === 0 ? '\n' : ',\n'}${JSON.stringify(s)}`);
-    }
-    n++;
-  }
-  if (format === 'json') write('\n]}\n');
-  return n;
-}

@@ -3,8 +3,8 @@ import { nowIso, type Db } from '../db.ts';
 
 /**
  * A recipient's state for one edition.
- * - sending:  no longer written (earlier versions wrote it before the SMTP transaction); a row left
- *             'sending' by such a version is certainly undelivered and is sent again.
+ * - sending:  written before the SMTP transaction (by the send loop, on src/store/ledger.ts); a row a
+ *             killed run left 'sending' never had its end-of-data written and is sent again.
  * - sent:     the server replied 250; never sent again.
  * - deferred: 4xx (or the connection failed before the data went out); retried in this run and the next.
  * - bounced:  5.1.x unknown mailbox; the subscriber is suppressed.

@@ -160,7 +160,7 @@ async function processSetup(subscribers: number, replyDelayMs: number, dialect: 
 }
 
 describeEachDb('scheduler processes on one database (child processes, real SMTP)', (dialect) => {
-  test('two schedulers started together send each subscriber one copy in total', async () => {
+  test('two schedulers started together: the edition fires once, each subscriber gets one copy', async () => {
     const { smtp, emails, childEnv } = await processSetup(60, 5, dialect);
     const a = startScheduler(childEnv);
     const b = startScheduler(childEnv);
@@ -171,6 +171,10 @@ describeEachDb('scheduler processes on one database (child processes, real SMTP)
     const received = counts(smtp.recipients());
     expect([...received.keys()].sort()).toEqual([...emails].sort());
     expect([...received.values()].every((n) => n === 1)).toBe(true);
+    // The edition fired once: one scheduler ran it; the other found it running or already sent.
+    const logs = [a, b].map((child) => (child as ChildProcess & { log: () => string }).log());
+    const runs = logs.map((log) => log.match(/"event":"schedule\.run"/g)?.length ?? 0);
+    expect(runs.sort()).toEqual([0, 1]);
   });
 
   test('a scheduler killed mid-send and restarted resumes: everyone not in doubt gets exactly one copy; in-doubt rows are not resent', async () => {

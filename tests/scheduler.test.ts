@@ -121,6 +121,107 @@ describeEachDb('catch-up and firing (fake runner, real database)', (dialect) => 
     expect(calls).toEqual([{ kind: 'midweek', date: '2026-11-25' }]);
   });
 
+  describe('several schedulers on one database fire each edition once', () => {
+    /** A scheduler whose runner waits until the test lets it finish, with the result the test gives. */
+    function heldScheduler(options: { fireLeaseMs?: number } = {}) {
+      const log = memoryLogger();
+      const runs: { date: string; finish: (r: RunResult) => void }[] = [];
+      const s = new Scheduler({
+        config,
+        store,
+        log,
+        clock: () => now,
+        fireHeartbeatMs: 3_600_000, // renewals are driven by the test's clock, not by timers
+        ...options,
+        run: (kind, date) => {
+          calls.push({ kind, date });
+          return new Promise<RunResult>((resolve) => runs.push({ date, finish: resolve }));
+        },
+      });
+      return { s, log, runs };
+    }
+    const events = (log: ReturnType<typeof memoryLogger>, name: string) => log.events.filter((e) => e.event === name);
+
+    test('at the instant one scheduler runs the edition; the other logs who does and does not send', async () => {
+      now = new Date('2026-11-25T07:00:00Z');
+      const a = heldScheduler();
+      const b = heldScheduler();
+      const running = a.s.reconcile('midweek', 'fire');
+      await vi.waitFor(() => expect(a.runs).toHaveLength(1));
+      await b.s.reconcile('midweek', 'fire');
+      await b.s.tick();
+      expect(calls).toEqual([{ kind: 'midweek', date: '2026-11-25' }]);
+      const elsewhere = events(b.log, 'schedule.elsewhere');
+      expect(elsewhere).toHaveLength(1); // said once, not on every tick
+      expect(elsewhere[0]!.fields).toMatchObject({ editionId: '2026-11-25-midweek', running: true });
+      expect(String(elsewhere[0]!.fields.owner)).toMatch(/:\d+:[0-9a-f]{8}$/);
+      expect(b.s.status().last.midweek).toMatchObject({ outcome: 'elsewhere', detail: expect.stringMatching(/^being sent by /) });
+
+      await markSent('2026-11-25-midweek');
+      a.runs[0]!.finish({ outcome: 'sent', detail: 'ok' });
+      await running;
+      await b.s.tick();
+      expect(calls).toHaveLength(1);
+      expect(events(a.log, 'schedule.run')).toHaveLength(1);
+      expect(events(b.log, 'schedule.run')).toHaveLength(0);
+    });
+
+    test('an unfinished edition is retried once per retry interval by whichever scheduler asks first', async () => {
+      now = new Date('2026-11-25T07:00:00Z');
+      const a = heldScheduler();
+      const b = heldScheduler();
+      const first = a.s.reconcile('midweek', 'fire');
+      await vi.waitFor(() => expect(a.runs).toHaveLength(1));
+      a.runs[0]!.finish({ outcome: 'partial', detail: '3 deferred' });
+      await first;
+      await b.s.reconcile('midweek', 'fire'); // the partial attempt just ended: not again before the retry interval
+      expect(calls).toHaveLength(1);
+      expect(events(b.log, 'schedule.elsewhere')[0]!.fields).toMatchObject({ running: false, nextAttemptAt: '2026-11-25T07:05:00.000Z' });
+
+      now = new Date('2026-11-25T07:05:00Z');
+      const retry = b.s.tick();
+      await vi.waitFor(() => expect(b.runs).toHaveLength(1));
+      expect(events(b.log, 'schedule.run')[0]!.fields).toMatchObject({ attempt: 2 });
+      await a.s.tick(); // b holds it now
+      expect(calls).toHaveLength(2);
+      b.runs[0]!.finish({ outcome: 'partial', detail: '1 deferred' });
+      await retry;
+    });
+
+    test('a scheduler that stops renewing (its host died) is taken over after the lease', async () => {
+      now = new Date('2026-11-25T07:00:00Z');
+      const a = heldScheduler({ fireLeaseMs: 30_000 });
+      const b = heldScheduler({ fireLeaseMs: 30_000 });
+      void a.s.reconcile('midweek', 'fire'); // never finishes: the host is gone
+      await vi.waitFor(() => expect(a.runs).toHaveLength(1));
+      now = new Date('2026-11-25T07:00:29Z');
+      await b.s.reconcile('midweek', 'fire');
+      expect(calls).toHaveLength(1);
+      now = new Date('2026-11-25T07:00:31Z');
+      const takeover = b.s.tick();
+      await vi.waitFor(() => expect(b.runs).toHaveLength(1));
+      const run = events(b.log, 'schedule.run')[0]!.fields;
+      expect(run.tookOverFrom).toBe(events(b.log, 'schedule.elsewhere')[0]!.fields.owner);
+      b.runs[0]!.finish({ outcome: 'sent', detail: 'ok' });
+      await takeover;
+    });
+
+    test('a fire held by a process that no longer exists on this host is taken over at once (a restart)', async () => {
+      now = new Date('2026-11-25T07:00:00Z');
+      const gone = await (await import('node:child_process')).spawnSync(process.execPath, ['-e', 'console.log(process.pid)']).stdout.toString().trim();
+      await store.db
+        .insertInto('schedule_fires')
+        .values({ edition_id: '2026-11-25-midweek', owner: `${(await import('node:os')).hostname()}:${gone}:abcdef01`, running: 1, fired_at: now.toISOString(), expires_at: '2026-11-25T07:00:30.000Z', attempts: 1 })
+        .execute();
+      const b = heldScheduler();
+      const run = b.s.reconcile('midweek', 'start');
+      await vi.waitFor(() => expect(b.runs).toHaveLength(1));
+      expect(events(b.log, 'schedule.run')[0]!.fields).toMatchObject({ attempt: 2, tookOverFrom: expect.stringContaining(`:${gone}:`) });
+      b.runs[0]!.finish({ outcome: 'sent', detail: 'ok' });
+      await run;
+    });
+  });
+
   describe('node-cron fires at the send instant in the configured zone', () => {
     afterEach(() => vi.useRealTimers());
 

@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import { editionStatus } from '../store/editions.ts';
+import { EditionFires, FIRE_HEARTBEAT_MS, FIRE_LEASE_MS, type FireResult } from '../store/fires.ts';
 import type { Store } from '../store/handle.ts';
 import { latestEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
 import { errorText, type Logger } from '../log.ts';
@@ -20,7 +21,9 @@ export type RunOutcome =
   /** the pre-send checks or the transport failed before anyone got it */
   | 'failed'
   /** SIGTERM arrived mid-send */
-  | 'stopped';
+  | 'stopped'
+  /** another scheduler on the same database fired it (it runs it, or its next attempt is not due yet) */
+  | 'elsewhere';
 
 export interface RunResult {
   outcome: RunOutcome;
@@ -46,6 +49,10 @@ export interface SchedulerOptions {
   wakeThresholdMs?: number;
   /** Wait between attempts at an unfinished edition within its grace period. @default 300_000 */
   retryMs?: number;
+  /** Another scheduler takes over an edition this long after this one stopped renewing its fire. @default FIRE_LEASE_MS */
+  fireLeaseMs?: number;
+  /** How often a running edition's fire is renewed. @default FIRE_HEARTBEAT_MS */
+  fireHeartbeatMs?: number;
 }
 
 /** What /healthz shows about the scheduler. */
@@ -61,9 +68,11 @@ export interface SchedulerHealth {
 /**
  * Sends Midweek and Sunday at their instants with node-cron, catches up missed editions within the
  * grace period (at start, after a wake, on a retry timer), and never runs one kind twice at once.
- * Across processes and hosts, the send path keeps each recipient to one copy: on SQLite the edition's
- * send lock lets one run at a time (a second scheduler's attempt is 'locked' and retried), on
- * PostgreSQL every scheduler that fires joins the same edition's claims (src/store/claims.ts).
+ * Across processes and hosts on one database, each edition is fired once (src/store/fires.ts): the
+ * first scheduler to ask runs it, the others log `schedule.elsewhere` and take it over only when
+ * that scheduler dies; an unfinished edition is retried once per retry interval by whichever asks
+ * first. Below that, the send path keeps each recipient to one copy whoever sends: on SQLite the
+ * edition's send lock lets one run at a time, on PostgreSQL every sender joins the edition's claims.
  */
 export class Scheduler {
   private readonly clock: () => Date;
@@ -71,6 +80,8 @@ export class Scheduler {
   private readonly inFlight = new Map<Kind, Promise<void>>();
   private readonly lastAttempt = new Map<string, number>();
   private readonly reportedStale = new Set<string>();
+  private readonly reportedElsewhere = new Map<string, string>();
+  private readonly fires: EditionFires;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -78,6 +89,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
+    this.fires = new EditionFires(options.store, undefined, this.clock, options.fireLeaseMs ?? FIRE_LEASE_MS);
     this.health = { running: false, timezone: options.config.timezone, next: this.nextInstants(), last: {}, error: null };
   }
 
@@ -127,6 +139,8 @@ export class Scheduler {
     const due = KINDS.filter((kind) => {
       const last = this.health.last[kind];
       if (!last || last.outcome === 'sent' || last.outcome === 'empty' || last.outcome === 'stopped') return false;
+      // Fired elsewhere: ask again every tick (one query) so a dead scheduler's edition is taken over soon.
+      if (last.outcome === 'elsewhere') return true;
       return now - (this.lastAttempt.get(last.edition) ?? 0) >= retryMs;
     });
     await Promise.all(due.map((kind) => this.reconcile(kind, 'retry')));
@@ -145,10 +159,21 @@ export class Scheduler {
   }
 
   private async attempt(kind: Kind, reason: string): Promise<void> {
-    const { config, log } = this.options;
     if (this.abort.signal.aborted) return;
+    const slot = latestEdition(kind, this.clock(), this.options.config);
+    try {
+      await this.attemptSlot(slot, reason);
+    } catch (error) {
+      // The database could not be asked (an outage): the watchdog tries again on its next retry.
+      this.lastAttempt.set(slot.id, this.clock().getTime());
+      this.record(kind, slot, { outcome: 'failed', detail: `the database could not be reached: ${errorText(error)}` });
+    }
+  }
+
+  private async attemptSlot(slot: EditionSlot, reason: string): Promise<void> {
+    const { config, log } = this.options;
+    const kind = slot.kind;
     const now = this.clock();
-    const slot = latestEdition(kind, now, config);
     this.health.next = this.nextInstants();
     if (await this.isFinished(slot)) return;
     const lateMs = now.getTime() - slot.sendAt.getTime();
@@ -165,15 +190,61 @@ export class Scheduler {
       }
       return;
     }
+    const fire = await this.fires.take(slot.id);
+    if (!fire.taken) {
+      this.firedElsewhere(slot, fire);
+      return;
+    }
+    this.reportedElsewhere.delete(slot.id);
     this.lastAttempt.set(slot.id, now.getTime());
-    log('schedule.run', { editionId: slot.id, reason, lateSeconds: Math.round(lateMs / 1000) });
+    log('schedule.run', {
+      editionId: slot.id,
+      reason,
+      lateSeconds: Math.round(lateMs / 1000),
+      attempt: fire.attempt,
+      ...(fire.tookOverFrom ? { tookOverFrom: fire.tookOverFrom } : {}),
+    });
+    const heartbeat = setInterval(() => void this.renewFire(slot), this.options.fireHeartbeatMs ?? FIRE_HEARTBEAT_MS);
     let result: RunResult;
     try {
       result = await this.options.run(kind, slot.date, this.abort.signal);
     } catch (error) {
       result = { outcome: 'failed', detail: errorText(error) };
+    } finally {
+      clearInterval(heartbeat);
     }
     this.record(kind, slot, result);
+    // Unrecorded, the fire's lease simply runs out: then any scheduler (this one too) may attempt it.
+    await this.fires.finish(slot.id, this.nextAttemptAt(slot, result.outcome)).catch((error: unknown) => {
+      log('schedule.fire-finish-failed', { editionId: slot.id, level: 'warn', error: errorText(error) });
+    });
+  }
+
+  /** Another scheduler holds the edition: say so once per holder and state, and ask again on the next tick. */
+  private firedElsewhere(slot: EditionSlot, fire: Extract<FireResult, { taken: false }>): void {
+    const detail = fire.running ? `being sent by ${fire.owner}` : `last attempted by ${fire.owner}; next attempt not before ${fire.until}`;
+    this.health.last[slot.kind] = { edition: slot.id, outcome: 'elsewhere', at: this.clock().toISOString(), detail };
+    const seen = `${fire.owner}|${fire.running}`;
+    if (this.reportedElsewhere.get(slot.id) === seen) return;
+    this.reportedElsewhere.set(slot.id, seen);
+    this.options.log('schedule.elsewhere', { editionId: slot.id, owner: fire.owner, running: fire.running, ...(fire.running ? {} : { nextAttemptAt: fire.until }) });
+  }
+
+  /** Renews the running edition's fire; a scheduler that lost it (a long pause) keeps sending: the claims prevent duplicates. */
+  private async renewFire(slot: EditionSlot): Promise<void> {
+    try {
+      if (!(await this.fires.renew(slot.id))) this.options.log('schedule.fire-lost', { editionId: slot.id, level: 'warn', hint: 'another scheduler took this edition over after a pause; both send without duplicates' });
+    } catch (error) {
+      this.options.log('schedule.fire-renew-failed', { editionId: slot.id, level: 'warn', error: errorText(error) });
+    }
+  }
+
+  /** When any scheduler may attempt the edition again after this attempt. */
+  private nextAttemptAt(slot: EditionSlot, outcome: RunOutcome): Date {
+    const now = this.clock().getTime();
+    if (outcome === 'stopped') return new Date(now);
+    if (outcome === 'sent' || outcome === 'empty') return new Date(Math.max(now, slot.sendAt.getTime() + this.options.config.catchUpGraceMs));
+    return new Date(now + (this.options.retryMs ?? 300_000));
   }
 
   private record(kind: Kind, slot: EditionSlot, result: RunResult): void {

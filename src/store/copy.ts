@@ -16,7 +16,7 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {
@@ -30,8 +30,8 @@ export type CopyCounts = Record<string, number>;
  * Copies everything `db copy` keeps (subscribers with their consent records and soft-bounce counts,
  * suppressions, the ledger, the archive, settings such as the signing secret and the last id) from
  * `source` into an EMPTY `target` at the same schema version, in one target transaction, then
- * checks that every table has as many rows on both sides before committing. Send locks and claims
- * are transient and not copied.
+ * checks that every table has as many rows on both sides before committing. Send locks, claims and
+ * scheduler fires are transient and not copied.
  */
 export async function copyDatabase(source: Store, target: Store, onTable?: (table: string, rows: number) => void): Promise<CopyCounts> {
   return transaction(target, async (tx) => {

@@ -300,6 +300,30 @@ export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
       `CREATE INDEX engagement_events_subscriber ON engagement_events (subscriber_id) WHERE subscriber_id IS NOT NULL`,
     ],
   },
+  // 6: which scheduler fired an edition (src/store/fires.ts), so that several schedulers on one
+  // database fire each edition once per instant and retry it once per retry interval.
+  {
+    sqlite: [
+      `CREATE TABLE schedule_fires (
+        edition_id TEXT NOT NULL PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        running    INTEGER NOT NULL,
+        fired_at   TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        attempts   INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+    ],
+    postgres: [
+      `CREATE TABLE schedule_fires (
+        edition_id TEXT NOT NULL PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        running    INTEGER NOT NULL,
+        fired_at   TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        attempts   INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

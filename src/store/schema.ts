@@ -19,6 +19,7 @@ export interface Database {
   edition_runs: EditionRunsTable;
   tracked_links: TrackedLinksTable;
   engagement_events: EngagementEventsTable;
+  schedule_fires: ScheduleFiresTable;
 }
 
 /** The links of an edition that tracked URLs may lead to (src/tracking/): a token names one by index, never a URL. */
@@ -161,4 +162,17 @@ export interface SendClaimsTable {
   claimed_at: string;
   expires_at: string;
   done_at: string | null;
+}
+
+/** Which scheduler fired an edition (src/store/fires.ts). */
+export interface ScheduleFiresTable {
+  edition_id: string;
+  /** The scheduler that holds or last held it: `hostname:pid:random`. */
+  owner: string;
+  /** 1 while its owner runs it (the lease is renewed), 0 once that attempt ended. */
+  running: number;
+  fired_at: string;
+  /** Running: the lease's end. Ended: the earliest time any scheduler may attempt it again. */
+  expires_at: string;
+  attempts: number;
 }

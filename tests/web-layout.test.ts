@@ -1,33 +1,49 @@
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import { CHROMIUM_ARGS } from '../scripts/screenshot.ts';
 import { tempDir, testConfig } from './helpers.ts';
+import { describeEachDbShared, freshTarget, openTracked } from './store-db.ts';
+import { insertEditions } from './web-fixtures.ts';
 
 let browser: Browser;
-let web: RunningWebServer;
 
 beforeAll(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  const config = testConfig({ ALMANAC_DB: join(tempDir(), 'a.db'), ALMANAC_OUTBOX: join(tempDir(), 'outbox') });
-  web = await startWebServer(config, { port: 0, host: '127.0.0.1', contentDir: 'content' });
 });
 
 afterAll(async () => {
-  await web?.close();
   await browser?.close();
 });
 
 const PATHS = ['/', '/subscribe', '/archive', '/guides/gpt-4o', '/guides/open-weight-challengers', '/guides/claude-3-5-sonnet'];
 
-describe('public pages on a phone and a laptop (Chromium at 375 and 1280 px)', () => {
+describeEachDbShared('public pages on a phone and a laptop (Chromium at 375 and 1280 px)', (dialect) => {
+  let web: RunningWebServer;
+
+  beforeAll(async () => {
+    const target = await freshTarget(dialect);
+    const config = testConfig({ ALMANAC_DB: target, ALMANAC_OUTBOX: join(tempDir(), 'outbox') });
+    web = await startWebServer(config, { port: 0, host: '127.0.0.1', contentDir: 'content' });
+    // An archived edition with a long subject, so the archive and home lists are not empty.
+    const store = await openTracked(target);
+    await insertEditions(store, [
+      ['2026-11-22-sunday', 'sunday', 2, '2026-11-22T08:00:00.000Z', 'Sunday No. 2: open-weight challengers, reasoning benchmarks and a very long subject line', 'What happened', '<html><body>x</body></html>', 'sent'],
+    ]);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+  });
+
   // The GPT-4o guide holds a wide comparison table and long links; guide pages add news cards and a subscribe box.
   test.each(PATHS.flatMap((path) => [375, 1280].map((width) => [path, width] as const)))('%s at %i px has no horizontal scroll', async (path, width) => {
     const page = await browser.newPage({ viewport: { width, height: 800 } });
     try {
       const response = await page.goto(`${web.url}${path}`);
       expect(response?.status()).toBe(200);
+      if (path === '/archive') expect(await page.textContent('main')).toContain('Sunday No. 2: open-weight challengers');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
     } finally {
       await page.close();

@@ -11,7 +11,7 @@ import { SubscriberStore } from '../src/store/subscribers.ts';
 import { address, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
 import { tempDir, testConfig, writeContent } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
-import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
+import { cleanUp, describeEachDb, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 const children: ChildProcess[] = [];
 const servers: TestSmtpServer[] = [];
@@ -125,9 +125,10 @@ function dueNow(): { env: Record<string, string>; contentDir: string } {
   };
 }
 
-function startScheduler(env: Record<string, string>): ChildProcess {
+function startScheduler(env: Record<string, string>, command: 'schedule' | 'start' = 'schedule'): ChildProcess {
   // Node itself with tsx's loader (not the tsx wrapper): a signal must reach the scheduler, not a parent that leaves it orphaned.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'schedule'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `start` is what `npm start` runs (tsx src/cli.ts start).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (c: Buffer) => {
     log += String(c);
@@ -217,5 +218,47 @@ describeEachDb('scheduler processes on one database (child processes, real SMTP)
     expect(sent).toEqual([...new Set(smtp.recipients())].sort());
     expect(sent.length).toBeLessThan(emails.length);
     expect((child as ChildProcess & { log: () => string }).log()).toMatch(/"event":"service.stopped"/);
+  });
+});
+
+describe.skipIf(!PG_URL)(`the "Several machines" recipe: two npm start on one PostgreSQL${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  afterEach(cleanUp);
+
+  test('both serve the web and schedule; the edition fires once, everyone gets one copy, and a link from it works through the other host', async () => {
+    const { smtp, dbPath, emails, childEnv } = await processSetup(40, 5, 'postgres');
+    const env = { ...childEnv, PORT: '0', ALMANAC_HOST: '127.0.0.1', ALMANAC_BASE_URL: 'https://almanac.test' };
+    const hosts = [startScheduler(env, 'start'), startScheduler(env, 'start')];
+    const logOf = (child: ChildProcess) => (child as ChildProcess & { log: () => string }).log();
+    const origins: string[] = [];
+    for (const child of hosts) {
+      await until(() => /"event":"web\.listening"/.test(logOf(child)), 60_000, 'the web server to listen');
+      origins.push(/"event":"web\.listening","url":"(http:\/\/[^"]+)"/.exec(logOf(child))![1]!);
+    }
+    await until(() => smtp.recipients().length >= emails.length, 60_000, 'every subscriber to receive the edition');
+    await until(() => hosts.some((child) => logOf(child).includes('"event":"schedule.sent"')), 60_000, 'the edition to be recorded as sent');
+
+    const received = counts(smtp.recipients());
+    expect([...received.keys()].sort()).toEqual([...emails].sort());
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+    expect(hosts.map((child) => logOf(child).match(/"event":"schedule\.run"/g)?.length ?? 0).sort()).toEqual([0, 1]);
+
+    // The one-click unsubscribe of a copy, through whichever host the balancer picks.
+    const runner = hosts.findIndex((child) => logOf(child).includes('"event":"schedule.run"'));
+    const other = origins[1 - runner]!;
+    const message = smtp.messages.find((m) => m.to.includes(emails[0]!))!;
+    const unsubscribe = /^List-Unsubscribe: <([^>]+)>/m.exec(message.raw.toString().replace(/\r\n\s+/g, ' '))![1]!;
+    const oneClick = await fetch(`${other}${new URL(unsubscribe).pathname}`, { method: 'POST', body: new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }) });
+    expect(oneClick.status).toBe(200);
+    await oneClick.text();
+    for (const origin of origins) {
+      const health = (await (await fetch(`${origin}/healthz`)).json()) as { ok: boolean; db: string; scheduler: { running: boolean } };
+      expect(health).toMatchObject({ ok: true, db: 'ok', scheduler: { running: true } });
+    }
+    const store = await openTracked(dbPath);
+    expect(await new SubscriberStore(store).findByEmail(emails[0]!)).toMatchObject({ midweek: false }); // the edition's kind only
+
+    const exits = hosts.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of hosts) child.kill('SIGTERM');
+    expect(await Promise.all(exits)).toEqual([0, 0]);
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
@@ -10,7 +11,9 @@ import { SCHEMA_VERSION } from '../src/store/migrations.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { almanac } from './cli.ts';
-import { freePort } from './helpers.ts';
+import { address, EDITION_DATE, EDITION_ID, fixtureContent } from './delivery-fixtures.ts';
+import { freePort, tempDir } from './helpers.ts';
+import { startSmtpServer } from './smtp.ts';
 import { cleanUp, freshStore, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 afterEach(cleanUp);
@@ -119,6 +122,34 @@ describe.skipIf(!PG_URL)(`almanac db copy${PG_URL ? '' : ` (${PG_SKIP_REASON})`}
     const again = await almanac(['db', 'copy', '--to', url], { ALMANAC_DB: sqlitePath });
     expect(again.code).toBe(1);
     expect(again.stderr).toBe('almanac db copy: the target database is not empty (table settings has 2 rows); copy only into an empty database\n');
+  });
+
+  test('an edition sent on SQLite, copied to PostgreSQL and sent again from there sends nothing new; a subscriber added afterwards gets it', async () => {
+    const smtp = await startSmtpServer();
+    try {
+      const sqlitePath = join(tempDir(), 'almanac.db');
+      const env = { ALMANAC_DB: sqlitePath, ALMANAC_CONTENT_DIR: fixtureContent(), ALMANAC_BASE_URL: 'https://almanac.example', SMTP_URL: smtp.url };
+      const ok = async (args: string[], extra: Record<string, string> = {}) => {
+        const result = await almanac(args, { ...env, ...extra });
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+        return result.stdout;
+      };
+      for (let i = 1; i <= 5; i++) await ok(['subscribers', 'add', address(i)]);
+      await ok(['send', 'midweek', '--date', EDITION_DATE]);
+      expect(smtp.recipients()).toHaveLength(5);
+
+      const url = await freshTarget('postgres');
+      await ok(['db', 'copy', '--to', url]);
+      const resent = await ok(['send', 'midweek', '--date', EDITION_DATE], { ALMANAC_DB: url });
+      expect(resent).toContain(`everyone already has ${EDITION_ID}: 5 sent`);
+      expect(smtp.recipients()).toHaveLength(5);
+
+      await ok(['subscribers', 'add', 'after-the-move@example.org'], { ALMANAC_DB: url });
+      await ok(['send', 'midweek', '--date', EDITION_DATE], { ALMANAC_DB: url });
+      expect(smtp.recipients().sort()).toEqual([...Array.from({ length: 5 }, (_, i) => address(i + 1)), 'after-the-move@example.org'].sort());
+    } finally {
+      await smtp.close();
+    }
   });
 });
 

@@ -2,6 +2,15 @@ import { sql } from 'kysely';
 import { readSchemaVersion, serialiseMigrations, transaction, writeSchemaVersion } from './dialect.ts';
 import type { DialectName, Store } from './handle.ts';
 
+/** Columns of `schedule_fires` (version 6): the same types on both databases. */
+const SCHEDULE_FIRES_COLUMNS = `
+  edition_id TEXT NOT NULL PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  running    INTEGER NOT NULL,
+  fired_at   TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  attempts   INTEGER NOT NULL`;
+
 /**
  * Versioned migrations, one list per dialect with the same tables and columns (schema.ts).
  * Never edit a released one: append. Version 1 on SQLite is exactly src/db.ts's migration, so a
@@ -303,26 +312,8 @@ export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
   // 6: which scheduler fired an edition (src/store/fires.ts), so that several schedulers on one
   // database fire each edition once per instant and retry it once per retry interval.
   {
-    sqlite: [
-      `CREATE TABLE schedule_fires (
-        edition_id TEXT NOT NULL PRIMARY KEY,
-        owner      TEXT NOT NULL,
-        running    INTEGER NOT NULL,
-        fired_at   TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        attempts   INTEGER NOT NULL
-      ) WITHOUT ROWID`,
-    ],
-    postgres: [
-      `CREATE TABLE schedule_fires (
-        edition_id TEXT NOT NULL PRIMARY KEY,
-        owner      TEXT NOT NULL,
-        running    INTEGER NOT NULL,
-        fired_at   TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        attempts   INTEGER NOT NULL
-      )`,
-    ],
+    sqlite: [`CREATE TABLE schedule_fires (${SCHEDULE_FIRES_COLUMNS}) WITHOUT ROWID`],
+    postgres: [`CREATE TABLE schedule_fires (${SCHEDULE_FIRES_COLUMNS})`],
   },
 ];
 

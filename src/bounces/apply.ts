@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Store, Tx } from '../store/handle.ts';
 import { LateLedger, lateTransaction, type CopyRow, type LateState } from '../store/late.ts';
-import { setSoftBouncesIn, subscriberIn, suppressIn } from '../store/subscribers.ts';
+import { setSoftBouncesIn, subscriberIn, suppressLockedIn } from '../store/subscribers.ts';
 import type { DeliveryState } from '../store/types.ts';
 import type { Analysis, BounceClass, Verdict } from './classify.ts';
 import { verifyVerpTag } from './verp.ts';
@@ -143,12 +143,12 @@ export class BounceApplier {
     const now = this.now();
     if (v.class === 'complaint') {
       if (subscriber.status === 'complained') return 'subscriber already complained';
-      await suppressIn(this.store, tx, subscriber.id, 'complained', reply, now);
+      await suppressLockedIn(tx, subscriber, 'complained', reply, now);
       return 'subscriber complained: suppressed';
     }
     if (subscriber.status === 'bounced' || subscriber.status === 'complained') return `subscriber already ${subscriber.status}`;
     if (v.class === 'hard') {
-      await suppressIn(this.store, tx, subscriber.id, 'bounced', reply, now);
+      await suppressLockedIn(tx, subscriber, 'bounced', reply, now);
       return 'subscriber bounced: suppressed';
     }
     if (v.class === 'soft') {
@@ -156,7 +156,7 @@ export class BounceApplier {
       const streak = await ledger.softBounceStreak(subscriber.id, copy.createdAt, limit);
       const count = await setSoftBouncesIn(tx, subscriber.id, streak, reply, now);
       if (count < limit) return `soft bounce ${count} of ${limit}`;
-      await suppressIn(this.store, tx, subscriber.id, 'bounced', reply, now);
+      await suppressLockedIn(tx, subscriber, 'bounced', reply, now);
       return `soft bounce ${count} of ${limit}: subscriber bounced, suppressed`;
     }
     return 'subscriber unchanged';

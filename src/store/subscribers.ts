@@ -59,8 +59,13 @@ const STREAM_PAGE = 1000;
 export async function suppressIn(store: Store, tx: Tx, id: number, status: 'bounced' | 'complained', reply: string, now: string): Promise<void> {
   const row = await lockRows(store, tx.selectFrom('subscribers').select('email').where('id', '=', id)).executeTakeFirst();
   if (!row) return;
-  await tx.updateTable('subscribers').set({ status, last_reply: reply, updated_at: now }).where('id', '=', id).execute();
-  await addSuppressionIn(tx, row.email, status, now);
+  await suppressLockedIn(tx, { id, email: row.email }, status, reply, now);
+}
+
+/** suppressIn for a subscriber the caller already read and holds locked (subscriberIn with lock): one read fewer. */
+export async function suppressLockedIn(tx: Tx, subscriber: { id: number; email: string }, status: 'bounced' | 'complained', reply: string, now: string): Promise<void> {
+  await tx.updateTable('subscribers').set({ status, last_reply: reply, updated_at: now }).where('id', '=', subscriber.id).execute();
+  await addSuppressionIn(tx, subscriber.email, status, now);
 }
 
 /** Counts one consecutive soft bounce; suppresses as 'bounced' at `limit`; true if suppressed. */

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { BounceProcessor, type RawInput } from '../src/bounces/process.ts';
 import { verpEnvelopeSender } from '../src/bounces/verp.ts';
@@ -8,7 +10,9 @@ import type { DialectName } from '../src/store/handle.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
+import { almanac } from './cli.ts';
 import { EDITION_ID, copyRow, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
+import { tempDir } from './helpers.ts';
 import { describeEachDb, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 const SUNDAY_ID = '2026-11-29-sunday';
@@ -113,29 +117,27 @@ describeEachDb('applying late bounces to the store', (dialect) => {
 });
 
 describe.skipIf(!PG_URL)(`late bounces from concurrent processes [postgres]${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
-  test('two processors applying the same and different soft bounces of one subscriber at once count exactly as one sequential run', async () => {
-    const emails = Array.from({ length: 12 }, (_, i) => `soft${i}@example.org`);
-    /** Every subscriber: a mailbox-full bounce for the Midweek copy; every other one also for the Sunday copy. */
-    const messages = async (raw: Awaited<ReturnType<typeof twoEditions>>['raw']) => {
-      const out: RawInput[] = [];
-      for (const [i, email] of emails.entries()) {
-        out.push({ name: `${email} midweek`, raw: await raw('postfix-mailbox-full', EDITION_ID, email) });
-        if (i % 2 === 0) out.push({ name: `${email} sunday`, raw: await raw('exim-mailbox-full', SUNDAY_ID, email) });
-      }
-      return out;
-    };
-    const outcome = async (h: Harness) => {
-      const list = new SubscriberStore(h.store);
-      const result: Record<string, unknown> = {};
-      for (const email of emails) {
-        const s = (await list.findByEmail(email))!;
-        result[email] = { ...(await subscriber(h, email)), midweek: await state(h, EDITION_ID, email), sunday: await state(h, SUNDAY_ID, email), suppressed: await list.isSuppressed(email) };
-        expect(s.id).toBeGreaterThan(0);
-      }
-      return result;
-    };
-
-    // One sequential run.
+  const emails = Array.from({ length: 12 }, (_, i) => `soft${i}@example.org`);
+  /** Every subscriber: a mailbox-full bounce for the Midweek copy; every other one also for the Sunday copy. */
+  const messages = async (raw: Awaited<ReturnType<typeof twoEditions>>['raw']) => {
+    const out: RawInput[] = [];
+    for (const [i, email] of emails.entries()) {
+      out.push({ name: `${email} midweek`, raw: await raw('postfix-mailbox-full', EDITION_ID, email) });
+      if (i % 2 === 0) out.push({ name: `${email} sunday`, raw: await raw('exim-mailbox-full', SUNDAY_ID, email) });
+    }
+    return out;
+  };
+  /** Each subscriber's status, count, copies' states and suppression. */
+  const outcome = async (h: Harness) => {
+    const list = new SubscriberStore(h.store);
+    const result: Record<string, unknown> = {};
+    for (const email of emails) {
+      result[email] = { ...(await subscriber(h, email)), midweek: await state(h, EDITION_ID, email), sunday: await state(h, SUNDAY_ID, email), suppressed: await list.isSuppressed(email) };
+    }
+    return result;
+  };
+  /** One sequential run of all the bounces: what concurrent runs must match. */
+  const sequentialOutcome = async () => {
     const one = await twoEditions('postgres', emails, 3);
     const sequential: string[] = [];
     await one.processor.processAll(await messages(one.raw), (r) => sequential.push(r.outcome));
@@ -144,6 +146,11 @@ describe.skipIf(!PG_URL)(`late bounces from concurrent processes [postgres]${PG_
     for (const [i, email] of emails.entries()) {
       expect(expected[email]).toEqual({ status: 'active', softBounces: i % 2 === 0 ? 2 : 1, midweek: 'soft_bounced', sunday: i % 2 === 0 ? 'soft_bounced' : 'sent', suppressed: false });
     }
+    return expected;
+  };
+
+  test('two processors applying the same and different soft bounces of one subscriber at once count exactly as one sequential run', async () => {
+    const expected = await sequentialOutcome();
 
     // Two processes at once on their own connection pools, each with ALL the bounces (so every bounce
     // arrives twice, once in each), in opposite orders and small batches, so their transactions
@@ -162,4 +169,24 @@ describe.skipIf(!PG_URL)(`late bounces from concurrent processes [postgres]${PG_
     expect(outcomes.filter((o) => o === 'unchanged')).toHaveLength(18);
     expect(await outcome(two.h)).toEqual(expected);
   });
+
+  test('two `almanac bounces ingest` processes at once over the same directory give the counts of one run', async () => {
+    const expected = await sequentialOutcome();
+    const two = await twoEditions('postgres', emails, 3);
+    const dir = tempDir('almanac-bounce-dir-');
+    for (const [i, input] of (await messages(two.raw)).entries()) writeFileSync(join(dir, `${String(i).padStart(3, '0')}.eml`), input.raw);
+    const env = {
+      ALMANAC_DB: two.h.config.dbPath,
+      ALMANAC_SECRET: 'test-secret-0123456789abcdef', // the harness's
+      ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example',
+      ALMANAC_SOFT_BOUNCE_LIMIT: '3',
+    };
+    const runs = await Promise.all([almanac(['bounces', 'ingest', dir], env), almanac(['bounces', 'ingest', dir], env)]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const changed = runs.map((run) => Number(/(\d+) changed, (\d+) already known/.exec(run.stderr)![1]));
+    const known = runs.map((run) => Number(/(\d+) changed, (\d+) already known/.exec(run.stderr)![2]));
+    expect(changed[0]! + changed[1]!).toBe(18);
+    expect(known[0]! + known[1]!).toBe(18);
+    expect(await outcome(two.h)).toEqual(expected);
+  }, 120_000);
 });

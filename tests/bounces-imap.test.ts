@@ -1,15 +1,16 @@
 import { ImapFlow } from 'imapflow';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { startImapPoller } from '../src/bounces/imap.ts';
 import type { ProcessResult } from '../src/bounces/process.ts';
 import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
 import { memoryLogger } from '../src/log.ts';
-import { loadSecret } from '../src/subscribers/tokens.ts';
+import { loadSecret } from '../src/store/secret.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
 import { almanac } from './cli.ts';
-import { EDITION_ID, harness, seedSubscribers, type Harness, legacySubscribers, sqliteOf } from './delivery-fixtures.ts';
+import { EDITION_ID, copyRow, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
 import { startDovecot, type TestImapServer } from './dovecot.ts';
+import { describeEachDb } from './store-db.ts';
 
 let cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -24,26 +25,26 @@ async function mailbox(imap: TestImapServer): Promise<ImapFlow> {
   return client;
 }
 
-function bounceFor(h: Harness, fixture: string, email: string): string {
-  const s = legacySubscribers(h).findByEmail(email)!;
-  const messageId = (sqliteOf(h).prepare('SELECT message_id FROM deliveries WHERE edition_id = ? AND subscriber_id = ?').get(EDITION_ID, s.id) as { message_id: string }).message_id;
-  return bounceFixture(fixture, { to: verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, s.id), rcpt: email, messageId });
+async function bounceFor(h: Harness, fixture: string, email: string): Promise<string> {
+  const s = await subscriberNamed(h, email);
+  const messageId = (await copyRow(h, EDITION_ID, s.id)).message_id!;
+  return bounceFixture(fixture, { to: verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, s.id), rcpt: email, messageId });
 }
 
-describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
+describeEachDb('almanac bounces fetch (IMAP, against a real Dovecot)', (dialect) => {
   test('handles the unseen messages, marks them seen (not-mail also flagged), and a second fetch finds nothing new', async () => {
     const imap = await startDovecot();
     cleanup.push(() => imap.stop());
-    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example', ALMANAC_BOUNCE_IMAP_URL: imap.url });
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example', ALMANAC_BOUNCE_IMAP_URL: imap.url }, dialect);
     cleanup.push(() => h.close());
     await seedSubscribers(h.subscribers, ['gone@example.org', 'away@example.org', 'stays@example.org']);
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
 
     const client = await mailbox(imap);
-    await client.append('INBOX', bounceFor(h, 'microsoft365-recipient-not-found', 'gone@example.org'));
-    await client.append('INBOX', bounceFor(h, 'outlook-automatic-reply', 'away@example.org'));
+    await client.append('INBOX', await bounceFor(h, 'microsoft365-recipient-not-found', 'gone@example.org'));
+    await client.append('INBOX', await bounceFor(h, 'outlook-automatic-reply', 'away@example.org'));
     await client.append('INBOX', 'just some bytes, not a message\r\n');
-    await client.append('INBOX', bounceFor(h, 'postfix-user-unknown', 'stays@example.org'), ['\\Seen']); // already handled by someone
+    await client.append('INBOX', await bounceFor(h, 'postfix-user-unknown', 'stays@example.org'), ['\\Seen']); // already handled by someone
 
     const env = { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_SECRET: 'test-secret-0123456789abcdef', ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example', ALMANAC_BOUNCE_IMAP_URL: imap.url };
     const first = await almanac(['bounces', 'fetch'], env);
@@ -54,8 +55,8 @@ describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
     expect(lines[1]).toMatch(/^imap uid 2: ignored: auto-reply/);
     expect(lines[2]).toMatch(/^imap uid 3: not a message/);
     expect(first.stderr).not.toContain(imap.pass);
-    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('bounced');
-    expect(legacySubscribers(h).findByEmail('stays@example.org')!.status).toBe('active');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('bounced');
+    expect((await subscriberNamed(h, 'stays@example.org')).status).toBe('active');
 
     const lock = await client.getMailboxLock('INBOX');
     try {
@@ -72,22 +73,22 @@ describe('almanac bounces fetch (IMAP, against a real Dovecot)', () => {
     expect(second.stderr).toContain('0 unseen message(s) handled');
 
     // The poller `npm start` runs reads new mail as it comes.
-    await client.append('INBOX', bounceFor(h, 'qmail-no-mailbox', 'away@example.org'));
+    await client.append('INBOX', await bounceFor(h, 'qmail-no-mailbox', 'away@example.org'));
     const results: ProcessResult[] = [];
     const log = memoryLogger();
-    const poller = startImapPoller(h.config, sqliteOf(h), { onResult: (r) => results.push(r), log });
+    const poller = startImapPoller(h.config, h.store, { onResult: (r) => results.push(r), log });
     const start = Date.now();
     while (results.length === 0 && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 50));
     await poller.stop();
     expect(results.map((r) => r.line)).toEqual([expect.stringMatching(/^changed: hard bounce 5\.1\.1 .*qmail/)]);
-    expect(legacySubscribers(h).findByEmail('away@example.org')!.status).toBe('bounced');
+    expect((await subscriberNamed(h, 'away@example.org')).status).toBe('bounced');
     expect(log.events.filter((e) => e.event === 'bounces.imap.failed')).toEqual([]);
   }, 60_000);
 
   test('a wrong password is a clear error that does not print it', async () => {
     const imap = await startDovecot();
     cleanup.push(() => imap.stop());
-    const h = await harness();
+    const h = await harness({}, dialect);
     cleanup.push(() => h.close());
     const url = imap.url.replace(imap.pass, 'wrong-password-123');
     const run = await almanac(['bounces', 'fetch'], { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_BOUNCE_IMAP_URL: url });

@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { verpTag } from '../src/bounces/verp.ts';
-import { openDb, type Db } from '../src/db.ts';
-import { SubscriberStore } from '../src/subscribers/store.ts';
+import type { DialectName, Store } from '../src/store/handle.ts';
+import { SubscriberStore } from '../src/store/subscribers.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
 import { almanac } from './cli.ts';
 import { EDITION_DATE, EDITION_ID, fixtureContent } from './delivery-fixtures.ts';
 import { tempDir } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { describeEachDb, freshTarget, openTracked } from './store-db.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BOUNCE = 'bounces@bounces.almanac.example';
@@ -44,20 +45,19 @@ const email = (who: string) => `${who}@example.org`;
 
 interface Env {
   dir: string;
-  db: Db;
+  db: Store;
   env: Record<string, string>;
   smtp: TestSmtpServer;
 }
 
-async function environment(extraEmails: string[] = []): Promise<Env> {
+async function environment(dialect: DialectName, extraEmails: string[] = []): Promise<Env> {
   const dir = tempDir('almanac-bounces-');
   const smtp = await startSmtpServer();
   cleanup.push(() => smtp.close());
-  const dbPath = join(dir, 'almanac.db');
-  const db = openDb(dbPath);
-  cleanup.push(() => void db.close());
-  const legacy = new SubscriberStore(db);
-  for (const address of [...CASES.map((c) => email(c.who)), 'quiet@example.org', ...extraEmails]) legacy.add({ email: address, editions: ['midweek', 'sunday'] });
+  const dbPath = await freshTarget(dialect);
+  const db = await openTracked(dbPath); // closed (and a PostgreSQL database dropped) after the test
+  const subscribers = new SubscriberStore(db);
+  for (const address of [...CASES.map((c) => email(c.who)), 'quiet@example.org', ...extraEmails]) await subscribers.add({ email: address, editions: ['midweek', 'sunday'] });
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? dir,
@@ -79,16 +79,16 @@ function copies(smtp: TestSmtpServer): Map<string, { from: string; messageId: st
   );
 }
 
-function statuses(db: Db): Record<string, { status: string; softBounces: number }> {
-  const rows = db.prepare('SELECT email, status, soft_bounces FROM subscribers ORDER BY id').all() as { email: string; status: string; soft_bounces: number }[];
+async function statuses(db: Store): Promise<Record<string, { status: string; softBounces: number }>> {
+  const rows = await db.db.selectFrom('subscribers').select(['email', 'status', 'soft_bounces']).orderBy('id').execute();
   return Object.fromEntries(rows.map((r) => [r.email, { status: r.status, softBounces: r.soft_bounces }]));
 }
 
-function snapshot(db: Db): unknown {
+async function snapshot(db: Store): Promise<unknown> {
   return {
-    subscribers: db.prepare('SELECT * FROM subscribers ORDER BY id').all(),
-    deliveries: db.prepare('SELECT * FROM deliveries ORDER BY edition_id, subscriber_id').all(),
-    suppressions: db.prepare('SELECT email_hash, reason FROM suppressions ORDER BY email_hash').all(),
+    subscribers: await db.db.selectFrom('subscribers').selectAll().orderBy('id').execute(),
+    deliveries: await db.db.selectFrom('deliveries').selectAll().orderBy('edition_id').orderBy('subscriber_id').execute(),
+    suppressions: await db.db.selectFrom('suppressions').select(['email_hash', 'reason']).orderBy('email_hash').execute(),
   };
 }
 
@@ -103,9 +103,9 @@ function ingestStdin(raw: string, env: Record<string, string>): Promise<{ code: 
   return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
 }
 
-describe('almanac bounces ingest', () => {
+describeEachDb('almanac bounces ingest', (dialect) => {
   test('every format changes exactly its subscriber, a second pass changes nothing, and the next edition skips exactly the bounced and complained', async () => {
-    const e = await environment();
+    const e = await environment(dialect);
     const sent = await almanac(['send', 'midweek', '--date', EDITION_DATE], e.env);
     expect(sent.code, sent.stdout + sent.stderr).toBe(0);
     const byRecipient = copies(e.smtp);
@@ -142,7 +142,7 @@ describe('almanac bounces ingest', () => {
     expect(line('forged')).toMatch(/ignored: .*VERP tag does not verify .*nothing changed/);
     expect(first.stderr).toContain(`${CASES.length} messages: 11 changed, 0 already known, 4 ignored, 0 not a message`);
 
-    const after = statuses(e.db);
+    const after = await statuses(e.db);
     for (const c of CASES) expect(after[email(c.who)]!.status, c.who).toBe(c.expect);
     expect(after['quiet@example.org']!.status).toBe('active');
     expect(after[email('full')]!.softBounces).toBe(1);
@@ -150,12 +150,12 @@ describe('almanac bounces ingest', () => {
     expect(after[email('forged')]!.softBounces).toBe(0);
 
     // The same bounces again: nothing more changes.
-    const before = snapshot(e.db);
+    const before = await snapshot(e.db);
     const second = await almanac(['bounces', 'ingest', dir], e.env);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toMatch(/: changed:/);
     expect(second.stderr).toContain('0 changed, 11 already known, 4 ignored');
-    expect(snapshot(e.db)).toEqual(before);
+    expect(await snapshot(e.db)).toEqual(before);
 
     // The report counts late outcomes by state and lists them with status, diagnostic and arrival.
     const report = await almanac(['report', EDITION_ID, '--json', '--failed'], e.env);
@@ -190,7 +190,7 @@ describe('almanac bounces ingest', () => {
   }, 120_000);
 
   test('standard input, a message that is not mail, and an unreadable file', async () => {
-    const e = await environment();
+    const e = await environment(dialect);
     expect((await almanac(['send', 'midweek', '--date', EDITION_DATE], e.env)).code).toBe(0);
     const copy = copies(e.smtp).get(email('postfix'))!;
     const bounce = bounceFixture('postfix-user-unknown', { to: copy.from, rcpt: email('postfix'), messageId: copy.messageId });
@@ -198,13 +198,13 @@ describe('almanac bounces ingest', () => {
     const piped = await ingestStdin(bounce, e.env);
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout).toMatch(/^stdin: changed: hard bounce 5\.1\.1/);
-    expect(statuses(e.db)[email('postfix')]!.status).toBe('bounced');
+    expect((await statuses(e.db))[email('postfix')]!.status).toBe('bounced');
 
-    const before = snapshot(e.db);
+    const before = await snapshot(e.db);
     const garbage = await ingestStdin('{"not": "a message"}\n', e.env);
     expect(garbage.code).toBe(1);
     expect(garbage.stdout).toMatch(/^stdin: not a message: does not start with a header field/);
-    expect(snapshot(e.db)).toEqual(before);
+    expect(await snapshot(e.db)).toEqual(before);
 
     const missing = join(e.dir, 'no-such.eml');
     const read = await almanac(['bounces', 'ingest', missing], e.env);
@@ -216,6 +216,6 @@ describe('almanac bounces ingest', () => {
     const unknown = await ingestStdin(bounceFixture('postfix-user-unknown', { to: other, rcpt: email('gmail'), messageId: '<x@y.example>' }), e.env);
     expect(unknown.code).toBe(0);
     expect(unknown.stdout).toMatch(/ignored: .*names 2026-12-02-midweek for subscriber 1, which is not in the ledger/);
-    expect(snapshot(e.db)).toEqual(before);
+    expect(await snapshot(e.db)).toEqual(before);
   }, 120_000);
 });

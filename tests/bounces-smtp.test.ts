@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { startBounceListener, type BounceListener } from '../src/bounces/smtp-listener.ts';
 import type { ProcessResult } from '../src/bounces/process.ts';
 import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
-import { loadSecret } from '../src/subscribers/tokens.ts';
+import type { DialectName } from '../src/store/handle.ts';
+import { loadSecret } from '../src/store/secret.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
-import { EDITION_ID, harness, seedSubscribers, type Harness, legacySubscribers, sqliteOf } from './delivery-fixtures.ts';
+import { EDITION_ID, copyRow, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
+import { describeEachDb } from './store-db.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let cleanup: (() => Promise<void> | void)[] = [];
@@ -28,52 +30,52 @@ async function deliver(port: number, to: string[], raw: string): Promise<void> {
   }
 }
 
-async function setup(maxBytes?: number): Promise<{ h: Harness; listener: BounceListener; results: ProcessResult[]; bounceTo: string }> {
-  const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+async function setup(dialect: DialectName, maxBytes?: number): Promise<{ h: Harness; listener: BounceListener; results: ProcessResult[]; bounceTo: string }> {
+  const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' }, dialect);
   cleanup.push(() => h.close());
   await seedSubscribers(h.subscribers, ['gone@example.org', 'stays@example.org']);
   await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
   const results: ProcessResult[] = [];
-  const listener = await startBounceListener(h.config, sqliteOf(h), { port: 0, host: '127.0.0.1', maxBytes, onResult: (r) => results.push(r) });
+  const listener = await startBounceListener(h.config, h.store, { port: 0, host: '127.0.0.1', maxBytes, onResult: (r) => results.push(r) });
   cleanup.push(() => listener.close());
-  const gone = legacySubscribers(h).findByEmail('gone@example.org')!;
-  return { h, listener, results, bounceTo: verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, gone.id) };
+  const gone = await subscriberNamed(h, 'gone@example.org');
+  return { h, listener, results, bounceTo: verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, gone.id) };
 }
 
-describe('almanac bounces serve (SMTP listener)', () => {
+describeEachDb('almanac bounces serve (SMTP listener)', (dialect) => {
   test('a DSN delivered over SMTP to the VERP address bounces exactly that copy', async () => {
-    const { h, listener, results, bounceTo } = await setup();
-    const messageId = (sqliteOf(h).prepare("SELECT message_id FROM deliveries WHERE email = 'gone@example.org'").get() as { message_id: string }).message_id;
+    const { h, listener, results, bounceTo } = await setup(dialect);
+    const messageId = (await copyRow(h, EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id)).message_id;
     // The Exim text bounce names no tag in its headers' To here: the envelope recipient carries it.
     const raw = bounceFixture('exim-user-unknown', { to: 'bounces@bounces.almanac.example', rcpt: 'gone@example.org', messageId: '<unrelated@elsewhere.example>' });
     await deliver(listener.port, [bounceTo], raw);
     expect(results).toHaveLength(1);
     expect(results[0]!.line).toMatch(/changed: hard bounce 5\.1\.1 .*matched by VERP tag/);
-    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('bounced');
-    expect(legacySubscribers(h).findByEmail('stays@example.org')!.status).toBe('active');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('bounced');
+    expect((await subscriberNamed(h, 'stays@example.org')).status).toBe('active');
     expect(messageId).toMatch(/^<.+@almanac\.example>$/);
   });
 
   test('any other recipient gets 550 (never a relay); an oversized message gets 552; nothing changes', async () => {
-    const { h, listener, results, bounceTo } = await setup(4096);
+    const { h, listener, results, bounceTo } = await setup(dialect, 4096);
     const raw = bounceFixture('postfix-user-unknown', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' });
     await expect(deliver(listener.port, ['someone@example.com'], raw)).rejects.toMatchObject({ responseCode: 550 });
     await expect(deliver(listener.port, ['postmaster@bounces.almanac.example'], raw)).rejects.toMatchObject({ responseCode: 550 });
     const big = raw.replace('The week so far in AI.', 'x'.repeat(8000));
     await expect(deliver(listener.port, [bounceTo], big)).rejects.toMatchObject({ responseCode: 552 });
     expect(results).toHaveLength(0);
-    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('active');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('active');
     // The bare bounce address is accepted too.
     await deliver(listener.port, ['Bounces@bounces.almanac.example'], raw);
     expect(results[0]!.line).toMatch(/changed: hard bounce/);
   });
 
   test('`npm start` runs the listener when ALMANAC_BOUNCE_SMTP_PORT is set', async () => {
-    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' }, dialect);
     cleanup.push(() => h.close());
     await seedSubscribers(h.subscribers, ['gone@example.org']);
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
-    const bounceTo = verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, legacySubscribers(h).findByEmail('gone@example.org')!.id);
+    const bounceTo = verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id);
     const [webPort, smtpPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--port', String(webPort)], {
       cwd: ROOT,
@@ -103,20 +105,20 @@ describe('almanac bounces serve (SMTP listener)', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     await deliver(smtpPort, [bounceTo], bounceFixture('qmail-no-mailbox', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' }));
-    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('bounced');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('bounced');
     child.kill('SIGTERM');
     await exited;
     expect(output).toContain('bounces.applied');
   }, 60_000);
 });
 
-describe('almanac bounces serve (child process)', () => {
+describeEachDb('almanac bounces serve (child process)', (dialect) => {
   test('listens on --host/--port, prints one line per message, stops on SIGTERM; without ALMANAC_BOUNCE_ADDRESS it refuses to start', async () => {
-    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' });
+    const h = await harness({ ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' }, dialect);
     cleanup.push(() => h.close());
     await seedSubscribers(h.subscribers, ['gone@example.org']);
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
-    const bounceTo = verpEnvelopeSender(h.config, loadSecret(sqliteOf(h), h.config), EDITION_ID, legacySubscribers(h).findByEmail('gone@example.org')!.id);
+    const bounceTo = verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id);
     const port = await freePort();
     const env = { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_SECRET: 'test-secret-0123456789abcdef' };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', String(port), '--host', '127.0.0.1'], {
@@ -139,7 +141,7 @@ describe('almanac bounces serve (child process)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toMatch(/smtp #1 from 127\.0\.0\.1: changed: hard bounce .*\(yahoo: /);
-    expect(legacySubscribers(h).findByEmail('gone@example.org')!.status).toBe('bounced');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('bounced');
 
     const { execFile } = await import('node:child_process');
     const refused = await new Promise<{ code: number | null; stderr: string }>((r) =>

@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import type { Db } from '../src/db.ts';
-import { SubscriberStore as LegacySubscriberStore } from '../src/subscribers/store.ts';
 import type { Config } from '../src/config.ts';
 import type { SendDeps, SendLogEvent } from '../src/delivery/sender.ts';
 import { createTransport } from '../src/delivery/create-transport.ts';
@@ -12,6 +10,7 @@ import type { DialectName, Store } from '../src/store/handle.ts';
 import { openStore } from '../src/store/open.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
+import type { Subscriber } from '../src/store/types.ts';
 import { Tokens, recipientLinks } from '../src/subscribers/tokens.ts';
 import { tempDir, testConfig, writeContent } from './helpers.ts';
 import { cleanUp, freshTarget } from './store-db.ts';
@@ -119,13 +118,14 @@ export function receivedCounts(recipients: string[]): Map<string, number> {
   return counts;
 }
 
-/** The harness's better-sqlite3 handle, for code still on the synchronous SQLite store (src/bounces/). */
-export function sqliteOf(h: Harness): Db {
-  if (!h.store.sqlite) throw new Error('this harness is not on SQLite');
-  return h.store.sqlite;
+/** The subscriber with this address (throws when there is none: a test names only addresses it added). */
+export async function subscriberNamed(h: Harness, email: string): Promise<Subscriber> {
+  const s = await h.subscribers.findByEmail(email);
+  if (!s) throw new Error(`no subscriber ${email} in the test database`);
+  return s;
 }
 
-/** The synchronous subscriber store over the harness's SQLite handle (what src/bounces/ still uses). */
-export function legacySubscribers(h: Harness): LegacySubscriberStore {
-  return new LegacySubscriberStore(sqliteOf(h));
+/** The ledger row of one copy (state, Message-ID, late outcome columns). */
+export async function copyRow(h: Harness, editionId: string, subscriberId: number) {
+  return h.store.db.selectFrom('deliveries').selectAll().where('edition_id', '=', editionId).where('subscriber_id', '=', subscriberId).executeTakeFirstOrThrow();
 }

@@ -163,20 +163,12 @@ test('db copy refuses a --to that is not a PostgreSQL URL, and a PostgreSQL sour
   expect(fromPg.stderr).toContain('ALMANAC_DB is a PostgreSQL URL');
 });
 
-test('report and send on an unreachable PostgreSQL: one line naming ALMANAC_DB without its password, exit 2, no directory named postgres:', async () => {
-  for (const args of [['report', '2026-11-25-midweek'], ['send', 'midweek', '--date', '2026-11-25']]) {
+test('report, send and bounces ingest on an unreachable PostgreSQL: one line naming ALMANAC_DB without its password, exit 2, no directory named postgres:', async () => {
+  for (const args of [['report', '2026-11-25-midweek'], ['send', 'midweek', '--date', '2026-11-25'], ['bounces', 'ingest', '/dev/null']]) {
     const result = await almanac(args, { ALMANAC_DB: 'postgres://u:pw9876@127.0.0.1:1/x' });
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/ALMANAC_DB: cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/);
     expect(result.stderr).not.toContain('pw9876');
     expect(existsSync('postgres:')).toBe(false);
   }
-});
-
-test('bounce handling on PostgreSQL is refused in one line (exit 2), not run against a directory named postgres:', async () => {
-  const result = await almanac(['bounces', 'ingest', '/dev/null'], { ALMANAC_DB: 'postgres://u:pw9876@127.0.0.1:1/x' });
-  expect(result.code, result.stderr).toBe(2);
-  expect(result.stderr).toMatch(/ALMANAC_DB: bounce handling .* does not run on PostgreSQL yet; everything else does/);
-  expect(result.stderr).not.toContain('pw9876');
-  expect(existsSync('postgres:')).toBe(false);
 });

@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, expect, test } from 'vitest';
 import Database from 'better-sqlite3';
-import { Ledger as OldLedger } from '../src/delivery/ledger.ts';
-import { SubscriberStore as OldSubscriberStore } from '../src/subscribers/store.ts';
-import { loadSecret as oldLoadSecret } from '../src/subscribers/tokens.ts';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
 import { archivedHtml, editionReport } from '../src/store/editions.ts';
 import type { Store } from '../src/store/handle.ts';
@@ -11,6 +8,7 @@ import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError }
 import { openStore, pingStore } from '../src/store/open.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
+import { hashEmail } from '../src/subscribers/email.ts';
 import { cleanUp, describeEachDb, freshStore, freshTarget, handles, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 afterEach(cleanUp);
@@ -62,29 +60,40 @@ test.skipIf(!PG_URL)(`SQLite and PostgreSQL have the same tables and columns${PG
   expect(await columns(postgres.store)).toEqual(expected);
 });
 
-test('a SQLite file made by the old store (src/db.ts) upgrades in place and loses nothing', async () => {
+test('a SQLite file made by the first release (schema version 1) upgrades in place and loses nothing', async () => {
   const target = await freshTarget('sqlite');
-  // A file as the old code made it: schema version 1, written by the old store's classes.
+  // A file as the first release made it: version 1's schema, and rows as that release wrote them
+  // (plain better-sqlite3, the statements of the synchronous store it had).
   const old = new Database(target);
   for (const statement of MIGRATIONS[0]!.sqlite) old.exec(statement);
   old.pragma('user_version = 1');
-  const oldStore = new OldSubscriberStore(old);
-  const ann = oldStore.add({ email: 'ann@example.com', name: 'Ann', editions: ['midweek', 'sunday'] }).subscriber!;
-  const bo = oldStore.subscribe({ email: 'bo@example.com', editions: ['sunday'], ip: '192.0.2.9', wording: 'v1-2026-11' }).subscriber!;
-  oldStore.add({ email: 'gone@example.com', editions: ['midweek'] });
-  oldStore.erase('gone@example.com');
-  oldStore.recordSoftBounce(ann.id, '452 mailbox full', 5);
-  const secret = oldLoadSecret(old, { secret: undefined });
-  // The edition row as version 1 wrote it (today's edition-record.ts also writes edition_runs, from version 3).
+  const at = '2026-11-20T10:00:00.000Z';
+  const secret = 'c2VjcmV0LWZyb20tdGhlLWZpcnN0LXJlbGVhc2UtMTIz';
+  const subscriber = old.prepare(
+    `INSERT INTO subscribers (id, email, name, status, midweek, sunday, consent_source, consent_ip, consent_wording, requested_at, confirmed_at, created_at, updated_at)
+     VALUES (@id, @email, @name, @status, @midweek, @sunday, @source, @ip, @wording, @at, @confirmed, @at, @at)`,
+  );
+  const ann = { id: 1 };
+  subscriber.run({ id: 1, email: 'ann@example.com', name: 'Ann', status: 'active', midweek: 1, sunday: 1, source: 'operator', ip: null, wording: null, at, confirmed: at });
+  const bo = { id: 2 };
+  subscriber.run({ id: 2, email: 'bo@example.com', name: null, status: 'pending', midweek: 0, sunday: 1, source: 'form', ip: '192.0.2.9', wording: 'v1-2026-11', at, confirmed: null });
+  // gone@example.com was subscriber 3, then erased: no row, its hash suppressed, the last id kept.
+  old.prepare('INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?)').run(hashEmail('gone@example.com'), 'erased', at);
+  old.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run('subscribers.last_id', '3');
+  old.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run('token_secret', secret);
+  old.prepare('UPDATE subscribers SET soft_bounces = soft_bounces + 1, last_reply = ?, updated_at = ? WHERE id = ?').run('452 mailbox full', at, ann.id);
   old
     .prepare(
       `INSERT INTO editions (id, kind, number, send_at, subject, preheader, html, text, status, started_at)
        VALUES ('2026-11-25-midweek', 'midweek', 47, '2026-11-25T07:00:00.000Z', 'S', 'P', '<p>archive</p>', 'archive', 'sending', '2026-11-25T07:00:01.000Z')`,
     )
     .run();
-  const ledger = new OldLedger(old, '2026-11-25-midweek');
-  ledger.markEndOfData(ann.id, 'ann@example.com', '<a@x>');
-  ledger.record({ subscriberId: ann.id, state: 'sent', reply: '250 ok', messageId: '<a@x>' }, 'ann@example.com');
+  old
+    .prepare(
+      `INSERT INTO deliveries (edition_id, subscriber_id, email, state, attempts, last_reply, message_id, created_at, updated_at)
+       VALUES ('2026-11-25-midweek', ?, 'ann@example.com', 'sent', 1, '250 ok', '<a@x>', ?, ?)`,
+    )
+    .run(ann.id, at, at);
   old.prepare("UPDATE editions SET status = 'sent', finished_at = '2026-11-25T07:05:00.000Z' WHERE id = '2026-11-25-midweek'").run();
   expect(old.pragma('user_version', { simple: true })).toBe(1);
   old.close();

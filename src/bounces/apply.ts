@@ -1,13 +1,25 @@
 import type { Config } from '../config.ts';
-import { nowIso, type Db } from '../db.ts';
-import { LateLedger, type CopyRow, type DeliveryState } from '../delivery/ledger.ts';
-import { SubscriberStore } from '../subscribers/store.ts';
+import type { Store, Tx } from '../store/handle.ts';
+import { LateLedger, lateTransaction, type CopyRow, type LateState } from '../store/late.ts';
+import { setSoftBouncesIn, subscriberIn, suppressLockedIn } from '../store/subscribers.ts';
+import type { DeliveryState } from '../store/types.ts';
 import type { Analysis, BounceClass, Verdict } from './classify.ts';
 import { verifyVerpTag } from './verp.ts';
 
 /**
  * The one place bounces touch the store: find the copy an event is about, move its ledger row, and
  * suppress or count the subscriber. Every method of the ledger and the store it uses is named here.
+ *
+ * Concurrent writers (PostgreSQL: two ingests, a listener and a webhook at once). Each event, inside
+ * its batch's one transaction: (1) the copy's ledger row is read with `FOR UPDATE` (LateLedger), so a
+ * second event about the same copy waits and then sees the state the first committed: the same
+ * bounce applied twice moves nothing the second time, and is never counted twice; (2) the copy is
+ * moved; (3) only then the subscriber's row is locked (`FOR UPDATE`) and the soft-bounce run is read
+ * from the ledger. Events about different copies of one subscriber therefore count in turn: the later
+ * one reads the earlier one's committed copy in its run (READ COMMITTED takes a new snapshot per
+ * statement), and the count is written as max(kept, run), never as kept + 1, so nothing is lost or
+ * counted twice whatever the order. Locks taken in different orders by two batches can deadlock; the
+ * server aborts one and lateTransaction runs that batch again from the start.
  */
 
 /** What applying one event did. */
@@ -22,7 +34,7 @@ export interface ApplyResult {
   reason?: string;
 }
 
-const TARGET: Record<Exclude<BounceClass, 'ignored'>, 'bounced' | 'soft_bounced' | 'complained' | 'failed'> = {
+const TARGET: Record<Exclude<BounceClass, 'ignored'>, LateState> = {
   hard: 'bounced',
   soft: 'soft_bounced',
   complaint: 'complained',
@@ -45,30 +57,33 @@ const LABEL: Record<BounceClass, string> = {
 
 /** Applies classified bounces and complaints to the ledger and the subscriber list. */
 export class BounceApplier {
-  private readonly ledger: LateLedger;
-  private readonly store: SubscriberStore;
-
   constructor(
-    db: Db,
+    private readonly store: Store,
     private readonly config: Pick<Config, 'smtp'>,
     /** The signing secret of VERP tags (loadSecret). */
     private readonly secret: string,
     private readonly clock: () => Date = () => new Date(),
-  ) {
-    this.ledger = new LateLedger(db);
-    this.store = new SubscriberStore(db, clock);
-  }
+  ) {}
 
   /** Applies many in ONE transaction (a bounce storm is written in batches, not a commit per message). */
-  applyAll(items: readonly Analysis[]): ApplyResult[] {
-    return this.ledger.transaction(() => items.map((a) => this.apply(a)));
+  async applyAll(items: readonly Analysis[]): Promise<ApplyResult[]> {
+    return lateTransaction(this.store, async (tx) => {
+      const results: ApplyResult[] = [];
+      for (const a of items) results.push(await this.applyIn(tx, a));
+      return results;
+    });
   }
 
-  /** Applies one classified message. */
-  apply(a: Analysis): ApplyResult {
+  /** Applies one classified message (in its own transaction). */
+  async apply(a: Analysis): Promise<ApplyResult> {
+    return (await this.applyAll([a]))[0]!;
+  }
+
+  private async applyIn(tx: Tx, a: Analysis): Promise<ApplyResult> {
     const v = a.verdict;
     if (v.class === 'ignored') return { outcome: 'ignored', verdict: v, line: `ignored: ${v.why}`, reason: v.why };
-    const found = this.find(a);
+    const ledger = new LateLedger(this.store, tx);
+    const found = await this.find(ledger, a);
     if ('why' in found) return { outcome: 'ignored', verdict: v, line: `ignored: ${describe(v)}, but ${found.why}; nothing changed`, reason: found.why };
     const copy = found.copy;
     const about = `${copy.editionId} to ${copy.email} (subscriber ${copy.subscriberId}, matched by ${found.by})`;
@@ -85,57 +100,63 @@ export class BounceApplier {
     if ((RANK[target] ?? 0) <= (RANK[copy.state] ?? 0)) {
       return { outcome: 'unchanged', verdict: v, copy, line: `unchanged: ${describe(v)} about ${about}: already ${copy.state}` };
     }
-    const arrivedAt = nowIso(this.clock);
-    this.ledger.recordLate(copy, target, { status: v.status ?? null, diagnostic: v.diagnostic?.slice(0, 1000) ?? null, source: v.source, arrivedAt });
-    const effect = this.affectSubscriber(v, copy);
+    const arrivedAt = this.now();
+    await ledger.recordLate(copy, target, { status: v.status ?? null, diagnostic: v.diagnostic?.slice(0, 1000) ?? null, source: v.source, arrivedAt });
+    const effect = await this.affectSubscriber(tx, ledger, v, copy);
     return { outcome: 'changed', verdict: v, copy, line: `changed: ${describe(v)} about ${about}: copy ${target}${effect ? `, ${effect}` : ''}` };
   }
 
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
   /** Finds the copy: by a verified VERP tag, else the returned Message-ID, else the latest copy to the recipient. */
-  private find(a: Analysis): { copy: CopyRow; by: string } | { why: string } {
+  private async find(ledger: LateLedger, a: Analysis): Promise<{ copy: CopyRow; by: string } | { why: string }> {
     if (a.keys.tags.length > 0) {
       for (const tag of a.keys.tags) {
         const named = verifyVerpTag(this.secret, tag);
         if (!named) continue;
-        const copy = this.ledger.copy(named.editionId, named.subscriberId);
+        const copy = await ledger.copy(named.editionId, named.subscriberId);
         return copy ? { copy, by: 'VERP tag' } : { why: `its VERP tag names ${named.editionId} for subscriber ${named.subscriberId}, which is not in the ledger` };
       }
       // A tag that does not verify is a forgery (or another installation's): never fall back to weaker matches.
       return { why: 'its VERP tag does not verify (forged, or signed with another secret)' };
     }
     if (a.keys.messageId) {
-      const copy = this.ledger.copyByMessageId(a.keys.messageId);
+      const copy = await ledger.copyByMessageId(a.keys.messageId);
       if (copy) return { copy, by: 'Message-ID' };
     }
     const recipient = a.verdict.recipient;
     if (recipient) {
-      const copy = this.ledger.latestCopyTo(recipient);
+      const copy = await ledger.latestCopyTo(recipient);
       if (copy) return { copy, by: 'recipient address' };
     }
     return { why: 'no copy in the ledger matches it (no VERP tag, no known Message-ID, no copy to that address)' };
   }
 
   /** Suppresses or counts the subscriber of a copy that just moved; returns what was done. */
-  private affectSubscriber(v: Verdict, copy: CopyRow): string {
-    const subscriber = this.store.get(copy.subscriberId);
+  private async affectSubscriber(tx: Tx, ledger: LateLedger, v: Verdict, copy: CopyRow): Promise<string> {
+    // Locked after the copy (see the top of this file): the soft-bounce run below is read under this lock.
+    const subscriber = await subscriberIn(this.store, tx, copy.subscriberId, true);
     if (!subscriber) return 'subscriber no longer in the list';
     const reply = `${v.source} ${v.status ?? ''}: ${v.diagnostic ?? v.why}`.replace(/\s+/g, ' ').slice(0, 500);
+    const now = this.now();
     if (v.class === 'complaint') {
       if (subscriber.status === 'complained') return 'subscriber already complained';
-      this.store.suppress(subscriber.id, 'complained', reply);
+      await suppressLockedIn(tx, subscriber, 'complained', reply, now);
       return 'subscriber complained: suppressed';
     }
     if (subscriber.status === 'bounced' || subscriber.status === 'complained') return `subscriber already ${subscriber.status}`;
     if (v.class === 'hard') {
-      this.store.suppress(subscriber.id, 'bounced', reply);
+      await suppressLockedIn(tx, subscriber, 'bounced', reply, now);
       return 'subscriber bounced: suppressed';
     }
     if (v.class === 'soft') {
       const limit = this.config.smtp.softBounceLimit;
-      const streak = this.ledger.softBounceStreak(subscriber.id, copy.createdAt, limit);
-      const count = this.store.setSoftBounces(subscriber.id, streak, reply);
+      const streak = await ledger.softBounceStreak(subscriber.id, copy.createdAt, limit);
+      const count = await setSoftBouncesIn(tx, subscriber.id, streak, reply, now);
       if (count < limit) return `soft bounce ${count} of ${limit}`;
-      this.store.suppress(subscriber.id, 'bounced', reply);
+      await suppressLockedIn(tx, subscriber, 'bounced', reply, now);
       return `soft bounce ${count} of ${limit}: subscriber bounced, suppressed`;
     }
     return 'subscriber unchanged';

@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
-import { openDb } from '../db.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../store/handle.ts';
 import type { ProcessResult } from './process.ts';
 
 /** The bounce ways in that run alongside the web server and the scheduler (`npm start`). */
@@ -11,37 +11,35 @@ export interface BounceServices {
 /**
  * Starts what the configuration asks for: the bounce SMTP listener (ALMANAC_BOUNCE_SMTP_PORT) and the
  * IMAP poller (ALMANAC_BOUNCE_IMAP_URL, every ALMANAC_BOUNCE_IMAP_POLL_MINUTES). Nothing when neither is set.
- * They use their own database connection (SQLite in WAL mode takes one writer at a time, waiting up to 5 s).
+ * They use the process's one Store, the scheduler's and the web server's (two SQLite handles in one
+ * process would block each other); the caller closes it after close().
  */
-export async function startBounceServices(config: Config, log: Logger): Promise<BounceServices> {
+export async function startBounceServices(config: Config, store: Store, log: Logger): Promise<BounceServices> {
   const { smtpPort, imapUrl } = config.bounce;
   if (smtpPort === undefined && !imapUrl) return { close: async () => {} };
-  const db = openDb(config.dbPath);
   const closers: (() => Promise<void>)[] = [];
   const applied = (source: string) => (r: ProcessResult) =>
     log('bounces.applied', { level: r.outcome === 'not-a-message' ? 'warn' : 'info', source, outcome: r.outcome, name: r.name, line: r.line });
   try {
     if (smtpPort !== undefined) {
       const { startBounceListener } = await import('./smtp-listener.ts');
-      const listener = await startBounceListener(config, db, { port: smtpPort, host: config.bounce.smtpHost, onResult: applied('smtp') });
+      const listener = await startBounceListener(config, store, { port: smtpPort, host: config.bounce.smtpHost, onResult: applied('smtp') });
       closers.push(() => listener.close());
       log('bounces.listening', { host: listener.host, port: listener.port, address: config.bounce.address });
     }
     if (imapUrl) {
       const { startImapPoller } = await import('./imap.ts');
-      const poller = startImapPoller(config, db, { onResult: applied('imap'), log });
+      const poller = startImapPoller(config, store, { onResult: applied('imap'), log });
       closers.push(() => poller.stop());
       log('bounces.imap.polling', { everyMinutes: config.bounce.imapPollMs / 60_000 });
     }
   } catch (error) {
     for (const close of closers.reverse()) await close();
-    db.close();
     throw error;
   }
   return {
     async close() {
       for (const close of closers.reverse()) await close();
-      db.close();
     },
   };
 }

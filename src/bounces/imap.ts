@@ -1,7 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import { ConfigError, type Config } from '../config.ts';
-import type { Db } from '../db.ts';
 import { errorText, type Logger } from '../log.ts';
+import type { Store } from '../store/handle.ts';
 import { BounceProcessor, type ProcessResult, type RawInput } from './process.ts';
 
 /** Messages fetched per round trip (each round is then applied in one transaction). @default 200 */
@@ -45,7 +45,7 @@ const LOOPBACK = /^(127\.|::1$|localhost$)/;
  * each handled one \Seen (one that is not mail also gets \Flagged, for a person to look at). A
  * message is marked only after its batch is committed, so a crash leaves it unseen for the next check.
  */
-export async function fetchBounces(config: Config, db: Db, onResult: (r: ProcessResult) => void): Promise<FetchSummary> {
+export async function fetchBounces(config: Config, store: Store, onResult: (r: ProcessResult) => void): Promise<FetchSummary> {
   if (!config.bounce.imapUrl) throw new ConfigError('ALMANAC_BOUNCE_IMAP_URL: expected imaps://user:pass@host/INBOX, found nothing');
   const target = imapTarget(config.bounce.imapUrl);
   const client = new ImapFlow({
@@ -60,7 +60,7 @@ export async function fetchBounces(config: Config, db: Db, onResult: (r: Process
     socketTimeout: 120_000,
   });
   client.on('error', () => {}); // socket errors surface as rejected commands below
-  const processor = new BounceProcessor(db, config);
+  const processor = await BounceProcessor.open(store, config);
   const summary: FetchSummary = { handled: 0, notMessages: 0 };
   try {
     await client.connect();
@@ -104,12 +104,12 @@ export interface ImapPoller {
 }
 
 /** Checks the mailbox at once and then every `config.bounce.imapPollMs`, one check at a time; failures are logged and retried next time. */
-export function startImapPoller(config: Config, db: Db, options: { onResult: (r: ProcessResult) => void; log: Logger }): ImapPoller {
+export function startImapPoller(config: Config, store: Store, options: { onResult: (r: ProcessResult) => void; log: Logger }): ImapPoller {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   const check = () => {
-    running = fetchBounces(config, db, options.onResult)
+    running = fetchBounces(config, store, options.onResult)
       .then((s) => {
         if (s.handled + s.notMessages > 0) options.log('bounces.imap.checked', { handled: s.handled, notMessages: s.notMessages });
       })

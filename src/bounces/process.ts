@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
-import type { Db } from '../db.ts';
-import { loadSecret } from '../subscribers/tokens.ts';
+import type { Store } from '../store/handle.ts';
+import { loadSecret } from '../store/secret.ts';
 import { BounceApplier, type ApplyResult } from './apply.ts';
 import { analyse, type Analysis, type Verdict } from './classify.ts';
 import { NotAMessageError, readMessage } from './message.ts';
@@ -32,11 +32,18 @@ export class BounceProcessor {
   readonly applier: BounceApplier;
 
   constructor(
-    db: Db,
+    store: Store,
     private readonly config: Config,
+    /** The signing secret of VERP tags (loadSecret; BounceProcessor.open reads it). */
+    secret: string,
     clock: () => Date = () => new Date(),
   ) {
-    this.applier = new BounceApplier(db, config, loadSecret(db, config), clock);
+    this.applier = new BounceApplier(store, config, secret, clock);
+  }
+
+  /** A processor on `store`, with the signing secret read (or created once) from it. */
+  static async open(store: Store, config: Config, clock: () => Date = () => new Date()): Promise<BounceProcessor> {
+    return new BounceProcessor(store, config, await loadSecret(store, config), clock);
   }
 
   /** Reads and classifies one message; throws NotAMessageError when it is not mail. */
@@ -54,9 +61,9 @@ export class BounceProcessor {
   /** Processes inputs in order, writing each batch in one transaction; calls `onResult` once per input, in order. */
   async processAll(inputs: AsyncIterable<RawInput> | Iterable<RawInput>, onResult: (r: ProcessResult) => void, batchSize = BATCH_SIZE): Promise<void> {
     let batch: { name: string; analysis?: Analysis; error?: string }[] = [];
-    const flush = () => {
+    const flush = async () => {
       const analysed = batch.filter((b) => b.analysis).map((b) => b.analysis!);
-      const applied = analysed.length > 0 ? this.applier.applyAll(analysed) : [];
+      const applied = analysed.length > 0 ? await this.applier.applyAll(analysed) : [];
       let i = 0;
       for (const b of batch) {
         if (b.error !== undefined) onResult({ name: b.name, outcome: 'not-a-message', line: `not a message: ${b.error}; nothing changed` });
@@ -74,9 +81,9 @@ export class BounceProcessor {
         if (!(error instanceof NotAMessageError)) throw error;
         batch.push({ name: input.name, error: error.message });
       }
-      if (batch.length >= batchSize) flush();
+      if (batch.length >= batchSize) await flush();
     }
-    flush();
+    await flush();
   }
 
   /** Processes one message at once (SMTP, IMAP, tests). */
@@ -87,7 +94,7 @@ export class BounceProcessor {
   }
 
   /** Applies events that a provider already classified (webhooks), in one transaction. */
-  applyEvents(analyses: Analysis[]): ApplyResult[] {
+  async applyEvents(analyses: Analysis[]): Promise<ApplyResult[]> {
     return this.applier.applyAll(analyses);
   }
 }

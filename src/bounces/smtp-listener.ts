@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { ConfigError, type Config } from '../config.ts';
-import type { Db } from '../db.ts';
+import type { Store } from '../store/handle.ts';
 import { BounceProcessor, type ProcessResult } from './process.ts';
 import { isBounceAddress } from './verp.ts';
 
@@ -35,10 +35,10 @@ function smtpError(code: number, message: string): Error {
  * its `+tag` forms (anything else: 550, it never relays), at most `maxBytes` per message, and applies
  * each message as `bounces ingest` does before replying 250.
  */
-export async function startBounceListener(config: Config, db: Db, options: BounceListenerOptions): Promise<BounceListener> {
+export async function startBounceListener(config: Config, store: Store, options: BounceListenerOptions): Promise<BounceListener> {
   const address = config.bounce.address;
   if (!address) throw new ConfigError('ALMANAC_BOUNCE_ADDRESS: expected the bounce address whose mail the listener receives, found nothing');
-  const processor = new BounceProcessor(db, config);
+  const processor = await BounceProcessor.open(store, config);
   const maxBytes = options.maxBytes ?? MAX_BOUNCE_BYTES;
   let received = 0;
   const server = new SMTPServer({

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type Command, type CommandContext } from './command.ts';
-import { openDb } from '../db.ts';
 import { BounceProcessor, type ProcessResult, type RawInput } from '../bounces/process.ts';
+import { openStore } from '../store/open.ts';
 import { parse } from './args.ts';
 
 const SUBCOMMANDS = 'ingest [FILE|DIR...] | serve [--port P] [--host H] | fetch';
@@ -59,17 +59,17 @@ async function* inputs(paths: string[], problems: string[]): AsyncGenerator<RawI
 async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   const config = ctx.config();
-  const db = openDb(config.dbPath);
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   const problems: string[] = [];
   const tally = { changed: 0, unchanged: 0, ignored: 0, 'not-a-message': 0 };
   try {
-    const processor = new BounceProcessor(db, config);
+    const processor = await BounceProcessor.open(store, config);
     await processor.processAll(inputs(positionals, problems), (r: ProcessResult) => {
       tally[r.outcome]++;
       ctx.stdout.write(`${r.name}: ${r.line}\n`);
     });
   } finally {
-    db.close();
+    await store.close();
   }
   for (const p of problems) ctx.stderr.write(`almanac bounces ingest: ${p}\n`);
   const total = tally.changed + tally.unchanged + tally.ignored + tally['not-a-message'];
@@ -89,10 +89,10 @@ async function serve(ctx: CommandContext, args: string[]): Promise<number> {
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected a TCP port 0–65535, found ${JSON.stringify(values.port)}`);
   }
-  const db = openDb(config.dbPath);
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
     const { startBounceListener } = await import('../bounces/smtp-listener.ts');
-    const listener = await startBounceListener(config, db, {
+    const listener = await startBounceListener(config, store, {
       port,
       host: values.host,
       onResult: (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`),
@@ -111,7 +111,7 @@ async function serve(ctx: CommandContext, args: string[]): Promise<number> {
     await listener.close();
     return 0;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -120,13 +120,13 @@ async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number
   const { positionals } = parse(args, {});
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const config = ctx.config();
-  const db = openDb(config.dbPath);
+  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
     const { fetchBounces } = await import('../bounces/imap.ts');
-    const summary = await fetchBounces(config, db, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
+    const summary = await fetchBounces(config, store, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
     ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
     return summary.notMessages > 0 ? 1 : 0;
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import { jsonLogger } from '../log.ts';
+import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { startWebServer, type RunningWebServer, type StartWebServerOptions } from '../web/start.ts';
 import { editionRunner } from './run-edition.ts';
@@ -11,6 +12,8 @@ export interface ServiceOptions {
   web: boolean;
   contentDir: string;
   port?: number;
+  /** Reuse an open store (`npm start` shares it with the bounce listener); it is then not closed here. */
+  store?: Store;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface ServiceOptions {
 export async function runService(config: Config, options: ServiceOptions): Promise<number> {
   const log = jsonLogger();
   // One Store for the scheduler, its sends and the web server (two SQLite handles in one process would lock each other).
-  const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
+  const store = options.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = createTransport(config);
   const scheduler = new Scheduler({ config, store, log, run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }) });
   let web: RunningWebServer | undefined;
@@ -40,7 +43,7 @@ export async function runService(config: Config, options: ServiceOptions): Promi
       await scheduler.stop();
       await web?.close();
       await transport.close();
-      await store.close();
+      if (!options.store) await store.close();
       log('service.stopped');
     })().then(stopped);
   };

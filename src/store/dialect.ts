@@ -79,8 +79,8 @@ export async function retryOnUniqueViolation<T>(fn: () => Promise<T>): Promise<T
 }
 
 /**
- * The schema version. SQLite keeps it in `PRAGMA user_version`, as src/db.ts always has (so a file
- * made by the old code upgrades in place); PostgreSQL has no such slot, so a one-row table
+ * The schema version. SQLite keeps it in `PRAGMA user_version`, as Almanac always has (so a file
+ * made by older code upgrades in place); PostgreSQL has no such slot, so a one-row table
  * `almanac_schema` holds it.
  */
 export async function readSchemaVersion(store: Store, tx: Tx): Promise<number> {

@@ -5,6 +5,7 @@ export * from './editions.ts';
 export * from './engagement.ts';
 export * from './export.ts';
 export type * from './handle.ts';
+export * from './late.ts';
 export * from './ledger.ts';
 export * from './migrations.ts';
 export * from './open.ts';

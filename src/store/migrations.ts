@@ -13,8 +13,8 @@ const SCHEDULE_FIRES_COLUMNS = `
 
 /**
  * Versioned migrations, one list per dialect with the same tables and columns (schema.ts).
- * Never edit a released one: append. Version 1 on SQLite is exactly src/db.ts's migration, so a
- * file that code made (user_version 1) upgrades in place from version 2 on.
+ * Never edit a released one: append. Version 1 on SQLite is exactly the first release's schema, so
+ * a file that release made (user_version 1) upgrades in place from version 2 on.
  */
 export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
   // 1: subscribers, suppressions, settings, editions, the delivery ledger and send locks.

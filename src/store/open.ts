@@ -44,7 +44,7 @@ export async function openStore(target: string, options: OpenOptions = {}): Prom
 function openSqlite(path: string): Store {
   createPrivately(path);
   const sqlite = new BetterSqlite3(path);
-  // The same pragmas as src/db.ts; secure_delete as SubscriberStore sets it (erasure leaves no copy in freed pages).
+  // WAL (readers never wait for the writer), a 5 s wait for the write lock, and secure_delete (erasure leaves no copy in freed pages).
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 /**
  * Makes a new SQLite database private before SQLite opens it: it holds personal data, so a
  * directory made for it is 0700 and a new file 0600 (SQLite gives its -wal and -shm files the
- * database file's mode). An existing file keeps the mode its owner gave it. (As src/db.ts did.)
+ * database file's mode). An existing file keeps the mode its owner gave it.
  */
 export function createPrivately(path: string): void {
   if (path === ':memory:') return;

@@ -59,8 +59,13 @@ const STREAM_PAGE = 1000;
 export async function suppressIn(store: Store, tx: Tx, id: number, status: 'bounced' | 'complained', reply: string, now: string): Promise<void> {
   const row = await lockRows(store, tx.selectFrom('subscribers').select('email').where('id', '=', id)).executeTakeFirst();
   if (!row) return;
-  await tx.updateTable('subscribers').set({ status, last_reply: reply, updated_at: now }).where('id', '=', id).execute();
-  await addSuppressionIn(tx, row.email, status, now);
+  await suppressLockedIn(tx, { id, email: row.email }, status, reply, now);
+}
+
+/** suppressIn for a subscriber the caller already read and holds locked (subscriberIn with lock): one read fewer. */
+export async function suppressLockedIn(tx: Tx, subscriber: { id: number; email: string }, status: 'bounced' | 'complained', reply: string, now: string): Promise<void> {
+  await tx.updateTable('subscribers').set({ status, last_reply: reply, updated_at: now }).where('id', '=', subscriber.id).execute();
+  await addSuppressionIn(tx, subscriber.email, status, now);
 }
 
 /** Counts one consecutive soft bounce; suppresses as 'bounced' at `limit`; true if suppressed. */
@@ -74,6 +79,32 @@ export async function recordSoftBounceIn(store: Store, tx: Tx, id: number, reply
   if (!row || row.soft_bounces < limit) return false;
   await suppressIn(store, tx, id, 'bounced', reply, now);
   return true;
+}
+
+/** The subscriber with this id, read inside a caller's transaction; `lock` holds its row (PostgreSQL) until the transaction ends. */
+export async function subscriberIn(store: Store, tx: Tx, id: number, lock = false): Promise<Subscriber | undefined> {
+  const query = tx.selectFrom('subscribers').selectAll().where('id', '=', id);
+  const row = await (lock ? lockRows(store, query) : query).executeTakeFirst();
+  return row && toSubscriber(row);
+}
+
+/**
+ * Sets the soft-bounce count from the ledger's run of late soft bounces (src/store/late.ts); never
+ * lowers it (the SMTP-time count may be ahead). Returns the count now kept (0 when the row is gone).
+ * CASE rather than max()/greatest(): one text that SQLite and PostgreSQL both accept.
+ */
+export async function setSoftBouncesIn(tx: Tx, id: number, count: number, reply: string, now: string): Promise<number> {
+  const row = await tx
+    .updateTable('subscribers')
+    .set((eb) => ({
+      soft_bounces: eb.case().when('soft_bounces', '>', count).then(eb.ref('soft_bounces')).else(count).end(),
+      last_reply: reply,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .returning('soft_bounces')
+    .executeTakeFirst();
+  return row?.soft_bounces ?? 0;
 }
 
 /** A delivered message ends a run of soft bounces (several subscribers in one statement). */
@@ -92,9 +123,9 @@ async function addSuppressionIn(tx: Tx, email: string, reason: string, now: stri
 }
 
 /**
- * The subscriber list and the suppression list, the same operations as src/subscribers/store.ts,
- * async, written once for SQLite and PostgreSQL. Every operation that reads and then writes runs in
- * one transaction and locks the row it reads (dialect.ts), so web servers on several hosts agree.
+ * The subscriber list and the suppression list, async, written once for SQLite and PostgreSQL.
+ * Every operation that reads and then writes runs in one transaction and locks the row it reads
+ * (dialect.ts), so web servers on several hosts agree.
  */
 export class SubscriberStore {
   constructor(
@@ -173,6 +204,11 @@ export class SubscriberStore {
   /** Counts a consecutive soft bounce; suppresses as 'bounced' when it reaches `limit`; returns true if suppressed. */
   async recordSoftBounce(id: number, reply: string, limit: number): Promise<boolean> {
     return transaction(this.store, (tx) => recordSoftBounceIn(this.store, tx, id, reply, limit, this.now()));
+  }
+
+  /** Sets the soft-bounce count from the ledger's run of late soft bounces; never lowers it. Returns the count kept. */
+  async setSoftBounces(id: number, count: number, reply: string): Promise<number> {
+    return setSoftBouncesIn(this.store.db, id, count, reply, this.now());
   }
 
   /** A delivered message ends a run of soft bounces. */

@@ -1,8 +1,7 @@
 import type { Kind } from '../config.ts';
 import type { ConsentSource } from '../subscribers/consent.ts';
 
-// The store's domain types. They are the same shapes as the synchronous store's
-// (src/subscribers/store.ts, src/delivery/ledger.ts), so callers switch by changing imports only.
+// The store's domain types: subscribers and the delivery ledger, the same on SQLite and PostgreSQL.
 
 export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced' | 'complained';
 
@@ -84,8 +83,23 @@ export function editionsOf(s: Pick<Subscriber, 'midweek' | 'sunday'>): Kind[] {
 }
 
 /**
- * A recipient's state for one edition (see src/delivery/ledger.ts for the meaning of each):
- * 'sending' is written before the SMTP transaction, the others after it.
+ * A recipient's state for one edition.
+ * - sending:  written before the SMTP transaction (by the send loop, src/store/ledger.ts); a row a
+ *             killed run left 'sending' never had its end-of-data written and is sent again.
+ * - sent:     the server replied 250; never sent again.
+ * - deferred: 4xx (or the connection failed before the data went out); retried in this run and the next.
+ * - bounced:  5.1.x unknown mailbox; the subscriber is suppressed.
+ * - failed:   other 5xx; recorded with the reply, not retried.
+ * - in_doubt: the message may or may not have arrived: its end-of-data may have reached the server
+ *             and no reply was recorded (written just before the final `.`, then replaced by the
+ *             reply; left by a crash or a connection lost after the `.`); not resent unless `--resend-unknown`.
+ * - skipped:  the address is suppressed; not sent.
+ * Late outcomes (src/bounces/: a bounce or complaint that arrived after the relay said 250, written by
+ * src/store/late.ts) move a row on:
+ * - bounced:      also a late hard bounce (late_status, late_diagnostic, late_at say which and when).
+ * - soft_bounced: a late soft bounce (mailbox full, temporary failure given up); counted toward the limit.
+ * - complained:   the recipient reported the copy as spam; the subscriber is suppressed.
+ * - failed:       also a late permanent failure that is not about the address (policy, content).
  */
 export type DeliveryState = 'sending' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'in_doubt' | 'skipped' | 'soft_bounced' | 'complained';
 

@@ -1,4 +1,4 @@
-import type { DeliveryRecord, Subscriber } from './store.ts';
+import type { DeliveryRecord, Subscriber } from '../store/types.ts';
 
 /** The shape of a subscriber export; src/store/export.ts writes it. */
 export type ExportFormat = 'csv' | 'json';

@@ -1,6 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KINDS, type Config, type Kind } from '../config.ts';
-import type { Db } from '../db.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { KINDS, type Kind } from '../config.ts';
 import type { RecipientLinks } from '../render/render-edition.ts';
 
 /** What a link does; each purpose signs differently, so a token for one never works for another. */
@@ -19,15 +18,6 @@ const CODE_KINDS: Record<number, Kind> = { 1: 'midweek', 2: 'sunday' };
 const EDITION_BITS: Record<Kind, number> = { midweek: 1, sunday: 2 };
 const MAC_BYTES = 16;
 const BASE_BYTES = 9; // version, purpose, kind, 6-byte id
-const SETTING_SECRET = 'token_secret';
-
-/** The signing secret: config.secret (ALMANAC_SECRET), else one generated once and kept in the settings table. */
-export function loadSecret(db: Db, config: Pick<Config, 'secret'>): string {
-  if (config.secret) return config.secret;
-  // INSERT OR IGNORE then read: two processes starting together agree on one secret.
-  db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(SETTING_SECRET, randomBytes(32).toString('base64url'));
-  return (db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTING_SECRET) as { value: string }).value;
-}
 
 /**
  * Opaque, signed link tokens: base64url of [version, purpose, kind (unsubscribe) or editions asked for (confirm),

@@ -1,13 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config.ts';
-import type { Db } from '../db.ts';
 import type { Transport } from '../delivery/transport.ts';
 import { redact } from '../redact.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
 import { SubscriberStore } from '../store/subscribers.ts';
 import { Tokens } from '../subscribers/tokens.ts';
-import { HttpError, type ParsedBody, type Reply } from './http.ts';
+import type { ParsedBody, Reply } from './http.ts';
 import type { TrackingDeps } from '../tracking/handler.ts';
 import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
@@ -94,13 +93,3 @@ export interface RouteRequest {
 }
 
 export type Handler = (r: RouteRequest, app: App) => Promise<Reply> | Reply;
-
-/**
- * The store's better-sqlite3 handle, for a route whose module still uses the synchronous store (src/db.ts) until it
- * moves to src/store/: on SQLite it is the store's own handle (one handle per process); on PostgreSQL there is
- * none, and the request gets a 503 that says so.
- */
-export function sqliteHandle(app: App, what: string): Db {
-  if (app.db.sqlite) return app.db.sqlite;
-  throw new HttpError(503, `${what} does not run on PostgreSQL yet`);
-}

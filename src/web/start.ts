@@ -1,12 +1,10 @@
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
-import type { Db } from '../db.ts';
 import { createTransport } from '../delivery/create-transport.ts';
 import type { Transport } from '../delivery/transport.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
-import { storeOnSqliteHandle } from '../store/shared-sqlite.ts';
 import { createTrackingDeps } from '../tracking/setup.ts';
 import { createWebServer, serverIdle } from './server.ts';
 
@@ -22,11 +20,6 @@ export interface StartWebServerOptions {
   health?: () => Record<string, unknown>;
   /** Reuse an open store instead of opening config.dbPath (it is then not closed by close()). */
   store?: Store;
-  /**
-   * Reuse a better-sqlite3 handle opened with src/db.ts (it is then not closed by close()).
-   * Transitional: for callers not yet on src/store/; `store` wins when both are given.
-   */
-  db?: Db;
   /** Reuse a transport instead of createTransport(config) (it is then not closed by close()). */
   transport?: Transport;
 }
@@ -44,8 +37,8 @@ export interface RunningWebServer {
  * server; resolves once it listens. An unreachable PostgreSQL throws StoreUnavailableError (exit 2).
  */
 export async function startWebServer(config: Config, opts: StartWebServerOptions = {}): Promise<RunningWebServer> {
-  const owned = !opts.store && !opts.db;
-  const store = opts.store ?? (opts.db ? storeOnSqliteHandle(opts.db) : await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
+  const owned = !opts.store;
+  const store = opts.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = opts.transport ?? createTransport(config);
   // Always served, even with ALMANAC_TRACKING=off: links in copies already sent keep working.
   const tracking = await createTrackingDeps(store, config);

@@ -4,17 +4,22 @@ import { providerAnalysis, WebhookError, type ProviderEvent } from '../../bounce
 import { mailgunEvent, verifyMailgun } from '../../bounces/providers/mailgun.ts';
 import { postmarkEvent, verifyPostmark } from '../../bounces/providers/postmark.ts';
 import { httpsFetch, isSnsUrl, sesEvents, verifySns } from '../../bounces/providers/ses.ts';
-import { sqliteHandle, type App, type Handler } from '../app.ts';
+import type { App, Handler } from '../app.ts';
 import { HttpError, type Reply } from '../http.ts';
 
 /** Provider payloads can carry a message's headers (SES up to 256 KB per SNS message). */
 const MAX_WEBHOOK_BYTES = 512 * 1024;
 
-const processors = new WeakMap<App, BounceProcessor>();
+const processors = new WeakMap<App, Promise<BounceProcessor>>();
 
-function processor(app: App): BounceProcessor {
+/** The server's bounce processor, on its store (SQLite or PostgreSQL), made at the first webhook. */
+function processor(app: App): Promise<BounceProcessor> {
   let p = processors.get(app);
-  if (!p) processors.set(app, (p = new BounceProcessor(sqliteHandle(app, 'bounce webhooks'), app.config, app.clock)));
+  if (!p) {
+    p = BounceProcessor.open(app.db, app.config, app.clock);
+    p.catch(() => processors.delete(app)); // a store that failed now may answer the next webhook
+    processors.set(app, p);
+  }
   return p;
 }
 
@@ -39,8 +44,8 @@ function reply(status: number, body: Record<string, unknown>, headers?: Record<s
 }
 
 /** Applies verified events; the log line counts outcomes and never names an address. */
-function apply(app: App, source: string, events: ProviderEvent[]): Reply {
-  const results = processor(app).applyEvents(events.map((e) => providerAnalysis(source, e, app.config.bounce.address)));
+async function apply(app: App, source: string, events: ProviderEvent[]): Promise<Reply> {
+  const results = await (await processor(app)).applyEvents(events.map((e) => providerAnalysis(source, e, app.config.bounce.address)));
   const counts = { changed: 0, unchanged: 0, ignored: 0 };
   for (const r of results) counts[r.outcome]++;
   // Why each event was ignored (the reason names no address; the result line would).

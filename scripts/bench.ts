@@ -520,6 +520,8 @@ export interface DkimPair {
   unsigned: number;
   signed: number;
   ratio: number;
+  /** Peak RSS of the signed sender process, MB. */
+  signedRssMb: number;
   /** Event loop thread's CPU per message (Linux), unsigned and signed. */
   mainThreadUs?: [number, number];
 }
@@ -588,7 +590,7 @@ export function resultJson(r: BenchResult): Record<string, unknown> {
           dkim_msgs_per_s: round(r.signed.msgsPerSecond),
           dkim_ratio: round(r.signed.ratio, 2),
           dkim_pair_ratios: r.signed.pairs.map((p) => round(p.ratio, 2)),
-          dkim_pairs: r.signed.pairs.map((p) => ({ load_avg_1m: p.load, msgs_per_s: round(p.unsigned), dkim_msgs_per_s: round(p.signed) })),
+          dkim_pairs: r.signed.pairs.map((p) => ({ load_avg_1m: p.load, msgs_per_s: round(p.unsigned), dkim_msgs_per_s: round(p.signed), dkim_peak_rss_mb: round(p.signedRssMb) })),
           dkim_peak_rss_mb: round(r.signed.maxRssMb),
           dkim_sender_cpu_us_per_msg: round(r.signed.sender.cpuUsPerMessage),
           ...(r.signed.sender.mainThreadCpuUsPerMessage !== undefined && r.sender.mainThreadCpuUsPerMessage !== undefined
@@ -768,7 +770,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
           const u = (unsignedReport.sent * 1000) / unsignedReport.wallMs;
           const sg = (report.sent * 1000) / report.wallMs;
           const mains = unsignedReport.mainThreadCpuUsPerMessage !== undefined && report.mainThreadCpuUsPerMessage !== undefined ? { mainThreadUs: [unsignedReport.mainThreadCpuUsPerMessage, report.mainThreadCpuUsPerMessage] as [number, number] } : {};
-          pairResults.push({ load: pairLoad, unsigned: u, signed: sg, ratio: sg / u, ...mains });
+          pairResults.push({ load: pairLoad, unsigned: u, signed: sg, ratio: sg / u, signedRssMb: report.maxRssMb, ...mains });
         }
         signed = {
           sender: first!.report,

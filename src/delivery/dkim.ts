@@ -66,7 +66,7 @@ export class DkimSigner {
   }
 
   /** The DKIM-Signature header lines (CRLF-terminated) to put in front of the message. */
-  sign(message: readonly Buffer[]): Promise<Buffer> {
+  async sign(message: readonly Buffer[]): Promise<Buffer> {
     const { header, body } = splitMessage(message);
     const bodyHash = this.bodyHash(body);
     const { data, h } = this.relaxedHeaders(parseHeaderFields(header.toString('latin1')));

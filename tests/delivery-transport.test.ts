@@ -317,6 +317,19 @@ describe('SMTP transport against a real server', () => {
     expect(raw.startsWith('DKIM-Signature: v=1; a=rsa-sha256;')).toBe(true);
     expect(raw.endsWith(Buffer.concat(last.raw).toString('utf8'))).toBe(true);
   });
+
+  test('a copy whose body fails mid-DATA (its end-of-data gate or its signature) is not in doubt, and its connection is not reused', async () => {
+    const server = await startSmtpServer();
+    const { h, pieces } = await setup({ SMTP_MAX_CONNECTIONS: '1' }, server);
+    const failing = { ...pieces('gate-fails@example.org'), beforeEndOfData: () => Promise.reject(new Error('the ledger is gone')) };
+    const error = await sendError(h.transport, failing);
+    expect(error.inDoubt).toBe(false);
+    const next = pieces('next@example.org');
+    expect(await h.transport.send(next)).toMatchObject({ status: 'sent' });
+    expect(server.messages.map((m) => m.to[0])).toEqual(['next@example.org']);
+    expect(server.messages[0]!.raw).toBe(Buffer.concat(next.raw).toString('utf8'));
+    expect(server.connectionsOpened()).toBe(2);
+  }, 20_000);
 });
 
 describe('outbox transport (no SMTP_URL)', () => {

@@ -307,6 +307,9 @@ class Channel {
       // Joined in this connection's buffer when nodemailer reads the body (after the server's 354).
       const bytes = () => (raw instanceof Promise ? raw.then((pieces) => this.bytes(pieces)) : this.bytes(raw));
       this.connection.send({ from: message.from, to: [message.to] }, new MessageBody(bytes, probe, message.beforeEndOfData), (error, info) => {
+        // The body failed mid-DATA (its end-of-data gate or its signature): the session is stuck
+        // inside the data, so this connection must not carry another message.
+        if (error && (error as NodemailerError).code === 'ESTREAM') this.close();
         if (error) return reject(error);
         resolve(String(info.response ?? '250'));
       });

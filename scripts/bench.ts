@@ -20,7 +20,10 @@
  *
  * With `--dkim`, step 3 runs twice against the same sink, on two copies of the seeded database:
  * unsigned, then DKIM-signed with an RSA-2048 key generated for the run (`--ed25519` adds an
- * Ed25519 signature beside it), and both are reported side by side.
+ * Ed25519 signature beside it), and both are reported side by side. It does so `--pairs N` times
+ * (default 3), alternating unsigned and signed, each on its own copy of the database: the machine's
+ * load drifts during a run, so the ratio reported is the median of the pairs' ratios (each pair's
+ * is printed too).
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -69,6 +72,8 @@ export interface BenchOptions {
   db?: string;
   /** Cooperating sender processes for the PostgreSQL run (besides the one-sender run). @default 1 */
   senders: number;
+  /** With `dkim`: alternating unsigned/signed pairs of sends; the ratio reported is their median. @default 3 */
+  pairs: number;
 }
 
 /** Parses `--subscribers N --baseline N --connections C [--content DIR]`; errors say what was expected. */
@@ -85,6 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       tracking: { type: 'boolean' },
       db: { type: 'string' },
       senders: { type: 'string' },
+      pairs: { type: 'string' },
     },
     strict: true,
   });
@@ -92,6 +98,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     throw new Error(`--db: expected a postgres:// or postgresql:// URL, found ${JSON.stringify(redactUrl(values.db))}`);
   }
   if (values.senders !== undefined && values.db === undefined) throw new Error('--senders: needs --db postgres://… (several senders share an edition on PostgreSQL only)');
+  if (values.pairs !== undefined && values.dkim !== true && values.ed25519 !== true) throw new Error('--pairs: needs --dkim (pairs of unsigned and signed sends)');
   const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -108,6 +115,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     tracking: values.tracking === true,
     ...(values.db !== undefined ? { db: values.db } : {}),
     senders: int('senders', values.senders, 1, 1),
+    pairs: int('pairs', values.pairs, 3, 1),
   };
 }
 
@@ -495,12 +503,34 @@ export interface BenchResult {
   sinkCpuShare: number | undefined;
   speedup: number;
   load: number[];
-  /** The same send DKIM-signed (`--dkim`), against the same sink, right after the unsigned one. */
-  signed?: { sender: SenderReport; msgsPerSecond: number; sinkCpuShare: number | undefined; algorithms: string };
+  /**
+   * The same send DKIM-signed (`--dkim`), against the same sink, right after the unsigned one: the
+   * first signed run's figures, every pair's throughputs, and the median of the pairs' ratios.
+   */
+  signed?: { sender: SenderReport; msgsPerSecond: number; sinkCpuShare: number | undefined; algorithms: string; pairs: DkimPair[]; ratio: number; maxRssMb: number };
   /** The same send with ALMANAC_TRACKING=clicks (`--tracking`), against the same sink. */
   tracked?: { sender: SenderReport; msgsPerSecond: number };
   /** The same send on PostgreSQL (`--db`): one sender, and `--senders N` sharing the edition. */
   postgres?: { one: PostgresRun; many?: PostgresRun };
+}
+
+/** One unsigned send and the signed send right after it (`--dkim`), with the 1-minute load average before the pair. */
+export interface DkimPair {
+  load: number;
+  unsigned: number;
+  signed: number;
+  ratio: number;
+  /** Peak RSS of the signed sender process, MB. */
+  signedRssMb: number;
+  /** Event loop thread's CPU per message (Linux), unsigned and signed. */
+  mainThreadUs?: [number, number];
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** One send of the edition on PostgreSQL by one or more sender processes started together. */
@@ -558,8 +588,10 @@ export function resultJson(r: BenchResult): Record<string, unknown> {
       ? {
           dkim: r.signed.algorithms,
           dkim_msgs_per_s: round(r.signed.msgsPerSecond),
-          dkim_ratio: round(r.signed.msgsPerSecond / r.msgsPerSecond, 2),
-          dkim_peak_rss_mb: round(r.signed.sender.maxRssMb),
+          dkim_ratio: round(r.signed.ratio, 2),
+          dkim_pair_ratios: r.signed.pairs.map((p) => round(p.ratio, 2)),
+          dkim_pairs: r.signed.pairs.map((p) => ({ load_avg_1m: p.load, msgs_per_s: round(p.unsigned), dkim_msgs_per_s: round(p.signed), dkim_peak_rss_mb: round(p.signedRssMb) })),
+          dkim_peak_rss_mb: round(r.signed.maxRssMb),
           dkim_sender_cpu_us_per_msg: round(r.signed.sender.cpuUsPerMessage),
           ...(r.signed.sender.mainThreadCpuUsPerMessage !== undefined && r.sender.mainThreadCpuUsPerMessage !== undefined
             ? { main_thread_cpu_us_per_msg: round(r.sender.mainThreadCpuUsPerMessage), dkim_main_thread_cpu_us_per_msg: round(r.signed.sender.mainThreadCpuUsPerMessage) }
@@ -620,7 +652,7 @@ export function formatTable(r: BenchResult): string {
     ['speedup over the baseline', `${f(r.speedup, 1)}×`],
     [
       'sink received',
-      `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed` : ''}${r.tracked ? ` + ${f(r.subscribers)} tracked` : ''}${r.postgres ? ` + ${r.postgres.many ? 2 : 1} × ${f(r.subscribers)} on PostgreSQL` : ''} + ${f(r.baseline.count)} baseline`,
+      `${f(r.sink.messages)} messages = ${f(r.subscribers)} sent${r.signed ? ` + ${f(r.subscribers)} signed${r.signed.pairs.length > 1 ? ` + ${r.signed.pairs.length - 1} × ${f(r.subscribers)} unsigned and signed (pairs 2–${r.signed.pairs.length})` : ''}` : ''}${r.tracked ? ` + ${f(r.subscribers)} tracked` : ''}${r.postgres ? ` + ${r.postgres.many ? 2 : 1} × ${f(r.subscribers)} on PostgreSQL` : ''} + ${f(r.baseline.count)} baseline`,
     ],
   ];
   if (r.tracked) {
@@ -634,6 +666,8 @@ export function formatTable(r: BenchResult): string {
     const s = r.signed;
     rows.push(
       [`DKIM-signed send (${s.algorithms}), end to end`, `${f(s.msgsPerSecond)} msg/s = ${f(s.msgsPerSecond / r.msgsPerSecond, 2)}× unsigned (${f(r.msgsPerSecond)} msg/s)`],
+      ...s.pairs.slice(1).map((p, i): [string, string] => [`pair ${i + 2}: unsigned, then signed (load ${p.load.toFixed(2)})`, `${f(p.unsigned)} → ${f(p.signed)} msg/s = ${f(p.ratio, 2)}×`]),
+      [`signed ÷ unsigned, median of ${s.pairs.length} alternating pair${s.pairs.length === 1 ? '' : 's'}`, `${f(s.ratio, 2)}× (${s.pairs.map((p) => f(p.ratio, 2)).join(', ')})`],
       ['signed: send loop only (sendEdition)', `${f((s.sender.sent * 1000) / s.sender.engineMs)} msg/s`],
       ['signed: sender CPU (user + system, all threads) per message', `${f(s.sender.cpuUsPerMessage)} µs (unsigned ${f(r.sender.cpuUsPerMessage)} µs)`],
       [
@@ -643,7 +677,7 @@ export function formatTable(r: BenchResult): string {
           : `${f(s.sender.mainThreadCpuUsPerMessage)} µs (unsigned ${f(r.sender.mainThreadCpuUsPerMessage)} µs)`,
       ],
       ['signed: sink CPU during the send', s.sinkCpuShare === undefined ? 'n/a' : `${f(s.sinkCpuShare * 100)}% of one core`],
-      ['signed: peak RSS of the sender process (maxRSS)', `${f(s.sender.maxRssMb, 1)} MB (unsigned ${f(r.sender.maxRssMb, 1)} MB)`],
+      ['signed: peak RSS of the sender process (maxRSS, highest of the signed runs)', `${f(s.maxRssMb, 1)} MB (unsigned ${f(r.sender.maxRssMb, 1)} MB)`],
     );
   }
   if (r.postgres) {
@@ -691,8 +725,12 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
     say(`bench: seeding ${options.subscribers.toLocaleString('en-US')} subscribers in ${dbPath}`);
     const { ms: seedMs } = await seedDatabase(dbPath, options.subscribers);
     // The signed run sends the same edition to the same subscribers: from a copy made before any send.
-    const signedDbPath = join(dir, 'almanac-signed.db');
-    if (options.dkim) copyFileSync(dbPath, signedDbPath);
+    const pairs = options.dkim ? options.pairs : 0;
+    const pairDbPaths = Array.from({ length: pairs }, (_, i) => ({ unsigned: i === 0 ? dbPath : join(dir, `almanac-unsigned-${i + 1}.db`), signed: join(dir, `almanac-signed-${i + 1}.db`) }));
+    for (const [i, p] of pairDbPaths.entries()) {
+      if (i > 0) copyFileSync(dbPath, p.unsigned);
+      copyFileSync(dbPath, p.signed);
+    }
     const trackedDbPath = join(dir, 'almanac-tracked.db');
     if (options.tracking) copyFileSync(dbPath, trackedDbPath);
     const sinkProcess = await startSinkProcess();
@@ -711,16 +749,37 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       if (options.dkim) {
         const dkim = benchDkim(options.ed25519);
         const algorithms = dkim.ed25519 ? 'rsa-sha256 2048 + ed25519-sha256' : 'rsa-sha256 2048';
-        say(`bench: the same send DKIM-signed (${algorithms}, key generated for this run)`);
-        const cpu0 = processCpuSeconds(sinkProcess.pid);
-        const report = await runSenderProcess({ ...input, dbPath: signedDbPath, dkim });
-        const cpu1 = processCpuSeconds(sinkProcess.pid);
-        if (report.sent !== options.subscribers || !report.complete) throw new Error(`bench: the signed send did not complete: ${JSON.stringify(report)}`);
+        const pairResults: DkimPair[] = [];
+        let first: { report: SenderReport; sinkCpuShare: number | undefined } | undefined;
+        let maxRssMb = 0;
+        for (const [i, paths] of pairDbPaths.entries()) {
+          let unsignedReport = sender;
+          const pairLoad = i === 0 ? load[0]! : Math.round(loadavg()[0]! * 100) / 100;
+          if (i > 0) {
+            say(`bench: pair ${i + 1} of ${pairs}: unsigned`);
+            unsignedReport = await runSenderProcess({ ...input, dbPath: paths.unsigned });
+            if (unsignedReport.sent !== options.subscribers || !unsignedReport.complete) throw new Error(`bench: the unsigned send of pair ${i + 1} did not complete: ${JSON.stringify(unsignedReport)}`);
+          }
+          say(i === 0 ? `bench: the same send DKIM-signed (${algorithms}, key generated for this run)` : `bench: pair ${i + 1} of ${pairs}: signed`);
+          const cpu0 = processCpuSeconds(sinkProcess.pid);
+          const report = await runSenderProcess({ ...input, dbPath: paths.signed, dkim });
+          const cpu1 = processCpuSeconds(sinkProcess.pid);
+          if (report.sent !== options.subscribers || !report.complete) throw new Error(`bench: the signed send did not complete: ${JSON.stringify(report)}`);
+          first ??= { report, sinkCpuShare: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (report.wallMs / 1000) : undefined };
+          maxRssMb = Math.max(maxRssMb, report.maxRssMb);
+          const u = (unsignedReport.sent * 1000) / unsignedReport.wallMs;
+          const sg = (report.sent * 1000) / report.wallMs;
+          const mains = unsignedReport.mainThreadCpuUsPerMessage !== undefined && report.mainThreadCpuUsPerMessage !== undefined ? { mainThreadUs: [unsignedReport.mainThreadCpuUsPerMessage, report.mainThreadCpuUsPerMessage] as [number, number] } : {};
+          pairResults.push({ load: pairLoad, unsigned: u, signed: sg, ratio: sg / u, signedRssMb: report.maxRssMb, ...mains });
+        }
         signed = {
-          sender: report,
-          msgsPerSecond: (report.sent * 1000) / report.wallMs,
-          sinkCpuShare: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (report.wallMs / 1000) : undefined,
+          sender: first!.report,
+          msgsPerSecond: (first!.report.sent * 1000) / first!.report.wallMs,
+          sinkCpuShare: first!.sinkCpuShare,
           algorithms,
+          pairs: pairResults,
+          ratio: median(pairResults.map((p) => p.ratio)),
+          maxRssMb,
         };
       }
       let tracked: BenchResult['tracked'];
@@ -741,10 +800,10 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       const baseline = await runBaseline({ edition, config, count, connections: options.connections });
       sink = await sinkProcess.stop();
       const pgSends = postgres ? (postgres.many ? 2 : 1) : 0;
-      const expected = options.subscribers * (1 + (signed ? 1 : 0) + (tracked ? 1 : 0) + pgSends) + baseline.sent;
+      const expected = options.subscribers * (1 + (signed ? 2 * pairs - 1 : 0) + (tracked ? 1 : 0) + pgSends) + baseline.sent;
       if (sink.messages !== expected || sink.recipients !== expected) {
         throw new Error(
-          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${options.subscribers} signed` : ''}${tracked ? ` + ${options.subscribers} tracked` : ''}${pgSends ? ` + ${pgSends} × ${options.subscribers} on PostgreSQL` : ''} + ${baseline.sent} baseline`,
+          `bench: the sink received ${sink.messages} messages (${sink.recipients} recipients), expected ${options.subscribers}${signed ? ` + ${2 * pairs - 1} × ${options.subscribers} (unsigned and signed pairs)` : ''}${tracked ? ` + ${options.subscribers} tracked` : ''}${pgSends ? ` + ${pgSends} × ${options.subscribers} on PostgreSQL` : ''} + ${baseline.sent} baseline`,
         );
       }
       const msgsPerSecond = (sender.sent * 1000) / sender.wallMs;

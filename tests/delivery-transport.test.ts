@@ -284,6 +284,52 @@ describe('SMTP transport against a real server', () => {
     }
     expect(tags.b!.length).toBeGreaterThan(100);
   });
+
+  test('DKIM: the signature is computed beside the envelope; copies refused or dropped are classified as unsigned ones are, and the end-of-data still waits for the sender', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const server = await startSmtpServer({
+      onRcpt: (to) => (to.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user' } : to.startsWith('drop-rcpt') ? 'drop' : 'accept'),
+      onData: (m) => (m.to[0]!.startsWith('drop-data') ? 'drop' : 'accept'),
+    });
+    const dkimEnv = { DKIM_DOMAIN: 'almanac.example', DKIM_SELECTOR: 'news2026', DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    const { h, pieces } = await setup({ SMTP_MAX_CONNECTIONS: '2', ...dkimEnv }, server);
+    // The end-of-data gate: nothing has arrived while the sender records the copy as in doubt.
+    const seenAtGate: number[] = [];
+    const gated = { ...pieces('gated@example.org'), beforeEndOfData: async () => {
+      seenAtGate.push(server.messages.length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } };
+    expect(await h.transport.send(gated)).toMatchObject({ status: 'sent' });
+    expect(seenAtGate).toEqual([0]);
+    expect(await h.transport.send(pieces('nobody@example.org'))).toMatchObject({ status: 'bounced' });
+    expect((await sendError(h.transport, pieces('drop-rcpt@example.org'))).inDoubt).toBe(false);
+    const afterData = await sendError(h.transport, pieces('drop-data@example.org'));
+    expect(afterData.inDoubt).toBe(true);
+    const last = pieces('ok@example.org');
+    expect(await h.transport.send(last)).toMatchObject({ status: 'sent' });
+    expect(server.messages.map((m) => [m.to[0], !!m.dropped])).toEqual([
+      ['gated@example.org', false],
+      ['drop-data@example.org', true],
+      ['ok@example.org', false],
+    ]);
+    // Signed, and the copy itself arrives byte for byte after its DKIM-Signature header.
+    const raw = server.messages.at(-1)!.raw;
+    expect(raw.startsWith('DKIM-Signature: v=1; a=rsa-sha256;')).toBe(true);
+    expect(raw.endsWith(Buffer.concat(last.raw).toString('utf8'))).toBe(true);
+  });
+
+  test('a copy whose body fails mid-DATA (its end-of-data gate or its signature) is not in doubt, and its connection is not reused', async () => {
+    const server = await startSmtpServer();
+    const { h, pieces } = await setup({ SMTP_MAX_CONNECTIONS: '1' }, server);
+    const failing = { ...pieces('gate-fails@example.org'), beforeEndOfData: () => Promise.reject(new Error('the ledger is gone')) };
+    const error = await sendError(h.transport, failing);
+    expect(error.inDoubt).toBe(false);
+    const next = pieces('next@example.org');
+    expect(await h.transport.send(next)).toMatchObject({ status: 'sent' });
+    expect(server.messages.map((m) => m.to[0])).toEqual(['next@example.org']);
+    expect(server.messages[0]!.raw).toBe(Buffer.concat(next.raw).toString('utf8'));
+    expect(server.connectionsOpened()).toBe(2);
+  }, 20_000);
 });
 
 describe('outbox transport (no SMTP_URL)', () => {

@@ -3,7 +3,7 @@ import DKIM from 'nodemailer/lib/dkim';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { DkimConfig } from '../src/config.ts';
 import { PlainBodyCheck, isPlainPiece, relaxedBody } from '../src/delivery/dkim-canon.ts';
-import { DKIM_SIGNED_HEADERS, DkimSigner } from '../src/delivery/dkim.ts';
+import { DKIM_SIGNED_HEADERS, DkimSigner, foldSignature } from '../src/delivery/dkim.ts';
 import { buildMessage, buildMessageBytes, compileMessage, encodeQuotedPrintable, messageCommonFor, newMessageId } from '../src/delivery/mime.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
 import { renderEdition } from '../src/render/render-edition.ts';
@@ -108,6 +108,15 @@ describe('DKIM signer', () => {
       expect(relaxedBody(Buffer.concat(buffers)).equals(Buffer.concat(buffers)), JSON.stringify(pieces)).toBe(false);
     }
     expect(check.isPlain([Buffer.from('a '), Buffer.from('b\r\n')])).toBe(true);
+  });
+
+  test("folds the signature exactly as nodemailer's expression does, for every length", () => {
+    const nodemailerFold = (b64: string) => b64.replace(/(^.{73}|.{75}(?!\r?\n|\r))/g, '$&\r\n ').trim();
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    for (let n = 0; n <= 600; n++) {
+      const b64 = Array.from({ length: n }, (_, i) => alphabet[(i * 7 + n) % 64]).join('');
+      expect(foldSignature(b64), `length ${n}`).toBe(nodemailerFold(b64));
+    }
   });
 
   test('the shared-prefix hash equals a hash of the whole body, whatever the copy', async () => {

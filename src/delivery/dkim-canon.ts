@@ -1,12 +1,13 @@
 /**
  * DKIM relaxed canonicalisation (RFC 6376 3.4.2 and 3.4.4) for the signer in dkim.ts.
  *
- * Headers are canonicalised per copy (they are a few hundred bytes). The body is not: Almanac's
- * bodies are built so that relaxed canonicalisation leaves them unchanged (CRLF line ends, no tab,
- * no run of spaces, no space before a line end, one line end after the closing boundary; see
- * encodeQuotedPrintable in mime.ts). `PlainBodyCheck` verifies that invariant on every copy
- * (shared pieces once, per-copy pieces each time) and the signer falls back to `relaxedBody` for a
- * body that breaks it, so a wrong body hash is never the price of the fast path.
+ * Headers are canonicalised per copy (a few hundred bytes; the signer remembers the lines that every
+ * copy shares). The body is not: Almanac's bodies are built so that relaxed canonicalisation leaves
+ * them unchanged (CRLF line ends, no tab, no run of spaces, no space before a line end, one line end
+ * after the closing boundary; see encodeQuotedPrintable in mime.ts). `PlainBodyCheck` verifies that
+ * invariant on every copy (shared pieces once, per-copy pieces each time) and the signer falls back
+ * to `relaxedBody` for a body that breaks it, so a wrong body hash is never the price of the fast
+ * path.
  */
 
 const CR = 0x0d;
@@ -45,26 +46,6 @@ export function relaxedHeaderValue(line: string): string {
     .replace(/\r?\n/g, '')
     .replace(/[ \t]+/g, ' ')
     .replace(/^ | $/g, '');
-}
-
-/**
- * The canonical header data for the signed fields named in `names` (in that order; for a name that
- * occurs twice, the last occurrence, as RFC 6376 5.4.2 reads fields bottom-up), and the `h=` list
- * of the names present.
- */
-export function relaxedHeaders(fields: readonly HeaderField[], names: readonly string[]): { data: string; h: string } {
-  const lines: string[] = [];
-  const present: string[] = [];
-  for (const name of names) {
-    const key = name.toLowerCase();
-    for (let i = fields.length - 1; i >= 0; i--) {
-      if (fields[i]!.key !== key) continue;
-      lines.push(`${key}:${relaxedHeaderValue(fields[i]!.line)}\r\n`);
-      present.push(key);
-      break;
-    }
-  }
-  return { data: lines.join(''), h: present.join(':') };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, sign as cryptoSign, type Hash, type KeyObject } from 'node:crypto';
 import type { DkimConfig } from '../config.ts';
-import { PlainBodyCheck, parseHeaderFields, relaxedBody, relaxedHeaderValue, relaxedHeaders } from './dkim-canon.ts';
+import { PlainBodyCheck, parseHeaderFields, relaxedBody, relaxedHeaderValue, type HeaderField } from './dkim-canon.ts';
 
 /**
  * Headers covered by the DKIM signature. RFC 8058 one-click unsubscribe is only honoured when the
@@ -13,6 +13,12 @@ export const DKIM_SIGNED_HEADERS = [
 
 const SIGNED_NAMES = DKIM_SIGNED_HEADERS.toLowerCase().split(':');
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** Length of a base64 SHA-256 (the `bh=` value): every copy's DKIM-Signature has the same layout. */
+const BODY_HASH_LENGTH = 44;
+/** Stands for the `bh=` value while a signature header's layout is computed (never in a header). */
+const BH_PLACEHOLDER = '\u0001'.repeat(BODY_HASH_LENGTH);
+/** Canonical header lines remembered; the shared ones (From, Subject, List-Id…) repeat on every copy. */
+const CANONICAL_CACHE_SIZE = 64;
 
 interface SigningKey {
   algorithm: 'rsa-sha256' | 'ed25519-sha256';
@@ -50,6 +56,10 @@ export class DkimSigner {
   private prefix: { pieces: readonly Buffer[]; hash: Hash } | undefined;
   /** Copies whose body needed the general canonicalisation (0 for Almanac's own messages). */
   slowBodies = 0;
+  /** Raw header field text → its canonical `name:value\r\n` line (bounded; see canonicalLine). */
+  private readonly canonical = new Map<string, string>();
+  /** Per key and `h=` list: the DKIM-Signature header around its `bh=` value, as sent and as signed. */
+  private readonly layouts = new Map<string, SignatureLayout>();
 
   constructor(config: DkimConfig) {
     this.keys = signingKeys(config);
@@ -59,9 +69,71 @@ export class DkimSigner {
   async sign(message: readonly Buffer[]): Promise<Buffer> {
     const { header, body } = splitMessage(message);
     const bodyHash = this.bodyHash(body);
-    const { data, h } = relaxedHeaders(parseHeaderFields(header.toString('latin1')), SIGNED_NAMES);
-    const lines = await Promise.all(this.keys.map((key) => signatureHeader(key, data, h, bodyHash)));
-    return Buffer.from(lines.join(''), 'latin1');
+    const { data, h } = this.relaxedHeaders(parseHeaderFields(header.toString('latin1')));
+    if (this.keys.length === 1) return this.signatureHeader(this.keys[0]!, data, h, bodyHash).then((line) => Buffer.from(line, 'latin1'));
+    return Promise.all(this.keys.map((key) => this.signatureHeader(key, data, h, bodyHash))).then((lines) => Buffer.from(lines.join(''), 'latin1'));
+  }
+
+  /**
+   * The canonical header data of the signed fields (for a name that occurs twice, the last
+   * occurrence, as RFC 6376 5.4.2 reads fields bottom-up) and the `h=` list of the names present.
+   */
+  private relaxedHeaders(fields: readonly HeaderField[]): { data: string; h: string } {
+    const last = new Map<string, HeaderField>();
+    for (const field of fields) last.set(field.key, field);
+    let data = '';
+    let h = '';
+    for (const name of SIGNED_NAMES) {
+      const field = last.get(name);
+      if (!field) continue;
+      data += this.canonicalLine(field);
+      h += h === '' ? name : `:${name}`;
+    }
+    return { data, h };
+  }
+
+  /** `name:value\r\n` in relaxed form; the fields every copy shares are canonicalised once. */
+  private canonicalLine(field: HeaderField): string {
+    let line = this.canonical.get(field.line);
+    if (line === undefined) {
+      // Per-copy fields (To, Date, Message-ID, List-Unsubscribe) come and go: keep the map small.
+      if (this.canonical.size >= CANONICAL_CACHE_SIZE) this.canonical.clear();
+      line = `${field.key}:${relaxedHeaderValue(field.line)}\r\n`;
+      this.canonical.set(field.line, line);
+    }
+    return line;
+  }
+
+  /** One complete DKIM-Signature header line for `key`, signed on libuv's thread pool. */
+  private signatureHeader(key: SigningKey, headerData: string, h: string, bodyHash: string): Promise<string> {
+    const { unsigned, canonical } = this.layout(key, h, bodyHash);
+    const data = Buffer.from(`${headerData}dkim-signature:${canonical}`, 'latin1');
+    return new Promise<string>((resolve, reject) => {
+      const done = (error: Error | null, signature: Buffer) => (error ? reject(error) : resolve(`${unsigned}${foldSignature(signature.toString('base64'))}\r\n`));
+      // RFC 8463: Ed25519 signs the SHA-256 hash of the header data (PureEdDSA over the digest).
+      if (key.algorithm === 'ed25519-sha256') cryptoSign(null, createHash('sha256').update(data).digest(), key.key, done);
+      else cryptoSign('sha256', data, key.key, done);
+    });
+  }
+
+  /**
+   * The DKIM-Signature header up to `b=`, as sent (folded) and in relaxed form (what is signed).
+   * Only `bh=` changes from copy to copy and it always has the same length, so the folding is
+   * computed once per key and `h=` list, around a placeholder.
+   */
+  private layout(key: SigningKey, h: string, bodyHash: string): { unsigned: string; canonical: string } {
+    if (bodyHash.length !== BODY_HASH_LENGTH) return signatureTags(key, h, bodyHash);
+    const id = `${key.algorithm} ${key.selector} ${h}`;
+    let layout = this.layouts.get(id);
+    if (!layout) {
+      const tags = signatureTags(key, h, BH_PLACEHOLDER);
+      const unsigned = tags.unsigned.split(BH_PLACEHOLDER);
+      const canonical = tags.canonical.split(BH_PLACEHOLDER);
+      if (unsigned.length !== 2 || canonical.length !== 2) return signatureTags(key, h, bodyHash);
+      layout = { unsigned: unsigned as [string, string], canonical: canonical as [string, string] };
+      this.layouts.set(id, layout);
+    }
+    return { unsigned: layout.unsigned[0] + bodyHash + layout.unsigned[1], canonical: layout.canonical[0] + bodyHash + layout.canonical[1] };
   }
 
   /** Base64 SHA-256 of the body's relaxed canonical form. */
@@ -111,19 +183,18 @@ function splitMessage(message: readonly Buffer[]): { header: Buffer; body: reado
   return { header: whole.subarray(0, at + 2), body: [whole.subarray(at + 4)] };
 }
 
-/** One complete DKIM-Signature header line for `key`. */
-async function signatureHeader(key: SigningKey, headerData: string, h: string, bodyHash: string): Promise<string> {
+/** A DKIM-Signature header up to `b=` split around its `bh=` value: as sent, and in relaxed form. */
+interface SignatureLayout {
+  unsigned: [string, string];
+  canonical: [string, string];
+}
+
+/** The DKIM-Signature header up to `b=` (folded, as sent) and its relaxed value (as signed). */
+function signatureTags(key: SigningKey, h: string, bodyHash: string): { unsigned: string; canonical: string } {
   const unsigned = `${foldTags(
     `DKIM-Signature: v=1; a=${key.algorithm}; c=relaxed/relaxed; d=${key.domain}; q=dns/txt; s=${key.selector}; bh=${bodyHash}; h=${h}`,
   )};\r\n b=`;
-  const data = Buffer.from(`${headerData}dkim-signature:${relaxedHeaderValue(unsigned)}`, 'latin1');
-  const signature = await new Promise<Buffer>((resolve, reject) => {
-    const done = (error: Error | null, result: Buffer) => (error ? reject(error) : resolve(result));
-    // RFC 8463: Ed25519 signs the SHA-256 hash of the header data (PureEdDSA over the digest).
-    if (key.algorithm === 'ed25519-sha256') cryptoSign(null, createHash('sha256').update(data).digest(), key.key, done);
-    else cryptoSign('sha256', data, key.key, done);
-  });
-  return `${unsigned}${foldSignature(signature.toString('base64'))}\r\n`;
+  return { unsigned, canonical: relaxedHeaderValue(unsigned) };
 }
 
 /**
@@ -145,7 +216,13 @@ function foldTags(text: string): string {
   return lines.join('\r\n');
 }
 
-/** The base64 signature folded as nodemailer folds it: 73 characters after `b=`, then 75 per line. */
-function foldSignature(b64: string): string {
-  return b64.replace(/(^.{73}|.{75}(?!\r?\n|\r))/g, '$&\r\n ').trim();
+/**
+ * The base64 signature folded as nodemailer folds it (`/(^.{73}|.{75}(?!\r?\n|\r))/g` → `$&\r\n `,
+ * trimmed): 73 characters after `b=`, then 75 per line, no fold after the last full line.
+ */
+export function foldSignature(b64: string): string {
+  if (b64.length <= 73) return b64;
+  let out = b64.slice(0, 73);
+  for (let i = 73; i < b64.length; i += 75) out += `\r\n ${b64.slice(i, i + 75)}`;
+  return out;
 }

@@ -118,21 +118,23 @@ export function createSmtpTransport(config: Config): Transport {
       await acquireSlot();
       let channel: Channel | undefined;
       const probe: DataProbe = { dataStarted: false, endOfData: false };
+      // DKIM: the signature is computed (on libuv's thread pool) while MAIL FROM, RCPT TO and DATA
+      // go back and forth; the body is read only after the server's 354, so it waits for it there.
+      const raw = dkim ? signed(dkim, message.raw) : message.raw;
+      if (raw instanceof Promise) raw.catch(() => undefined); // a copy refused at RCPT never reads it
       try {
         channel = idle.pop();
         const reused = channel !== undefined;
         channel ??= await openChannel();
-        const bytes = channel.bytes(dkim ? await signed(dkim, message.raw) : message.raw);
         try {
-          return await attempt(channel, message, bytes, probe);
+          return await attempt(channel, message, raw, probe);
         } catch (error) {
           // A pooled connection the server closed while it sat idle fails before the data: that
           // is not an outage, so the message gets one fresh connection before it counts as failed.
           if (!reused || probe.dataStarted || channel.usable) throw error;
           channel.close();
           channel = await openChannel();
-          // `bytes` may sit in the closed channel's buffer, which nothing else writes to any more.
-          return await attempt(channel, message, bytes, probe);
+          return await attempt(channel, message, raw, probe);
         }
       } catch (error) {
         const e = error as NodemailerError;
@@ -157,9 +159,9 @@ export function createSmtpTransport(config: Config): Transport {
  * One SMTP transaction on a channel: 250, or the server's own classified reply (nothing in doubt:
  * it has spoken). Connection-level failures are thrown for the caller to classify.
  */
-async function attempt(channel: Channel, message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<SendResult> {
+async function attempt(channel: Channel, message: OutgoingMessage, raw: MessageRaw, probe: DataProbe): Promise<SendResult> {
   try {
-    const response = await channel.send(message, bytes, probe);
+    const response = await channel.send(message, raw, probe);
     return { status: 'sent', response };
   } catch (error) {
     const e = error as NodemailerError;
@@ -187,17 +189,22 @@ interface DataProbe {
   endOfData: boolean;
 }
 
+/** A message to send: as given, or (DKIM) the signed pieces once the signature is ready. */
+type MessageRaw = OutgoingMessage['raw'] | Promise<readonly Buffer[]>;
+
 /**
  * One message's bytes as a stream that notes how far it got. nodemailer pipes the message into the
  * connection only after the server accepted the envelope and answered DATA with 354, and writes the
  * end-of-data `.` only when this stream ends. The stream ends after `beforeEndOfData` resolves (the
  * sender has recorded "may have arrived"), so a connection lost before that cannot have delivered it.
+ * The bytes are taken when first read: a signed copy's signature may still be computing until then
+ * (a signing failure then fails the copy before its end-of-data: not delivered, not in doubt).
  */
 class MessageBody extends Readable {
   private pushed = false;
 
   constructor(
-    private readonly bytes: Buffer,
+    private readonly bytes: () => Buffer | Promise<Buffer>,
     private readonly probe: DataProbe,
     private readonly beforeEndOfData: (() => Promise<void>) | undefined,
   ) {
@@ -207,7 +214,13 @@ class MessageBody extends Readable {
   override _read(): void {
     if (this.pushed) return; // the bytes went in one push; only the end is left
     this.pushed = true;
-    this.push(this.bytes);
+    const bytes = this.bytes();
+    if (bytes instanceof Promise) bytes.then((b) => this.pushAll(b), (error: unknown) => this.destroy(error as Error));
+    else this.pushAll(bytes);
+  }
+
+  private pushAll(bytes: Buffer): void {
+    this.push(bytes);
     const end = () => {
       this.probe.endOfData = true;
       this.push(null);
@@ -288,10 +301,15 @@ class Channel {
     return this.buffer.subarray(0, length);
   }
 
-  send(message: OutgoingMessage, bytes: Buffer, probe: DataProbe): Promise<string> {
+  send(message: OutgoingMessage, raw: MessageRaw, probe: DataProbe): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       if (!this.usable) return reject(this.failure ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
+      // Joined in this connection's buffer when nodemailer reads the body (after the server's 354).
+      const bytes = () => (raw instanceof Promise ? raw.then((pieces) => this.bytes(pieces)) : this.bytes(raw));
       this.connection.send({ from: message.from, to: [message.to] }, new MessageBody(bytes, probe, message.beforeEndOfData), (error, info) => {
+        // The body failed mid-DATA (its end-of-data gate or its signature): the session is stuck
+        // inside the data, so this connection must not carry another message.
+        if (error && (error as NodemailerError).code === 'ESTREAM') this.close();
         if (error) return reject(error);
         resolve(String(info.response ?? '250'));
       });

@@ -10,7 +10,7 @@ import { openStore } from '../src/store/open.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { address, fixtureContent, seedSubscribers } from './delivery-fixtures.ts';
 import { tempDir, testConfig, writeContent } from './helpers.ts';
-import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
 import { cleanUp, describeEachDb, freshTarget, openTracked, PG_SKIP_REASON, PG_URL } from './store-db.ts';
 
 const children: ChildProcess[] = [];
@@ -148,8 +148,8 @@ async function ledger(dbPath: string): Promise<{ email: string; state: string }[
 }
 
 /** A real SMTP server, a database with `subscribers` active readers, and the environment of a scheduler process for them. */
-async function processSetup(subscribers: number, replyDelayMs: number, dialect: DialectName) {
-  const smtp = await startSmtpServer({ replyDelayMs });
+async function processSetup(subscribers: number, replyDelayMs: number, dialect: DialectName, smtpOptions: TestSmtpOptions = {}) {
+  const smtp = await startSmtpServer({ replyDelayMs, ...smtpOptions });
   servers.push(smtp);
   const dbPath = await dbTarget(dialect);
   const { env, contentDir } = dueNow();
@@ -179,10 +179,19 @@ describeEachDb('scheduler processes on one database (child processes, real SMTP)
   });
 
   test('a scheduler killed mid-send and restarted resumes: everyone not in doubt gets exactly one copy; in-doubt rows are not resent', async () => {
-    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 40, dialect);
+    // Messages whose end-of-data the server has and whose reply it still holds back: their rows are in doubt.
+    let awaitingReply = 0;
+    const { smtp, dbPath, emails, childEnv } = await processSetup(80, 40, dialect, {
+      onData: () => {
+        awaitingReply++;
+        return 'accept';
+      },
+      onMessage: () => awaitingReply--,
+    });
 
     const first = startScheduler(childEnv);
-    await until(() => smtp.recipients().length >= 15, 60_000, 'the first scheduler to be mid-send');
+    // Kill while a reply is held back, so at least one copy is certainly in doubt (not merely 'sending').
+    await until(() => smtp.recipients().length >= 15 && awaitingReply > 0, 60_000, 'the first scheduler to be mid-send');
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const beforeRestart = smtp.recipients().length;

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, expect, test } from 'vitest';
@@ -11,6 +10,7 @@ import type { DialectName } from '../src/store/handle.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
 import { EDITION_ID, copyRow, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
+import { freePort } from './helpers.ts';
 import { describeEachDb } from './store-db.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -153,14 +153,3 @@ describeEachDb('almanac bounces serve (child process)', (dialect) => {
     expect(refused.stderr).toContain('configuration error: ALMANAC_BOUNCE_ADDRESS');
   }, 60_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './helpers.ts';
+import { freePort, tempDir } from './helpers.ts';
 
 /** A throwaway Dovecot IMAP server on loopback (Debian's dovecot-imapd; .ci/run installs it). */
 export interface TestImapServer {
@@ -15,17 +15,6 @@ export interface TestImapServer {
 }
 
 const DOVECOT = '/usr/sbin/dovecot';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

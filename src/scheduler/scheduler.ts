@@ -3,6 +3,7 @@ import { KINDS, type Config, type Kind } from '../config.ts';
 import { editionStatus } from '../store/editions.ts';
 import { EditionFires, FIRE_HEARTBEAT_MS, FIRE_LEASE_MS, type FireResult } from '../store/fires.ts';
 import type { Store } from '../store/handle.ts';
+import { Heartbeat } from '../store/heartbeat.ts';
 import { latestEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
 import { errorText, type Logger } from '../log.ts';
 
@@ -204,14 +205,15 @@ export class Scheduler {
       attempt: fire.attempt,
       ...(fire.tookOverFrom ? { tookOverFrom: fire.tookOverFrom } : {}),
     });
-    const heartbeat = setInterval(() => void this.renewFire(slot), this.options.fireHeartbeatMs ?? FIRE_HEARTBEAT_MS);
+    const heartbeat = new Heartbeat();
+    heartbeat.start(() => this.renewFire(slot), this.options.fireHeartbeatMs ?? FIRE_HEARTBEAT_MS);
     let result: RunResult;
     try {
       result = await this.options.run(kind, slot.date, this.abort.signal);
     } catch (error) {
       result = { outcome: 'failed', detail: errorText(error) };
     } finally {
-      clearInterval(heartbeat);
+      heartbeat.stop();
     }
     this.record(kind, slot, result);
     // Unrecorded, the fire's lease simply runs out: then any scheduler (this one too) may attempt it.

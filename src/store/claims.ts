@@ -2,6 +2,7 @@ import type { Kind } from '../config.ts';
 import { lockOwnerId } from './send-lock.ts';
 import { skipLockedRows, lockRows, transaction } from './dialect.ts';
 import type { Store, Tx } from './handle.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { Ledger } from './ledger.ts';
 
 /** A claim is released to other senders this long after its owner's last heartbeat. @default 10 s */
@@ -47,7 +48,7 @@ export type ClaimResult = Claim | 'wait' | 'done';
 export class RecipientClaims {
   private pass = 0;
   private readonly held = new Map<number, Claim>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly heartbeat = new Heartbeat();
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private readonly clock: () => Date;
@@ -200,24 +201,11 @@ export class RecipientClaims {
 
   /** Renews the claims every `intervalMs`; `onLost` gets each claim another sender took over (stop sending it). */
   startHeartbeat(onLost: (claim: Claim) => void, intervalMs = CLAIM_HEARTBEAT_MS): void {
-    this.stopHeartbeat();
-    let busy = false;
-    this.timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.renew()
-        .then((lost) => lost.forEach(onLost))
-        .catch(() => undefined) // retried at the next beat; a claim is lost only when taken over
-        .finally(() => {
-          busy = false;
-        });
-    }, intervalMs);
-    this.timer.unref();
+    this.heartbeat.start(async () => (await this.renew()).forEach(onLost), intervalMs);
   }
 
   stopHeartbeat(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.heartbeat.stop();
   }
 
   /** True when the current pass was cut to the end and every claim of it is done. */

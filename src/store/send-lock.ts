@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { changed, lockRows, transaction } from './dialect.ts';
 import type { Store } from './handle.ts';
+import { Heartbeat } from './heartbeat.ts';
 
 /** Another run holds the edition's lease. */
 export class SendLockedError extends Error {
@@ -34,7 +35,7 @@ export const HEARTBEAT_MS = 5_000;
  * locked, so two runs starting at the same instant cannot both win.
  */
 export class SendLock {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly heartbeat = new Heartbeat();
 
   constructor(
     private readonly store: Store,
@@ -70,26 +71,12 @@ export class SendLock {
 
   /** Renews the lease every `intervalMs`; calls `onLost` (once) if another run took it over. */
   startHeartbeat(onLost: () => void, intervalMs = HEARTBEAT_MS): void {
-    this.stopHeartbeat();
-    let busy = false;
-    this.timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.renew()
-        .then((held) => {
-          if (!held && this.timer) {
-            this.stopHeartbeat();
-            onLost();
-          }
-        })
-        // A failed renewal (database unreachable for a moment) is retried at the next beat; the
-        // lease is lost only when another run actually took it.
-        .catch(() => undefined)
-        .finally(() => {
-          busy = false;
-        });
+    this.heartbeat.start(async () => {
+      if (!(await this.renew()) && this.heartbeat.running) {
+        this.heartbeat.stop();
+        onLost();
+      }
     }, intervalMs);
-    this.timer.unref();
   }
 
   /** Extends the lease; false when this owner no longer holds it. */
@@ -105,8 +92,7 @@ export class SendLock {
   }
 
   stopHeartbeat(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.heartbeat.stop();
   }
 
   /** Gives the lease up (only if still ours). */

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { Kind } from '../src/config.ts';
 import type { Store } from '../src/store/handle.ts';
@@ -208,10 +210,10 @@ describeEachDb('catch-up and firing (fake runner, real database)', (dialect) => 
 
     test('a fire held by a process that no longer exists on this host is taken over at once (a restart)', async () => {
       now = new Date('2026-11-25T07:00:00Z');
-      const gone = await (await import('node:child_process')).spawnSync(process.execPath, ['-e', 'console.log(process.pid)']).stdout.toString().trim();
+      const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)']).stdout.toString().trim(); // a pid that has exited
       await store.db
         .insertInto('schedule_fires')
-        .values({ edition_id: '2026-11-25-midweek', owner: `${(await import('node:os')).hostname()}:${gone}:abcdef01`, running: 1, fired_at: now.toISOString(), expires_at: '2026-11-25T07:00:30.000Z', attempts: 1 })
+        .values({ edition_id: '2026-11-25-midweek', owner: `${hostname()}:${gone}:abcdef01`, running: 1, fired_at: now.toISOString(), expires_at: '2026-11-25T07:00:30.000Z', attempts: 1 })
         .execute();
       const b = heldScheduler();
       const run = b.s.reconcile('midweek', 'start');

@@ -139,28 +139,17 @@ export class SubscriberStore {
 
   /** Active subscribers of a kind with id > afterId, in id order, at most `limit` (keyset paging). */
   async activeBatch(kind: Kind, afterId: number, limit: number): Promise<{ id: number; email: string; name: string | null }[]> {
-    return this.store.db
-      .selectFrom('subscribers')
-      .select(['id', 'email', 'name'])
-      .where('status', '=', 'active')
-      .where(kind, '=', 1)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+    return this.activeOf(kind).where('id', '>', afterId).limit(limit).execute();
   }
 
   /** Active subscribers of a kind with ids in [fromId, toId], in id order (one claim's recipients, see claims.ts). */
   async activeBetween(kind: Kind, fromId: number, toId: number): Promise<{ id: number; email: string; name: string | null }[]> {
-    return this.store.db
-      .selectFrom('subscribers')
-      .select(['id', 'email', 'name'])
-      .where('status', '=', 'active')
-      .where(kind, '=', 1)
-      .where('id', '>=', fromId)
-      .where('id', '<=', toId)
-      .orderBy('id')
-      .execute();
+    return this.activeOf(kind).where('id', '>=', fromId).where('id', '<=', toId).execute();
+  }
+
+  /** The recipients' query: active subscribers of a kind, in id order. */
+  private activeOf(kind: Kind) {
+    return this.store.db.selectFrom('subscribers').select(['id', 'email', 'name']).where('status', '=', 'active').where(kind, '=', 1).orderBy('id');
   }
 
   /** How many active subscribers receive a kind. */

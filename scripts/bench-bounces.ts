@@ -126,7 +126,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     const started = performance.now();
     let exitCode = 0;
     try {
-      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'ingest', bounces], {
+      await promisify(execFile)(process.execPath, ['scripts/almanac.mjs', 'bounces', 'ingest', bounces], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', ...env },
         maxBuffer: 512 * 1024 * 1024,

@@ -101,14 +101,18 @@ export function describeError(error: unknown): string {
   return errorText(error, '\n  caused by: ');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/**
+ * The program: `almanac <argv>` with the process's streams and `.env`, setting the exit code.
+ * Run by `scripts/almanac.mjs` from the compiled build (`npm run almanac`, `npm start`), or as this file under tsx.
+ */
+export function runCli(argv: string[]): void {
   // `almanac subscribers export | head`: a closed pipe ends the output, not the program with a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
   loadDotEnv();
-  main(process.argv.slice(2)).then(
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -118,3 +122,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     },
   );
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runCli(process.argv.slice(2));

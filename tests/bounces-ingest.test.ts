@@ -94,7 +94,7 @@ async function snapshot(db: Store): Promise<unknown> {
 
 /** Runs `almanac bounces ingest` with a message on standard input. */
 function ingestStdin(raw: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'ingest'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['scripts/almanac.mjs', 'bounces', 'ingest'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -77,7 +77,7 @@ describeEachDb('almanac bounces serve (SMTP listener)', (dialect) => {
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
     const bounceTo = verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id);
     const [webPort, smtpPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--port', String(webPort)], {
+    const child = spawn(process.execPath, ['scripts/almanac.mjs', 'start', '--port', String(webPort)], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -121,7 +121,7 @@ describeEachDb('almanac bounces serve (child process)', (dialect) => {
     const bounceTo = verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id);
     const port = await freePort();
     const env = { PATH: process.env.PATH ?? '', ALMANAC_DB: h.config.dbPath, ALMANAC_SECRET: 'test-secret-0123456789abcdef' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    const child = spawn(process.execPath, ['scripts/almanac.mjs', 'bounces', 'serve', '--port', String(port), '--host', '127.0.0.1'], {
       cwd: ROOT,
       env: { ...env, ALMANAC_BOUNCE_ADDRESS: 'bounces@bounces.almanac.example' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,7 +145,7 @@ describeEachDb('almanac bounces serve (child process)', (dialect) => {
 
     const { execFile } = await import('node:child_process');
     const refused = await new Promise<{ code: number | null; stderr: string }>((r) =>
-      execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bounces', 'serve', '--port', '0'], { cwd: ROOT, env }, (error, _out, stderr) =>
+      execFile(process.execPath, ['scripts/almanac.mjs', 'bounces', 'serve', '--port', '0'], { cwd: ROOT, env }, (error, _out, stderr) =>
         r({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
       ),
     );

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
-// @ts-expect-error: a plain .mjs script without type declarations
 import { countRun, readReport, summaryLine } from '../.ci/summary.mjs';
 import { tempDir } from './helpers.ts';
 

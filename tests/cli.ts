@@ -6,7 +6,7 @@ const run = promisify(execFile);
 /** Runs `almanac` as a real child process from the repository root; never throws on a non-zero exit. */
 export async function almanac(args: string[], env: Record<string, string> = {}, timeout = 60_000) {
   try {
-    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['src/cli.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['scripts/almanac.mjs', ...args], {
       env: { ...process.env, ...env },
       timeout,
       maxBuffer: 64 * 1024 * 1024,

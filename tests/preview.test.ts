@@ -10,12 +10,12 @@ import { fullGuides, fullNews } from './render-fixtures.ts';
 const run = promisify(execFile);
 
 /** Runs `almanac preview …` as a real child process, with none of the developer's ALMANAC_* variables. */
-async function preview(args: string[], via: 'npx' | 'node' = 'node'): Promise<{ code: number; stdout: string; stderr: string }> {
+async function preview(args: string[], via: 'npm' | 'node' = 'node'): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_POSTAL_ADDRESS: '1 Test Street, Testville' };
   try {
-    // `node --import tsx` is what `npx tsx` runs, minus npx's own start-up second.
-    const [command, prefix] = via === 'npx' ? ['npx', ['tsx']] : [process.execPath, ['--import', 'tsx']];
-    const { stdout, stderr } = await run(command, [...prefix, 'src/cli.ts', 'preview', ...args], { env, cwd: process.cwd() });
+    // `node scripts/almanac.mjs` is what `npm run -s almanac --` runs, minus npm's own start-up.
+    const [command, prefix] = via === 'npm' ? ['npm', ['run', '-s', 'almanac', '--']] : [process.execPath, ['scripts/almanac.mjs']];
+    const { stdout, stderr } = await run(command, [...prefix, 'preview', ...args], { env, cwd: process.cwd() });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -27,7 +27,7 @@ describe('almanac preview', () => {
   test('writes the html, text and complete .eml a sample subscriber would receive', async () => {
     const content = writeContent(fullNews(), fullGuides());
     const out = join(tempDir(), 'preview');
-    const result = await preview(['midweek', '--date', '2026-11-25', '--out', out, '--content', content], 'npx');
+    const result = await preview(['midweek', '--date', '2026-11-25', '--out', out, '--content', content], 'npm');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['2026-11-25-midweek.eml', '2026-11-25-midweek.html', '2026-11-25-midweek.txt']);

@@ -126,9 +126,9 @@ function dueNow(): { env: Record<string, string>; contentDir: string } {
 }
 
 function startScheduler(env: Record<string, string>, command: 'schedule' | 'start' = 'schedule'): ChildProcess {
-  // Node itself with tsx's loader (not the tsx wrapper): a signal must reach the scheduler, not a parent that leaves it orphaned.
-  // `start` is what `npm start` runs (tsx src/cli.ts start).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Node itself (not npm): a signal must reach the scheduler, not a parent that leaves it orphaned.
+  // `start` is what `npm start` runs (node scripts/almanac.mjs start).
+  const child = spawn(process.execPath, ['scripts/almanac.mjs', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (c: Buffer) => {
     log += String(c);

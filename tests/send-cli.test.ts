@@ -52,11 +52,11 @@ interface Run {
 }
 
 /**
- * Starts `almanac <args>` in the repository root as ONE process (`node --import tsx src/cli.ts`,
- * not the `tsx` wrapper, whose SIGKILL would leave the real process running).
+ * Starts `almanac <args>` in the repository root as ONE process (`node scripts/almanac.mjs`, the
+ * compiled CLI run in that process; not npm, whose SIGKILL would leave the real process running).
  */
 function almanac(args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['scripts/almanac.mjs', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -304,7 +304,7 @@ describe('almanac send (child process): transport', () => {
   test('on a terminal, a live progress bar shows done/total, rate and ETA (run under script(1) for a real pty)', async () => {
     const smtp = await server({ replyDelayMs: 10 });
     const e = await environment(120, smtp);
-    const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...SEND].join(' ');
+    const command = [process.execPath, 'scripts/almanac.mjs', ...SEND].join(' ');
     const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...e.env, COLUMNS: '120' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let screen = '';
     child.stdout!.on('data', (c: Buffer) => (screen += c.toString()));

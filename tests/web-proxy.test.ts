@@ -72,7 +72,7 @@ describe('bind address: ALMANAC_HOST and serve --host', () => {
 
   test('`serve --host 127.0.0.1` listens there and says so; a bad --host is a usage error', async () => {
     const dir = tempDir();
-    const child = spawn('node_modules/.bin/tsx', ['src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0'], {
+    const child = spawn(process.execPath, ['scripts/almanac.mjs', 'serve', '--host', '127.0.0.1', '--port', '0'], {
       env: { ...process.env, ALMANAC_DB: join(dir, 'a.db'), ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_HOST: '::1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -30,7 +30,7 @@ afterEach(async () => {
 
 /** `almanac serve` as an operator runs it on one host; resolves with its URL once it listens. */
 async function serve(env: Record<string, string>): Promise<string> {
-  const child = spawn('node_modules/.bin/tsx', ['src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0'], {
+  const child = spawn(process.execPath, ['scripts/almanac.mjs', 'serve', '--host', '127.0.0.1', '--port', '0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -163,8 +163,11 @@ export class RecipientQueue {
     this.page.unshift(recipient);
   }
 
-  /** Milliseconds until the earliest retry is due or the source may be asked again (0 if now; undefined if nothing will come). */
+  /** Milliseconds until a recipient can be taken or the source may be asked again (0 if now; undefined if nothing will come). */
   nextDueIn(now: number): number | undefined {
+    // Recipients read and waiting are due now: the loop may have skipped them for a pause that has
+    // ended since (an SMTP outage pause ending during a commit). Only an empty queue ends a run.
+    if (this.page.length > 0) return 0;
     const due: number[] = [];
     const first = this.retries[0];
     if (first) due.push(first.dueAt - now);

@@ -539,7 +539,12 @@ export class SendRun {
     // Recipients still waiting for a retry when the run stopped are 'deferred' in the ledger already.
     const ledgerCounts = await this.ledger.counts();
     const complete =
-      !this.stop.signal.aborted && this.queue.storeExhausted && this.queue.pendingRetries() === 0 && ledgerCounts.deferred === 0 && ledgerCounts.sending === 0;
+      !this.stop.signal.aborted &&
+      this.queue.storeExhausted &&
+      this.queue.ready === 0 &&
+      this.queue.pendingRetries() === 0 &&
+      ledgerCounts.deferred === 0 &&
+      ledgerCounts.sending === 0;
     await finishEditionRun(this.deps.store, edition.id, this.clock, complete, this.runNumber);
     this.progress(true);
 

@@ -6,7 +6,8 @@
  * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
  * 3. Runs the real `runSend` (compose → render → checks → ledger → SMTP) for the Sunday edition of
  *    2026-11-22 in a child process of its own, so its peak RSS is the sender's alone (not the
- *    seeding's or the baseline's); the child reports its timings and `resourceUsage().maxRSS`.
+ *    seeding's or the baseline's); the child (scripts/bench-sender.ts, run from the compiled build as
+ *    `npm run almanac` runs the CLI) reports its timings and `resourceUsage().maxRSS`.
  * 4. Times the ledger's writes in isolation (same Ledger statements, same transactions).
  * 5. Runs a naive baseline against the same sink: a React render + toPlainText + `sendMail` per recipient.
  * 6. Checks that the sink received every message, prints a table and, as the last line, one JSON object.

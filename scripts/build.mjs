@@ -96,7 +96,7 @@ export async function ensureBuild(options = {}) {
   }
   const esbuild = await import('esbuild');
   try {
-    await esbuild.build({
+    const { metafile } = await esbuild.build({
       absWorkingDir: ROOT,
       entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, source]) => [name, join(ROOT, source)])),
       outdir: partial,
@@ -110,7 +110,11 @@ export async function ensureBuild(options = {}) {
       sourcemap: 'linked', // `node --enable-source-maps` maps a stack trace back to the sources
       chunkNames: 'chunks/[name]-[hash]',
       logLevel: 'silent',
+      metafile: true,
     });
+    // The stamp must see every file in the bundle, or an edit to one would not rebuild it.
+    const unstamped = Object.keys(metafile.inputs).filter((file) => !INPUTS.some((input) => file === input || file.startsWith(`${input}/`)));
+    if (unstamped.length > 0) throw new Error(`the bundle includes files outside the inputs its stamp covers (INPUTS in scripts/build.mjs): ${unstamped.join(', ')}`);
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
     throw error;

@@ -44,8 +44,6 @@ import { Tokens, recipientLinks } from '../src/subscribers/tokens.ts';
 import { BENCH_DATE, BENCH_KIND, BENCH_SECRET, benchConfig, processCpuSeconds, type BenchDkim, type SenderInput, type SenderReport } from './bench-sender.ts';
 import { ensureBuild } from './build.mjs';
 
-export { BENCH_DATE, BENCH_KIND, BENCH_SECRET, benchConfig };
-
 const ROOT = resolve(import.meta.dirname, '..');
 const SINK = join(ROOT, 'scripts', 'smtp-sink.ts');
 

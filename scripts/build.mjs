@@ -10,7 +10,7 @@
  *
  * The build lives in `node_modules/.cache/almanac/<stamp>/`, where the stamp is a hash of every
  * source file's path, size and modification time (and of this file, package.json and tsconfig.json),
- * so an edited source is rebuilt at the next start (~0.3 s) and an unchanged tree starts at once.
+ * so an edited source is rebuilt at the next start (under a second) and an unchanged tree starts at once.
  * Packages stay external: the bundle imports them from node_modules as the sources do. A build is
  * written to a temporary directory and renamed into place, so processes starting together never see
  * half a build. Plain JavaScript on purpose: it is what runs before any TypeScript can.
@@ -26,11 +26,14 @@ import { pathToFileURL } from 'node:url';
 export const ROOT = resolve(import.meta.dirname, '..');
 
 /** The bundle's entry points: output name → source. */
-export const ENTRIES = {
+const ENTRIES = {
   cli: 'src/cli.ts',
   // The bench's sender child (scripts/bench.ts): the real send path, run as it ships.
   'bench-sender': 'scripts/bench-sender.ts',
 };
+
+/** The Node version the bundle's syntax targets (part of the stamp). */
+const TARGET = 'node20';
 
 /** What a build depends on besides packages: a change to any of these makes a new stamp. */
 const INPUTS = ['src', 'emails', 'scripts/bench-sender.ts', 'scripts/build.mjs', 'package.json', 'tsconfig.json'];
@@ -42,7 +45,7 @@ const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000;
  * Where builds are kept. `ALMANAC_BUILD_DIR` overrides it (tests use it) but must lie inside the
  * checkout: the bundle imports its packages by name, and Node finds them by walking up to node_modules.
  */
-export function buildsDir(env = process.env) {
+function buildsDir(env = process.env) {
   if (!env.ALMANAC_BUILD_DIR) return join(ROOT, 'node_modules', '.cache', 'almanac');
   const dir = resolve(env.ALMANAC_BUILD_DIR);
   if (relative(ROOT, dir).startsWith('..')) throw new Error(`ALMANAC_BUILD_DIR must be inside ${ROOT} (the build finds its packages in its node_modules), not ${dir}`);
@@ -57,7 +60,7 @@ export function buildsDir(env = process.env) {
  */
 export function buildStamp(root = ROOT) {
   const hash = createHash('sha256');
-  hash.update(`node-target:node20\0`);
+  hash.update(`node-target:${TARGET}\0`);
   /** @param {string} path */
   const add = (path) => {
     let stat;
@@ -79,11 +82,10 @@ export function buildStamp(root = ROOT) {
 
 /**
  * The directory of an up-to-date build of the sources, building it first if needed.
- * @param {{ env?: NodeJS.ProcessEnv }} [options]
  * @returns {Promise<string>} a directory holding `cli.js` and `bench-sender.js`
  */
-export async function ensureBuild(options = {}) {
-  const dir = buildsDir(options.env ?? process.env);
+export async function ensureBuild() {
+  const dir = buildsDir();
   const stamp = buildStamp();
   const target = join(dir, stamp);
   if (existsSync(join(target, 'cli.js'))) return target;
@@ -98,13 +100,13 @@ export async function ensureBuild(options = {}) {
   try {
     const { metafile } = await esbuild.build({
       absWorkingDir: ROOT,
-      entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, source]) => [name, join(ROOT, source)])),
+      entryPoints: ENTRIES, // relative to absWorkingDir
       outdir: partial,
       bundle: true,
       splitting: true, // commands stay lazily loaded: `send` does not load the web server
       format: 'esm',
       platform: 'node',
-      target: 'node20',
+      target: TARGET,
       packages: 'external',
       tsconfig: join(ROOT, 'tsconfig.json'),
       sourcemap: 'linked', // `node --enable-source-maps` maps a stack trace back to the sources

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ROOT, buildStamp } from '../scripts/build.mjs';
+import { almanac } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -19,11 +20,6 @@ function buildDir(): string {
 afterAll(() => {
   for (const dir of builds) rmSync(dir, { recursive: true, force: true });
 });
-
-/** `almanac <args>` through the launcher with its builds kept in `buildDir`. */
-async function launcher(args: string[], buildDir: string) {
-  return run(process.execPath, ['scripts/almanac.mjs', ...args], { env: { ...process.env, ALMANAC_BUILD_DIR: buildDir }, maxBuffer: 16 * 1024 * 1024 });
-}
 
 describe('the compiled CLI (scripts/build.mjs, scripts/almanac.mjs)', () => {
   test('the stamp changes when a source file is edited, added or touched, and only then', () => {
@@ -51,9 +47,11 @@ describe('the compiled CLI (scripts/build.mjs, scripts/almanac.mjs)', () => {
 
   test('processes starting together with no build make one, run it, and leave no partial build behind', async () => {
     const dir = buildDir();
-    const runs = await Promise.all([launcher(['help'], dir), launcher(['help'], dir), launcher(['help'], dir)]);
+    const env = { ALMANAC_BUILD_DIR: dir };
+    const runs = await Promise.all([almanac(['help'], env), almanac(['help'], env), almanac(['help'], env)]);
     for (const r of runs) {
       expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^usage: almanac <command>/);
     }
     const made = readdirSync(dir);
@@ -62,17 +60,18 @@ describe('the compiled CLI (scripts/build.mjs, scripts/almanac.mjs)', () => {
 
     // An unchanged tree starts from the same build without rebuilding it.
     const built = statSync(join(dir, made[0]!, 'cli.js')).mtimeMs;
-    await launcher(['help'], dir);
+    await almanac(['help'], env);
     expect(statSync(join(dir, made[0]!, 'cli.js')).mtimeMs).toBe(built);
   });
 
   test('the compiled CLI does what the sources do: the same edition, byte for byte', async () => {
     const args = ['compose', 'sunday', '--date', '2026-11-22', '--content', 'content', '--json'];
-    const env = { ...process.env, ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_BUILD_DIR: buildDir() };
+    const env = { ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_BUILD_DIR: buildDir() };
     const [compiled, sources] = await Promise.all([
-      run(process.execPath, ['scripts/almanac.mjs', ...args], { env, maxBuffer: 16 * 1024 * 1024 }),
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, maxBuffer: 16 * 1024 * 1024 }),
+      almanac(args, env),
+      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }),
     ]);
+    expect(compiled.code).toBe(0);
     expect(compiled.stdout.length).toBeGreaterThan(1000);
     expect(compiled.stdout).toBe(sources.stdout);
     expect(compiled.stderr).toBe(sources.stderr);
@@ -81,10 +80,10 @@ describe('the compiled CLI (scripts/build.mjs, scripts/almanac.mjs)', () => {
   test('a build that cannot be made says why and exits 1', async () => {
     const dir = buildDir();
     writeFileSync(join(dir, 'not-a-directory'), '');
-    const blocked = await launcher(['help'], join(dir, 'not-a-directory')).catch((e: { code: number; stderr: string }) => e);
+    const blocked = await almanac(['help'], { ALMANAC_BUILD_DIR: join(dir, 'not-a-directory') });
     expect(blocked).toMatchObject({ code: 1, stderr: expect.stringMatching(/^almanac: could not build the CLI: cannot write the compiled CLI to .*not-a-directory/) });
 
-    const outside = await launcher(['help'], tempDir()).catch((e: { code: number; stderr: string }) => e);
+    const outside = await almanac(['help'], { ALMANAC_BUILD_DIR: tempDir() });
     expect(outside).toMatchObject({ code: 1, stderr: expect.stringMatching(/^almanac: could not build the CLI: ALMANAC_BUILD_DIR must be inside /) });
   });
 });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../src/store/migrations.ts';
+import { RAW_MIGRATIONS } from '../src/store/migrations.ts';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { almanac } from './cli.ts';
@@ -100,7 +100,7 @@ test('an edition sent before runs were recorded reports its row times as run 1',
   const dbPath = join(tempDir('almanac-report-'), 'almanac.db');
   // A database at schema version 1 (before edition_runs) holding one sent edition.
   const old = new Database(dbPath);
-  for (const statement of MIGRATIONS[0]!.sqlite) old.exec(statement);
+  for (const statement of RAW_MIGRATIONS[0]!.sqlite) old.exec(statement);
   old.pragma('user_version = 1');
   old.prepare(
     `INSERT INTO editions (id, kind, number, send_at, subject, preheader, status, started_at, finished_at)

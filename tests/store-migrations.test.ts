@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
 import { archivedHtml, editionReport } from '../src/store/editions.ts';
 import type { Store } from '../src/store/handle.ts';
-import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
+import { RAW_MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion, SchemaTooNewError } from '../src/store/migrations.ts';
 import { openStore, pingStore } from '../src/store/open.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
@@ -65,7 +65,7 @@ test('a SQLite file made by the first release (schema version 1) upgrades in pla
   // A file as the first release made it: version 1's schema, and rows as that release wrote them
   // (plain better-sqlite3, the statements of the synchronous store it had).
   const old = new Database(target);
-  for (const statement of MIGRATIONS[0]!.sqlite) old.exec(statement);
+  for (const statement of RAW_MIGRATIONS[0]!.sqlite) old.exec(statement);
   old.pragma('user_version = 1');
   const at = '2026-11-20T10:00:00.000Z';
   const secret = 'c2VjcmV0LWZyb20tdGhlLWZpcnN0LXJlbGVhc2UtMTIz';

@@ -1,6 +1,17 @@
 import { sql } from 'kysely';
 import { readSchemaVersion, serialiseMigrations, transaction, writeSchemaVersion } from './dialect.ts';
-import type { DialectName, Store } from './handle.ts';
+import type { DialectName, Store, Tx } from './handle.ts';
+
+/** A released migration (versions 1–6): the same tables written out once per dialect. */
+type RawMigration = Readonly<Record<DialectName, readonly string[]>>;
+
+/**
+ * A migration from version 7 on: written once with Kysely's schema builder; `dialect` is there
+ * only for the rare statement whose syntax really differs (say why where it is used).
+ */
+export interface SchemaMigration {
+  up(tx: Tx, dialect: DialectName): Promise<void>;
+}
 
 /** Columns of `schedule_fires` (version 6): the same types on both databases. */
 const SCHEDULE_FIRES_COLUMNS = `
@@ -16,7 +27,7 @@ const SCHEDULE_FIRES_COLUMNS = `
  * Never edit a released one: append. Version 1 on SQLite is exactly the first release's schema, so
  * a file that release made (user_version 1) upgrades in place from version 2 on.
  */
-export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
+export const RAW_MIGRATIONS: readonly RawMigration[] = [
   // 1: subscribers, suppressions, settings, editions, the delivery ledger and send locks.
   {
     sqlite: [
@@ -317,8 +328,22 @@ export const MIGRATIONS: readonly Record<DialectName, readonly string[]>[] = [
   },
 ];
 
+/**
+ * Migrations from version 7 on, in order (version = 6 + position + 1). Append; never edit a
+ * released one.
+ */
+const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [];
+
+/** Every migration in order; version N is `MIGRATIONS[N - 1]`. */
+export const MIGRATIONS: readonly (RawMigration | SchemaMigration)[] = [...RAW_MIGRATIONS, ...SCHEMA_MIGRATIONS];
+
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+async function applyMigration(migration: RawMigration | SchemaMigration, store: Store, tx: Tx): Promise<void> {
+  if ('up' in migration) return migration.up(tx, store.dialect);
+  for (const statement of migration[store.dialect]) await sql.raw(statement).execute(tx);
+}
 
 /** The database was migrated by a newer Almanac; this one must not touch it. */
 export class SchemaTooNewError extends Error {
@@ -349,7 +374,7 @@ export async function migrate(store: Store): Promise<{ before: number; after: nu
       before ??= current;
       if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current, SCHEMA_VERSION);
       if (current === SCHEMA_VERSION) return { done: true, version: current };
-      for (const statement of MIGRATIONS[current]![store.dialect]) await sql.raw(statement).execute(tx);
+      await applyMigration(MIGRATIONS[current]!, store, tx);
       await writeSchemaVersion(store, tx, current + 1);
       return { done: false, version: current + 1 };
     });

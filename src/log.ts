@@ -15,8 +15,22 @@ export function jsonLogger(stream: NodeJS.WritableStream = process.stderr, clock
     const line = JSON.stringify({ time: clock().toISOString(), level, event, ...rest }, (_key, value: unknown) =>
       typeof value === 'string' ? redact(value) : value instanceof Error ? errorText(value) : value,
     );
-    stream.write(`${line}\n`);
+    // JSON escapes \n and \r but leaves U+2028, U+2029 and U+0085 as they are, which some viewers break lines at.
+    stream.write(`${line.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
   };
+}
+
+/**
+ * Text for one plain-text log line: line breaks and other control characters (from a webhook's
+ * field, a bounce's subject) are shown escaped (`\n`, `\u2028`), so a value can never start a line
+ * of its own that a reader or a log collector would take for a real entry.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** A logger that keeps events in memory (for tests and health reports). */

@@ -18,6 +18,7 @@ import { handleTracking, type TrackingDeps } from '../src/tracking/handler.ts';
 import { PERSONAL_NOTICE } from '../src/tracking/rewrite.ts';
 import { engagementPart } from '../src/tracking/report-command.ts';
 import { engagementReport } from '../src/tracking/report.ts';
+import { REPEAT_WINDOW_MS } from '../src/tracking/recorder.ts';
 import { createTrackingDeps, prepareTracking, readerLinks, trackEdition, trackingTokens } from '../src/tracking/setup.ts';
 import { TrackingTokens } from '../src/tracking/token.ts';
 import { almanac } from './cli.ts';
@@ -291,7 +292,8 @@ describeEachDb('tracking', (dialect) => {
     expect(sent.text).toContain(PERSONAL_NOTICE);
     expect(rendered.html).not.toContain(PERSONAL_NOTICE);
     expect(preSendChecks(sent)).toEqual([]);
-    const d = await createTrackingDeps(store, cfg);
+    let now = Date.parse('2026-11-29T12:00:00Z');
+    const d = await createTrackingDeps(store, cfg, { clock: () => new Date(now) });
     const base = await serve(d);
     const copyOf = (id: number) => personalise(sent, { ...LINKS, ...readerLinks(d.tokens, cfg, edition.id, id) }).html;
     const prepared = await prepareTracking(store, cfg, edition, rendered); // the send path's one call gives the same copies
@@ -299,6 +301,8 @@ describeEachDb('tracking', (dialect) => {
     const firstTracked = (html: string) => pathOf(hrefs(html).find((h) => h.includes('/r/'))!);
     expect(firstTracked(copyOf(alice.id))).not.toBe(firstTracked(copyOf(bob.id)));
     await get(base, firstTracked(copyOf(alice.id)));
+    await get(base, firstTracked(copyOf(alice.id))); // a repeat within minutes: counted once
+    now += REPEAT_WINDOW_MS; // back to the same story later: a second click
     await get(base, firstTracked(copyOf(alice.id)));
     await get(base, firstTracked(copyOf(bob.id)));
     await d.recorder.flush();

@@ -15,6 +15,12 @@ export interface TrackingDeps {
   tracking: TrackingConfig;
   /** The client address as the server resolves it (proxy-aware); used for classification only, never stored. */
   clientIp?: (req: IncomingMessage) => string | undefined;
+  /**
+   * Whether one more event of this client may be counted: the web server's per-client bound
+   * (CLIENT_EVENTS in CLIENT_WINDOW_MS per address, or per reader with personal tracking). Asked only
+   * for an event that is not a repeat. @default always
+   */
+  admit?: (client: { ip: string | undefined; reader: number | undefined }) => boolean;
   /** @default () => new Date() */
   clock?: () => Date;
 }
@@ -41,8 +47,17 @@ async function linksOf(deps: TrackingDeps, editionId: string, now: number): Prom
   return links;
 }
 
-/** The copy's delivery time with a personal token; else the edition's latest delivery (cached a second). */
+/** The copy's delivery time (see deliveredAtOf), or unknown when the database does not answer: the redirect still works. */
 async function deliveredAt(deps: TrackingDeps, editionId: string, subscriberId: number | undefined, now: number): Promise<Date | undefined> {
+  try {
+    return await deliveredAtOf(deps, editionId, subscriberId, now);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The copy's delivery time with a personal token; else the edition's latest delivery (cached a second). */
+async function deliveredAtOf(deps: TrackingDeps, editionId: string, subscriberId: number | undefined, now: number): Promise<Date | undefined> {
   if (subscriberId !== undefined) {
     const at = await lastDeliveredAt(deps.store, editionId, subscriberId);
     return at ? new Date(at) : undefined;
@@ -92,6 +107,7 @@ export async function handleTracking(req: IncomingMessage, res: ServerResponse, 
     const ip = deps.clientIp?.(req) ?? req.socket.remoteAddress;
     const facts: RequestFacts = { method: req.method, userAgent, ip, deliveredAt: await deliveredAt(deps, target.editionId, subscriberId, now.getTime()), now };
     const verdict = target.pixel ? classifyOpen(facts) : classifyClick(facts, link!.kind);
+    // A repeat of the same link by the same client within minutes, or past the client's bound, is not counted again.
     deps.recorder.record(
       {
         edition_id: target.editionId,
@@ -103,6 +119,7 @@ export async function handleTracking(req: IncomingMessage, res: ServerResponse, 
         at: now.toISOString(),
       },
       deps.recorder.clientKey(subscriberId !== undefined ? ['reader', subscriberId] : [ip, userAgent]),
+      () => deps.admit?.({ ip, reader: subscriberId }) ?? true,
     );
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config.ts';
 import type { Transport } from '../delivery/transport.ts';
+import { oneLine } from '../log.ts';
 import { redact } from '../redact.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
@@ -8,6 +9,7 @@ import { SubscriberStore } from '../store/subscribers.ts';
 import { Tokens } from '../subscribers/tokens.ts';
 import type { ParsedBody, Reply } from './http.ts';
 import type { TrackingDeps } from '../tracking/handler.ts';
+import { CLIENT_EVENTS, CLIENT_WINDOW_MS } from '../tracking/recorder.ts';
 import { ContentCache, PageCache } from './content-cache.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 
@@ -24,12 +26,14 @@ export interface WebDeps {
   subscribeRateLimit?: { limit: number; windowMs: number };
   /** @default () => new Date() */
   clock?: () => Date;
-  /** Operator log lines (never addresses). @default a line to stderr */
+  /** Operator log lines (never addresses), each already one line with secrets masked. @default a line to stderr */
   log?: (line: string) => void;
   /** GETs an Amazon SNS URL (signing certificate, subscription confirmation) after its host is checked. @default https */
   fetchSns?: (url: string) => Promise<string>;
   /** The tracked-link endpoint `/r/<token>` (src/tracking/, createTrackingDeps); unset: not served. */
   tracking?: TrackingDeps;
+  /** Click/open events counted per client (address or reader) per window. @default { limit: CLIENT_EVENTS, windowMs: CLIENT_WINDOW_MS } */
+  trackingRateLimit?: { limit: number; windowMs: number };
 }
 
 /** Shared state of one server: the store, tokens, limiter and the background work in flight. */
@@ -41,6 +45,8 @@ export interface App {
   store: SubscriberStore;
   tokens: Tokens;
   subscribeLimiter: SlidingWindowLimiter;
+  /** The per-client bound of counted clicks and opens (a flood from one address counts a handful). */
+  trackingLimiter: SlidingWindowLimiter;
   /** The content directory, loaded once per change. */
   content: ContentCache;
   /** Pages rendered from the content, kept until it (or the hour shown in them) changes. */
@@ -53,12 +59,19 @@ export interface App {
   idle: () => Promise<void>;
 }
 
+/** The web server's operator line on stderr, one line whatever the text holds (a newline in an SNS Type is shown escaped), secrets masked. */
+export function serverLog(line: string): void {
+  process.stderr.write(`almanac serve: ${oneLine(redact(line))}\n`);
+}
+
 /** Builds the App from the deps (reads, or creates once, the signing secret in the store). */
 export async function createApp(deps: WebDeps): Promise<App> {
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => process.stderr.write(`almanac serve: ${redact(line)}\n`));
+  const sink = deps.log ?? serverLog;
+  const log = (line: string) => sink(oneLine(redact(line)));
   const pending = new Set<Promise<unknown>>();
   const rate = deps.subscribeRateLimit ?? { limit: 5, windowMs: 10 * 60_000 };
+  const trackingRate = deps.trackingRateLimit ?? { limit: CLIENT_EVENTS, windowMs: CLIENT_WINDOW_MS };
   return {
     deps,
     config: deps.config,
@@ -66,6 +79,7 @@ export async function createApp(deps: WebDeps): Promise<App> {
     store: new SubscriberStore(deps.store, clock),
     tokens: new Tokens(await loadSecret(deps.store, deps.config), clock),
     subscribeLimiter: new SlidingWindowLimiter(rate.limit, rate.windowMs, clock),
+    trackingLimiter: new SlidingWindowLimiter(trackingRate.limit, trackingRate.windowMs, deps.tracking?.clock ?? clock),
     content: new ContentCache(deps.contentDir),
     pages: new PageCache(),
     clock,

@@ -3,6 +3,7 @@ import { createApp, type App, type Handler, type RouteRequest, type WebDeps } fr
 import { HttpError, parseBody, wantsJson, writeReply, type ParsedBody } from './http.ts';
 import { errorReply } from './pages.ts';
 import * as routes from './routes/index.ts';
+import { rateLimitKey } from './rate-limit.ts';
 import { ClientAddress } from './trust-proxy.ts';
 import { handleTracking } from '../tracking/handler.ts';
 
@@ -66,8 +67,17 @@ function decodeParam(param: string): string {
 }
 
 async function handle(app: App, addresses: ClientAddress, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  // GET/HEAD /r/<token> and the pixel (issue 18), with the visitor's address as this server resolves it behind a proxy.
-  if (app.deps.tracking && (await handleTracking(req, res, { clientIp: (r) => addresses.resolve(r.socket.remoteAddress, r.headers['x-forwarded-for']), ...app.deps.tracking }))) return;
+  // GET/HEAD /r/<token> and the pixel (issue 18), with the visitor's address as this server resolves it behind a
+  // proxy; a client's events are counted up to the tracking limiter's bound (by reader, else by address, IPv6 by /64).
+  if (
+    app.deps.tracking &&
+    (await handleTracking(req, res, {
+      clientIp: (r) => addresses.resolve(r.socket.remoteAddress, r.headers['x-forwarded-for']),
+      admit: ({ ip, reader }) => app.trackingLimiter.hit(reader !== undefined ? `reader ${reader}` : rateLimitKey(ip ?? 'unknown')).allowed,
+      ...app.deps.tracking,
+    }))
+  )
+    return;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const route = ROUTES.find((r) => r.pattern.test(url.pathname));
   if (!route) return writeReply(res, errorReply(404, `There is no page at ${url.pathname}.`, wantsJson(req)));

@@ -6,6 +6,7 @@ import type { Transport } from '../delivery/transport.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { createTrackingDeps } from '../tracking/setup.ts';
+import { serverLog } from './app.ts';
 import { createWebServer, serverIdle } from './server.ts';
 
 /** Options for startWebServer. */
@@ -41,7 +42,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const store = opts.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = opts.transport ?? createTransport(config);
   // Always served, even with ALMANAC_TRACKING=off: links in copies already sent keep working.
-  const tracking = await createTrackingDeps(store, config);
+  const tracking = await createTrackingDeps(store, config, { log: serverLog });
   const release = async () => {
     await tracking.recorder.close(); // writes the last held events
     if (!opts.transport) await transport.close();

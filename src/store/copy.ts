@@ -13,10 +13,12 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
   { table: 'edition_runs', keys: ['edition_id', 'run'], page: 1000 },
   { table: 'tracked_links', keys: ['edition_id', 'link'], page: 1000 },
   { table: 'engagement_events', keys: ['id'], page: 1000 },
+  // Copied so a webhook replayed to the new database is still refused within its signature's lifetime.
+  { table: 'webhook_nonces', keys: ['provider', 'nonce'], page: 1000 },
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires', 'webhook_nonces'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {

@@ -332,7 +332,21 @@ export const RAW_MIGRATIONS: readonly RawMigration[] = [
  * Migrations from version 7 on, in order (version = 6 + position + 1). Append; never edit a
  * released one.
  */
-const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [];
+const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
+  // webhook_nonces: the replay cache of signed webhooks (src/store/webhook-nonces.ts), shared by every host on the database.
+  {
+    async up(tx) {
+      await tx.schema
+        .createTable('webhook_nonces')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_nonces_pkey', ['provider', 'nonce'])
+        .execute();
+      await tx.schema.createIndex('webhook_nonces_expires').on('webhook_nonces').column('expires_at').execute();
+    },
+  },
+];
 
 /** Every migration in order; version N is `MIGRATIONS[N - 1]`. */
 export const MIGRATIONS: readonly (RawMigration | SchemaMigration)[] = [...RAW_MIGRATIONS, ...SCHEMA_MIGRATIONS];

@@ -20,6 +20,7 @@ export interface Database {
   tracked_links: TrackedLinksTable;
   engagement_events: EngagementEventsTable;
   schedule_fires: ScheduleFiresTable;
+  webhook_nonces: WebhookNoncesTable;
 }
 
 /** The links of an edition that tracked URLs may lead to (src/tracking/): a token names one by index, never a URL. */
@@ -175,4 +176,16 @@ export interface ScheduleFiresTable {
   /** Running: the lease's end. Ended: the earliest time any scheduler may attempt it again. */
   expires_at: string;
   attempts: number;
+}
+
+/**
+ * One-time values of signed webhooks already accepted (a Mailgun signature's token), kept until their
+ * signature would be refused as too old anyway: a replay to another host or after a restart is refused.
+ */
+export interface WebhookNoncesTable {
+  /** 'mailgun'. */
+  provider: string;
+  nonce: string;
+  /** When the signature stops being accepted; the row is pruned after that. */
+  expires_at: string;
 }

@@ -6,36 +6,43 @@ import { WebhookError, type ProviderEvent } from './event.ts';
 /** Mailgun signatures older (or further in the future) than this are refused. @default 15 min */
 export const MAILGUN_MAX_AGE_MS = 15 * 60_000;
 
-/** Tokens seen within MAILGUN_MAX_AGE_MS: a captured request cannot be replayed. */
-const seenTokens = new Map<string, number>();
+/** Mailgun's documented formats: `timestamp` is Unix seconds in decimal digits, `token` 50 hexadecimal characters. */
+const TIMESTAMP = /^[0-9]{1,12}$/;
+const TOKEN = /^[0-9a-f]{50}$/i;
 
-function remember(token: string, now: number): boolean {
-  for (const [t, at] of seenTokens) if (now - at > MAILGUN_MAX_AGE_MS) seenTokens.delete(t);
-  if (seenTokens.has(token)) return false;
-  seenTokens.set(token, now);
-  return true;
+/** A verified Mailgun request: its event data, and the token to record until the signature expires (the replay check). */
+export interface VerifiedMailgun {
+  data: Record<string, unknown>;
+  /** Lower-case; record it until `expiresAt` and refuse it when seen again. */
+  token: string;
+  expiresAt: Date;
 }
 
 /**
  * Verifies a Mailgun webhook body (`{ signature: { timestamp, token, signature }, "event-data": … }`):
- * HMAC-SHA256 of timestamp + token with the signing key, a timestamp within MAILGUN_MAX_AGE_MS, a token
- * not seen before. Throws WebhookError 401 otherwise; returns the event data.
+ * timestamp and token in their documented formats, HMAC-SHA256 of timestamp + token with the signing
+ * key, a timestamp within MAILGUN_MAX_AGE_MS. Throws WebhookError 401 otherwise. The signed text is the
+ * two values run together, so without the formats a used signature would verify again with characters
+ * moved from the token into the timestamp (`1700000000` + `e0…` read as `1700000000e0` + `…`): a new
+ * token. The caller refuses a token already seen (claimNonce).
  */
-export function verifyMailgun(body: unknown, signingKey: string, now: number): Record<string, unknown> {
+export function verifyMailgun(body: unknown, signingKey: string, now: number): VerifiedMailgun {
   const b = body as { signature?: { timestamp?: unknown; token?: unknown; signature?: unknown }; 'event-data'?: unknown } | undefined;
   const s = b?.signature;
   if (!s || typeof s.timestamp !== 'string' || typeof s.token !== 'string' || typeof s.signature !== 'string') {
     throw new WebhookError(401, 'missing Mailgun signature (signature.timestamp, token, signature)');
   }
+  if (!TIMESTAMP.test(s.timestamp) || !TOKEN.test(s.token)) {
+    throw new WebhookError(401, 'Mailgun signature is malformed (timestamp: decimal seconds; token: 50 hexadecimal characters)');
+  }
   const expected = createHmac('sha256', signingKey).update(s.timestamp + s.token).digest();
   const given = Buffer.from(/^[0-9a-f]{64}$/i.test(s.signature) ? s.signature : '', 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookError(401, 'Mailgun signature does not verify');
   const at = Number(s.timestamp) * 1000;
-  if (!Number.isFinite(at) || Math.abs(now - at) > MAILGUN_MAX_AGE_MS) throw new WebhookError(401, 'Mailgun signature timestamp is too old (or in the future)');
-  if (!remember(s.token, now)) throw new WebhookError(401, 'Mailgun signature token already used (a replayed request)');
+  if (Math.abs(now - at) > MAILGUN_MAX_AGE_MS) throw new WebhookError(401, 'Mailgun signature timestamp is too old (or in the future)');
   const data = b['event-data'];
   if (!data || typeof data !== 'object') throw new WebhookError(400, 'no event-data in the Mailgun webhook');
-  return data as Record<string, unknown>;
+  return { data: data as Record<string, unknown>, token: s.token.toLowerCase(), expiresAt: new Date(at + MAILGUN_MAX_AGE_MS) };
 }
 
 /** What a Mailgun event (failed / complained / anything else) means. */

@@ -4,6 +4,7 @@ import { providerAnalysis, WebhookError, type ProviderEvent } from '../../bounce
 import { mailgunEvent, verifyMailgun } from '../../bounces/providers/mailgun.ts';
 import { postmarkEvent, verifyPostmark } from '../../bounces/providers/postmark.ts';
 import { httpsFetch, isSnsUrl, sesEvents, verifySns } from '../../bounces/providers/ses.ts';
+import { claimNonce, releaseNonce } from '../../store/webhook-nonces.ts';
 import type { App, Handler } from '../app.ts';
 import { HttpError, type Reply } from '../http.ts';
 
@@ -72,8 +73,17 @@ export const mailgunWebhook: Handler = (r, app) =>
   guarded('mailgun', app, async () => {
     const key = app.config.bounce.mailgunSigningKey;
     if (!key) throw new WebhookError(403, 'Mailgun webhooks are not configured (MAILGUN_WEBHOOK_SIGNING_KEY)');
-    const data = verifyMailgun(await json(r.req), key, app.clock().getTime());
-    return apply(app, 'mailgun', [mailgunEvent(data)]);
+    const now = app.clock();
+    const { data, token, expiresAt } = verifyMailgun(await json(r.req), key, now.getTime());
+    // Before applying: of two hosts given the same request, one claims the token, the other refuses it.
+    if (!(await claimNonce(app.db, 'mailgun', token, expiresAt, now))) throw new WebhookError(401, 'Mailgun signature token already used (a replayed request)');
+    try {
+      return await apply(app, 'mailgun', [mailgunEvent(data)]);
+    } catch (error) {
+      // Not applied: Mailgun retries the same request, which must then be accepted.
+      await releaseNonce(app.db, 'mailgun', token).catch(() => undefined);
+      throw error;
+    }
   });
 
 /** `POST /webhooks/postmark`: Postmark's Bounce and SpamComplaint webhooks, with basic auth POSTMARK_WEBHOOK_AUTH. */
@@ -91,7 +101,7 @@ export const sesWebhook: Handler = (r, app) =>
     const topics = app.config.bounce.sesTopicArns;
     if (topics.length === 0) throw new WebhookError(403, 'SES webhooks are not configured (SES_SNS_TOPIC_ARN)');
     const fetch = app.deps.fetchSns ?? httpsFetch;
-    const message = await verifySns(await json(r.req), topics, fetch);
+    const message = await verifySns(await json(r.req), topics, fetch, app.clock().getTime());
     if (message.Type === 'SubscriptionConfirmation') {
       if (!isSnsUrl(message.SubscribeURL)) throw new WebhookError(403, 'SubscribeURL is not an https Amazon SNS URL');
       await fetch(message.SubscribeURL);

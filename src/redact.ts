@@ -1,8 +1,9 @@
 /**
  * Keeps secrets out of everything Almanac prints: configuration errors, log lines, error messages
  * and their causes, /healthz. Two layers:
- * - shapes that are secret wherever they appear: the password of a URL (`smtp://mailer:***@host`)
- *   and a PEM private key block;
+ * - shapes that are secret wherever they appear: the password of a URL, in its user-info part
+ *   (`smtp://mailer:***@host`) or as a query parameter (`postgres://u@host/db?password=***`), and a
+ *   PEM private key block;
  * - values registered as secret (config.ts registers ALMANAC_SECRET, DKIM keys, URL passwords and
  *   any variable whose name says SECRET, KEY, PASS, TOKEN or AUTH), replaced wherever they appear.
  */
@@ -53,11 +54,16 @@ export function clearSecrets(): void {
 // and the LAST '@' before the next white space, so `smtp://mailer:ab/cd@host` (an unencoded '/')
 // and `smtp://u:p@ss@host` are masked whole.
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@'"]*):([^\s'"]*)@(?=[^\s@'"]*(?:[\s'"]|$))/gi;
+// ?password=… (and sslpassword, passwd, a token or secret): libpq and node-postgres read a password
+// from the query too, so `postgres://u@host/db?password=x` is as secret as `postgres://u:x@host/db`.
+const QUERY_SECRET = /([?&;][^\s=&#'"?]*(?:pass|secret|token)[^\s=&#'"?]*=)([^\s&#'"]*)/gi;
 const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
 
-/** The URL with its password replaced: `smtp://mailer:***@host:587`. Anything else comes back as it was. */
+/** The URL with its password replaced: `smtp://mailer:***@host:587`, `postgres://u@h/db?password=***`. Anything else comes back as it was. */
 export function redactUrl(url: string): string {
-  return url.replace(URL_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:${MASK}@`);
+  return url
+    .replace(URL_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:${MASK}@`)
+    .replace(QUERY_SECRET, (_m, name: string, value: string) => (value ? `${name}${MASK}` : name));
 }
 
 /** The text with URL passwords, private keys and registered secrets masked. */
@@ -75,6 +81,7 @@ export function registerSecretsOf(name: string, value: string | undefined): void
   if (value === undefined) return;
   if (isSecretName(name)) registerSecret(value);
   for (const m of value.matchAll(URL_PASSWORD)) registerSecret(m[3]);
+  for (const m of value.matchAll(QUERY_SECRET)) registerSecret(m[2]);
 }
 
 /** How a rejected value is shown in an error: masked whole for a secret name (only its length), else with passwords masked. */

@@ -2,8 +2,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type Command, type CommandContext } from './command.ts';
 import { BounceProcessor, type ProcessResult, type RawInput } from '../bounces/process.ts';
+import { oneLine } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import { parse } from './args.ts';
+
+/** One message's line: its name and what was done, on one line whatever the message held (a subject with a newline). */
+function resultLine(r: Pick<ProcessResult, 'name' | 'line'>): string {
+  return `${oneLine(r.name)}: ${oneLine(r.line)}\n`;
+}
 
 const SUBCOMMANDS = 'ingest [FILE|DIR...] | serve [--port P] [--host H] | fetch';
 
@@ -66,7 +72,7 @@ async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
     const processor = await BounceProcessor.open(store, config);
     await processor.processAll(inputs(positionals, problems), (r: ProcessResult) => {
       tally[r.outcome]++;
-      ctx.stdout.write(`${r.name}: ${r.line}\n`);
+      ctx.stdout.write(resultLine(r));
     });
   } finally {
     await store.close();
@@ -95,7 +101,7 @@ async function serve(ctx: CommandContext, args: string[]): Promise<number> {
     const listener = await startBounceListener(config, store, {
       port,
       host: values.host,
-      onResult: (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`),
+      onResult: (r) => ctx.stdout.write(resultLine(r)),
     });
     ctx.stdout.write(`almanac bounces serve: receiving mail for ${config.bounce.address} on ${listener.host}:${listener.port}\n`);
     await new Promise<void>((resolve) => {
@@ -123,7 +129,7 @@ async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number
   const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   try {
     const { fetchBounces } = await import('../bounces/imap.ts');
-    const summary = await fetchBounces(config, store, (r) => ctx.stdout.write(`${r.name}: ${r.line}\n`));
+    const summary = await fetchBounces(config, store, (r) => ctx.stdout.write(resultLine(r)));
     ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
     return summary.notMessages > 0 ? 1 : 0;
   } finally {

@@ -4,62 +4,14 @@
  *
  * It runs from the compiled build (scripts/build.mjs), as `npm run almanac -- send` does, so the
  * memory it reports is what an operator's send holds. Under tsx: `tsx scripts/bench-sender.ts '<input JSON>'`.
- * It imports nothing from bench.ts: bench.ts's main must not run inside the build.
+ * It imports only the parts of scripts/bench/ the child needs (edition, CPU time, isMain), never the
+ * parent's: those files are listed in INPUTS of scripts/build.mjs, which checks the bundle against them.
  */
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import { runSend } from '../src/commands/send.ts';
-import { loadConfig, type Config } from '../src/config.ts';
-import { composeEdition } from '../src/editions/edition-for.ts';
-import { renderEdition } from '../src/render/render-edition.ts';
-
-/** The edition every run sends: a full Sunday (12 news items, 3 guides) from the shipped content. */
-export const BENCH_KIND = 'sunday' as const;
-export const BENCH_DATE = '2026-11-22';
-export const BENCH_SECRET = 'bench-secret-0123456789abcdef';
-
-/** DKIM settings for a signed run: keys generated for it (PEM), never written to disk. */
-export interface BenchDkim {
-  domain: string;
-  selector: string;
-  privateKey: string;
-  ed25519?: { selector: string; privateKey: string };
-}
-
-/** The bench's config: the sink as SMTP server, rate limit off, everything else as shipped. */
-export function benchConfig(input: { dbPath: string; contentDir: string; port: number; connections: number; dkim?: BenchDkim; tracking?: boolean }): Config {
-  return loadConfig({
-    ALMANAC_DB: input.dbPath,
-    ALMANAC_CONTENT_DIR: input.contentDir,
-    ALMANAC_BASE_URL: 'https://almanac.example',
-    ALMANAC_SECRET: BENCH_SECRET,
-    SMTP_URL: `smtp://127.0.0.1:${input.port}`,
-    SMTP_MAX_CONNECTIONS: String(input.connections),
-    SMTP_RATE_LIMIT: '0',
-    ...(input.tracking ? { ALMANAC_TRACKING: 'clicks' } : {}),
-    ...(input.dkim
-      ? {
-          DKIM_DOMAIN: input.dkim.domain,
-          DKIM_SELECTOR: input.dkim.selector,
-          DKIM_PRIVATE_KEY: input.dkim.privateKey,
-          ...(input.dkim.ed25519 ? { DKIM_ED25519_SELECTOR: input.dkim.ed25519.selector, DKIM_ED25519_PRIVATE_KEY: input.dkim.ed25519.privateKey } : {}),
-        }
-      : {}),
-  });
-}
-
-/** CPU seconds (user + system) a process (or one of its threads) has used so far, from /proc (Linux); undefined elsewhere. */
-export function processCpuSeconds(pid: number, thread?: number): number | undefined {
-  try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the stat line (11 and 12 after the command name).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
+import { processCpuSeconds } from './bench/cpu-time.ts';
+import { BENCH_DATE, BENCH_KIND, benchConfig, renderBenchEdition, type BenchDkim } from './bench/edition.ts';
+import { isMain } from './bench/entry.ts';
 
 /** Input of the sender child process. */
 export interface SenderInput {
@@ -103,8 +55,7 @@ export interface SenderReport {
 export async function senderChild(input: SenderInput): Promise<SenderReport> {
   const config = benchConfig(input);
   const t0 = performance.now();
-  const { edition } = await composeEdition(BENCH_KIND, BENCH_DATE, config, input.contentDir);
-  await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  await renderBenchEdition(config, input.contentDir);
   const renderMs = performance.now() - t0;
   const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
 
@@ -160,7 +111,7 @@ export async function senderChild(input: SenderInput): Promise<SenderReport> {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   const report = await senderChild(JSON.parse(process.argv[2]!) as SenderInput);
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

@@ -36,7 +36,18 @@ const ENTRIES = {
 const TARGET = 'node20';
 
 /** What a build depends on besides packages: a change to any of these makes a new stamp. */
-const INPUTS = ['src', 'emails', 'scripts/bench-sender.ts', 'scripts/build.mjs', 'package.json', 'tsconfig.json'];
+const INPUTS = [
+  'src',
+  'emails',
+  'scripts/bench-sender.ts',
+  // The parts of the bench the sender child imports (the rest of scripts/bench/ is the parent's).
+  'scripts/bench/cpu-time.ts',
+  'scripts/bench/edition.ts',
+  'scripts/bench/entry.ts',
+  'scripts/build.mjs',
+  'package.json',
+  'tsconfig.json',
+];
 
 /** Builds older than this are removed when a new one is made (a running process keeps its own until then). */
 const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000;

@@ -12,62 +12,55 @@
  * scripts/smtp-sink.ts in its own process. After a warm-up round, modes are interleaved (rotating
  * order) over R rounds; the best round of each mode is reported (the machine is shared). Last line: one JSON object.
  */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../src/config.ts';
 import { buildMessage, compileMessage, messageCommonFor } from '../src/delivery/mime.ts';
-import { composeEdition } from '../src/editions/edition-for.ts';
-import { renderEdition } from '../src/render/render-edition.ts';
 import type { RenderedEdition } from '../src/render/types.ts';
 import { rewriteEdition } from '../src/tracking/rewrite.ts';
 import { TrackingTokens } from '../src/tracking/token.ts';
+import { integerFlag } from './bench/args.ts';
+import { BENCH_BASE_URL, BENCH_KIND, BENCH_SECRET, renderBenchEdition } from './bench/edition.ts';
+import { isMain, runMain } from './bench/entry.ts';
+import { CONTENT_DIR } from './bench/paths.ts';
+import { startSinkProcess } from './bench/processes.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const MODES = ['off', 'clicks', 'clicks personal'] as const;
 type Mode = (typeof MODES)[number];
 
-/** Starts scripts/smtp-sink.ts as its own process. */
-async function startSink(): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'smtp-sink.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((ok, fail) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n')[0];
-      if (buffer.includes('\n')) ok((JSON.parse(line!) as { port: number }).port);
-    });
-    child.on('exit', (code) => fail(new Error(`the SMTP sink exited (code ${code}) before listening`)));
-  });
-  return { port, stop: () => void child.kill('SIGTERM') };
-}
+/** `npm run bench:tracking -- --help`. */
+export const TRACKING_USAGE = `
+npm run -s bench:tracking [-- --copies N] [--rounds R]
+
+Sends N copies of the Sunday edition per tracking mode (off, clicks, clicks personal) over pooled
+SMTP to a discarding sink on loopback, modes interleaved over R rounds after a warm-up; reports the
+best round of each. Last line: one JSON object.
+
+  --copies N   copies per mode and round (default 5000)
+  --rounds R   counted rounds (default 3)
+`;
 
 /** Runs the bench; returns messages per second per mode. */
 export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.WritableStream = process.stdout) {
-  const { values } = parseArgs({ args: argv, options: { copies: { type: 'string' }, rounds: { type: 'string' } } });
-  const copies = Number(values.copies ?? 5000);
-  const rounds = Number(values.rounds ?? 3);
-  if (!Number.isInteger(copies) || copies < 1) throw new Error(`--copies: expected a positive integer, got ${JSON.stringify(values.copies)}`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a positive integer, got ${JSON.stringify(values.rounds)}`);
-  const config = loadConfig({ ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_CONTENT_DIR: join(ROOT, 'content'), ALMANAC_SECRET: 'bench-secret-0123456789abcdef' });
-  const { edition } = await composeEdition('sunday', '2026-11-22', config, config.contentDir);
-  const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
+  const { values } = parseArgs({ args: argv, options: { copies: { type: 'string' }, rounds: { type: 'string' } }, strict: true });
+  const copies = integerFlag('copies', values.copies, 5000);
+  const rounds = integerFlag('rounds', values.rounds, 3);
+  const config = loadConfig({ ALMANAC_BASE_URL: BENCH_BASE_URL, ALMANAC_CONTENT_DIR: CONTENT_DIR, ALMANAC_SECRET: BENCH_SECRET });
+  const { edition, rendered } = await renderBenchEdition(config);
   const tokens = new TrackingTokens(config.secret!);
   const editions: Record<Mode, RenderedEdition> = {
     off: rendered,
     clicks: rewriteEdition(rendered, edition, { baseUrl: config.baseUrl, tokens, opens: false, personal: false }).rendered,
     'clicks personal': rewriteEdition(rendered, edition, { baseUrl: config.baseUrl, tokens, opens: false, personal: true }).rendered,
   };
-  const sink = await startSink();
+  const sink = await startSinkProcess();
   const best: Record<Mode, { msgsPerSecond: number; buildMicros: number; bytes: number }> = {} as never;
   try {
     // Round 0 warms up (JIT, connections) and is not counted; the order of the modes rotates each round.
     for (let round = 0; round <= rounds; round++) {
       for (const mode of [...MODES.slice(round % 3), ...MODES.slice(0, round % 3)]) {
         const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 5, maxMessages: Infinity });
-        const template = compileMessage(editions[mode], messageCommonFor(config, 'sunday'));
+        const template = compileMessage(editions[mode], messageCommonFor(config, BENCH_KIND));
         let buildNs = 0n;
         let bytes = 0;
         const started = performance.now();
@@ -95,7 +88,7 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
       }
     }
   } finally {
-    sink.stop();
+    await sink.stop().catch(() => undefined);
   }
   const ratio = (mode: Mode) => Number((best[mode].msgsPerSecond / best.off.msgsPerSecond).toFixed(3));
   const lines = MODES.map((m) => `  ${m.padEnd(16)} ${String(best[m].msgsPerSecond).padStart(6)} msg/s  (${(ratio(m) * 100).toFixed(1)}% of off)  build ${best[m].buildMicros.toFixed(1)} µs/copy  ${best[m].bytes} bytes/copy`);
@@ -104,9 +97,4 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
   return result;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await main().catch((error: unknown) => {
-    process.stderr.write(`bench-tracking: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
-}
+if (isMain(import.meta.url)) await runMain('bench:tracking', TRACKING_USAGE, (argv) => main(argv));

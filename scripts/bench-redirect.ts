@@ -17,20 +17,33 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { composeEdition } from '../src/editions/edition-for.ts';
-import { renderEdition } from '../src/render/render-edition.ts';
 import { editionLinks } from '../src/store/engagement.ts';
-import { openStore } from '../src/store/open.ts';
 import { handleTracking } from '../src/tracking/handler.ts';
 import { createTrackingDeps, trackEdition } from '../src/tracking/setup.ts';
+import { integerFlag } from './bench/args.ts';
+import { countRows, withStore } from './bench/database.ts';
+import { BENCH_BASE_URL, BENCH_SECRET, renderBenchEdition } from './bench/edition.ts';
+import { isMain, runMain } from './bench/entry.ts';
+import { CONTENT_DIR } from './bench/paths.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const SECRET = 'bench-secret-0123456789abcdef';
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+
+/** `npm run bench:redirect -- --help`. */
+export const REDIRECT_USAGE = `
+npm run -s bench:redirect [-- --requests N] [--concurrency C] [--db PATH_OR_URL]
+
+Serves the tracked links of the Sunday edition from the real handler in a child process and sends
+N GET /r/<token> requests over keep-alive, C in flight; checks every answer and every click event
+stored. Last line: one JSON object.
+
+  --requests N      requests (default 40000)
+  --concurrency C   requests in flight at once (default 64)
+  --db TARGET       the store: a SQLite path or an empty PostgreSQL database (default: a temporary SQLite file)
+`;
 
 /** Options of the redirect bench. */
 export interface RedirectBenchOptions {
@@ -44,42 +57,35 @@ export interface RedirectBenchOptions {
 
 /** Parses `--requests N --concurrency C --db TARGET`. */
 export function parseRedirectArgs(argv: string[]): RedirectBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { requests: { type: 'string' }, concurrency: { type: 'string' }, db: { type: 'string' } } });
-  const int = (name: string, value: string | undefined, fallback: number) => {
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${JSON.stringify(value)}`);
-    return n;
-  };
-  return { requests: int('requests', values.requests, 40_000), concurrency: int('concurrency', values.concurrency, 64), db: values.db };
+  const { values } = parseArgs({ args: argv, options: { requests: { type: 'string' }, concurrency: { type: 'string' }, db: { type: 'string' } }, strict: true });
+  return { requests: integerFlag('requests', values.requests, 40_000), concurrency: integerFlag('concurrency', values.concurrency, 64), db: values.db };
 }
 
-function benchConfig(db: string) {
-  return loadConfig({ ALMANAC_DB: db, ALMANAC_SECRET: SECRET, ALMANAC_TRACKING: 'clicks', ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_CONTENT_DIR: join(ROOT, 'content') });
+function redirectConfig(db: string) {
+  return loadConfig({ ALMANAC_DB: db, ALMANAC_SECRET: BENCH_SECRET, ALMANAC_TRACKING: 'clicks', ALMANAC_BASE_URL: BENCH_BASE_URL, ALMANAC_CONTENT_DIR: CONTENT_DIR });
 }
 
 /** The child: serves /r/ on loopback until told to stop, then writes what is held and reports the count. */
 async function serverChild(db: string): Promise<void> {
-  const config = benchConfig(db);
-  const store = await openStore(db);
-  const deps = await createTrackingDeps(store, config);
-  const server = createServer((req, res) => {
-    handleTracking(req, res, deps).then(
-      (handled) => void (handled || res.writeHead(404).end()),
-      () => res.writeHead(500).end(),
-    );
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  process.send!({ port: (server.address() as { port: number }).port });
-  process.on('message', async () => {
+  const config = redirectConfig(db);
+  const events = await withStore(db, async (store) => {
+    const deps = await createTrackingDeps(store, config);
+    const server = createServer((req, res) => {
+      handleTracking(req, res, deps).then(
+        (handled) => void (handled || res.writeHead(404).end()),
+        () => res.writeHead(500).end(),
+      );
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    process.send!({ port: (server.address() as { port: number }).port });
+    await new Promise((r) => process.once('message', r));
     server.close();
     await deps.recorder.close();
-    const row = await store.db.selectFrom('engagement_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    await store.close();
-    process.send!({ events: Number(row.n), cpu: process.cpuUsage() });
-    process.exit(0);
+    return countRows(store, 'engagement_events');
   });
+  process.send!({ events, cpu: process.cpuUsage() });
+  process.exit(0);
 }
 
 /** Runs the bench; returns the figures. */
@@ -87,20 +93,22 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
   const options = parseRedirectArgs(argv);
   const tmp = mkdtempSync(join(tmpdir(), 'almanac-bench-redirect-'));
   const db = options.db ?? join(tmp, 'almanac.db');
+  // On a failure half-way, the server child and the keep-alive sockets must not keep this process alive.
+  const cleanups: (() => void)[] = [];
   try {
-    const config = benchConfig(db);
-    const store = await openStore(db);
-    const { edition } = await composeEdition('sunday', '2026-11-22', config, config.contentDir);
-    const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone });
-    const tracked = await trackEdition(store, config, edition, rendered);
-    const links = (await editionLinks(store, edition.id)).filter((l) => l.kind !== 'honeypot');
-    const byLink = new Map(links.map((l) => [l.link, l.url]));
-    const paths = [...tracked.html.matchAll(/href="https:\/\/almanac\.example(\/r\/[^"]+)"/g)].map((m) => m[1]!);
-    await store.close();
+    const config = redirectConfig(db);
+    const { edition, rendered } = await renderBenchEdition(config);
+    const { byLink, paths } = await withStore(db, async (store) => {
+      const tracked = await trackEdition(store, config, edition, rendered);
+      const links = (await editionLinks(store, edition.id)).filter((l) => l.kind !== 'honeypot');
+      return { byLink: new Map(links.map((l) => [l.link, l.url])), paths: [...tracked.html.matchAll(/href="https:\/\/almanac\.example(\/r\/[^"]+)"/g)].map((m) => m[1]!) };
+    });
 
-    const child = fork(join(ROOT, 'scripts', 'bench-redirect.ts'), ['--server-child', db], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--server-child', db], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill());
     const port = await new Promise<number>((r) => child.once('message', (m: { port: number }) => r(m.port)));
     const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+    cleanups.push(() => agent.destroy());
     const expected = new Set(byLink.values());
     let sent = 0;
     let wrong = 0;
@@ -150,16 +158,13 @@ export async function main(argv: string[] = process.argv.slice(2), out: NodeJS.W
     if (wrong > 0 || events !== pairs.size) throw new Error(`bench check failed: ${wrong} wrong answers, ${events} events stored for ${pairs.size} distinct reader-link pairs`);
     return result;
   } finally {
+    for (const cleanup of cleanups) cleanup();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   if (argv[0] === '--server-child') await serverChild(argv[1]!);
-  else
-    await main(argv).catch((error: unknown) => {
-      process.stderr.write(`bench-redirect: ${(error as Error).message}\n`);
-      process.exit(1);
-    });
+  else await runMain('bench:redirect', REDIRECT_USAGE, (args) => main(args));
 }

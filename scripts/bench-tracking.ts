@@ -9,7 +9,7 @@
  * 2026-11-22 from the shipped content once, then for each mode (off, clicks, clicks personal)
  * compiles the MIME template and sends N copies, each built by the real buildMessage with its own
  * recipient links, through a pooled nodemailer transport (5 connections, raw messages) to
- * scripts/smtp-sink.ts in its own process. After a warm-up round, modes are interleaved (rotating
+ * scripts/bench/smtp-sink.ts in its own process. After a warm-up round, modes are interleaved (rotating
  * order) over R rounds; the best round of each mode is reported (the machine is shared). Last line: one JSON object.
  */
 import { parseArgs } from 'node:util';

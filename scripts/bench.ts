@@ -3,7 +3,7 @@
  * `npm run bench [-- --subscribers N] [--baseline N] [--connections C] [--dkim] [--ed25519] [--tracking] [--db postgres://… [--senders N]]`
  *
  * 1. Seeds N active subscribers into a temporary SQLite database (one transaction, multi-row inserts).
- * 2. Starts scripts/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
+ * 2. Starts scripts/bench/smtp-sink.ts (a discarding SMTP server) in its own process on loopback.
  * 3. Runs the real `runSend` (compose → render → checks → ledger → SMTP) for the Sunday edition of
  *    2026-11-22 in a child process of its own, so its peak RSS is the sender's alone (not the
  *    seeding's or the baseline's); the child (scripts/bench-sender.ts, run from the compiled build as

@@ -1,5 +1,5 @@
 /**
- * The bench's child processes: the discarding SMTP sink (scripts/smtp-sink.ts), so it does not
+ * The bench's child processes: the discarding SMTP sink (scripts/bench/smtp-sink.ts), so it does not
  * share the sender's event loop, and the sender (scripts/bench-sender.ts, compiled as the CLI
  * ships), so its peak RSS is its own.
  */
@@ -52,7 +52,7 @@ function lineReader(child: ReturnType<typeof spawn>, exited: Promise<number | nu
     });
 }
 
-/** Starts scripts/smtp-sink.ts as its own process on loopback; `stop()` sends SIGTERM and resolves with its counts. */
+/** Starts scripts/bench/smtp-sink.ts as its own process on loopback; `stop()` sends SIGTERM and resolves with its counts. */
 export async function startSinkProcess(): Promise<SinkProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', SINK_SCRIPT], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

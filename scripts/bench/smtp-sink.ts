@@ -1,10 +1,10 @@
 /**
- * A discarding SMTP server for the benchmark, run as its own process so it does not share the
+ * A discarding SMTP server for the benches, run as its own process so it does not share the
  * sender's event loop. Prints `{"port":N}` on stdout when listening; on SIGTERM prints
  * `{"messages":N,"recipients":N,"bytes":N}` and exits.
  */
 import { SMTPServer } from 'smtp-server';
-import { pathToFileURL } from 'node:url';
+import { isMain } from './entry.ts';
 
 /** Starts the sink on 127.0.0.1 (port 0 = ephemeral); resolves with the port and live counters. */
 export async function startSink(port = 0) {
@@ -34,7 +34,7 @@ export async function startSink(port = 0) {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   const sink = await startSink(Number(process.argv[2] ?? 0));
   process.stdout.write(`${JSON.stringify({ port: sink.port })}\n`);
   const stop = async () => {

@@ -66,7 +66,9 @@ export function imapSecurity(target: Pick<ImapTarget, 'host' | 'secure'>): ImapS
 /** The error of a failed login, saying plainly when the cause is the missing STARTTLS. */
 function loginError(target: ImapTarget, cause: unknown): Error {
   const where = `the bounce mailbox at ${target.host}:${target.port}`;
-  if ((cause as { tlsFailed?: boolean } | undefined)?.tlsFailed) {
+  // imapflow marks both a missing STARTTLS and a failed handshake tlsFailed; only the first names STARTTLS.
+  const e = cause as { tlsFailed?: boolean; message?: string } | undefined;
+  if (e?.tlsFailed && /STARTTLS/.test(e.message ?? '')) {
     return new Error(
       `${where} did not start TLS, and it is not on this machine's loopback: refusing to send the password in clear (use imaps://, or a server that offers STARTTLS); not logged in`,
       { cause },

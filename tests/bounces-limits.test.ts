@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterEach, describe, expect, test } from 'vitest';
-import { MAX_BOUNCE_BYTES, MAX_RECIPIENTS, MAX_SESSIONS_PER_CLIENT } from '../src/bounces/limits.ts';
+import { MAX_BOUNCE_BYTES, MAX_RECIPIENTS, MAX_SESSIONS_PER_CLIENT, MAX_TAGS_PER_MESSAGE } from '../src/bounces/limits.ts';
+import { BounceProcessor } from '../src/bounces/process.ts';
 import { startBounceListener } from '../src/bounces/smtp-listener.ts';
 import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
@@ -196,6 +197,24 @@ describe('the bounce listener is bounded', () => {
 });
 
 describe('one message cannot freeze `npm start`', () => {
+  test('only the first few tags of a message count: the envelope\'s first, then the text\'s', async () => {
+    const { h, bounceTo } = await sentCopy();
+    const processor = await BounceProcessor.open(h.store, h.config);
+    const tag = /\+([a-z2-7]{32})@/.exec(bounceTo)![1]!;
+    const forged = Array.from({ length: 30 }, (_, i) => `bounces+forged${i}@bounces.almanac.example`);
+    const raw = (tags: string[]) => bounceFixture('postfix-user-unknown', { to: BOUNCE, rcpt: 'gone@example.org', messageId: '<x@elsewhere.example>' }).replace('The week so far in AI.', tags.join('\r\n'));
+
+    const enveloped = await processor.analyse({ name: 'a', raw: raw(forged), envelopeTo: [bounceTo] });
+    expect(enveloped.keys.tags).toEqual([tag, 'forged0', 'forged1', 'forged2']);
+    expect(enveloped.keys.tags).toHaveLength(MAX_TAGS_PER_MESSAGE);
+
+    // The real tag after the first few forged ones is never read: nothing changes.
+    const buried = await processor.processOne({ name: 'b', raw: raw([...forged.slice(0, MAX_TAGS_PER_MESSAGE), bounceTo]) });
+    expect(buried.outcome).toBe('unverified');
+    expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('active');
+    expect((await processor.processOne({ name: 'c', raw: raw(forged), envelopeTo: [bounceTo] })).outcome).toBe('changed');
+  });
+
   test('/healthz keeps answering while the listener takes a maximum-size message stuffed with distinct tags and recipients', async () => {
     const { h } = await sentCopy();
     const [webPort, smtpPort] = [await freePort(), await freePort()];

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
+import { MAX_BOUNCE_BYTES } from '../src/bounces/limits.ts';
 import { verpTag } from '../src/bounces/verp.ts';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
@@ -207,6 +208,19 @@ describeEachDb('almanac bounces ingest', (dialect) => {
     const garbage = await ingestStdin('{"not": "a message"}\n', e.env);
     expect(garbage.code).toBe(1);
     expect(garbage.stdout).toMatch(/^stdin: not a message: does not start with a header field/);
+    expect(await snapshot(e.db)).toEqual(before);
+
+    // Over the size limit: not read, a clear line, exit 1, nothing changed.
+    const huge = bounce.replace('The week so far in AI.', 'x'.repeat(MAX_BOUNCE_BYTES));
+    const tooLarge = await ingestStdin(huge, e.env);
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stdout).toBe(`stdin: too large (${Buffer.byteLength(huge)} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes): skipped, nothing changed\n`);
+    const hugeFile = join(e.dir, 'huge.eml');
+    writeFileSync(hugeFile, huge);
+    const tooLargeFile = await almanac(['bounces', 'ingest', hugeFile], e.env);
+    expect(tooLargeFile.code).toBe(1);
+    expect(tooLargeFile.stdout).toContain(`huge.eml: too large (${Buffer.byteLength(huge)} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes)`);
+    expect(tooLargeFile.stderr).toContain('1 message: 0 changed, 0 already known, 0 ignored, 0 unverified, 0 not a message, 1 too large');
     expect(await snapshot(e.db)).toEqual(before);
 
     const missing = join(e.dir, 'no-such.eml');

@@ -15,7 +15,7 @@ export interface RawInput {
   /** Envelope recipients when known (SMTP RCPT TO): the VERP tag is there even when no header repeats it. */
   envelopeTo?: string[];
   /** Set instead of `raw` when the message is over MAX_BOUNCE_BYTES and was not read: its size, as known. */
-  tooLarge?: number | string;
+  tooLarge?: number;
 }
 
 /** What happened to one input. */
@@ -32,7 +32,7 @@ export interface ProcessResult {
 }
 
 /** The line of a message skipped for its size. */
-function tooLargeLine(size: number | string): string {
+function tooLargeLine(size: number): string {
   return `too large (${size} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes): skipped, nothing changed`;
 }
 
@@ -73,7 +73,7 @@ export class BounceProcessor {
 
   /** Processes inputs in order, writing each batch in one transaction; calls `onResult` once per input, in order. */
   async processAll(inputs: AsyncIterable<RawInput> | Iterable<RawInput>, onResult: (r: ProcessResult) => void, batchSize = BATCH_SIZE): Promise<void> {
-    let batch: { name: string; analysis?: Analysis; error?: string; tooLarge?: number | string }[] = [];
+    let batch: { name: string; analysis?: Analysis; error?: string; tooLarge?: number }[] = [];
     const flush = async () => {
       const analysed = batch.filter((b) => b.analysis).map((b) => b.analysis!);
       const applied = analysed.length > 0 ? await this.applier.applyMail(analysed) : [];

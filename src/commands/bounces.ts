@@ -24,16 +24,16 @@ export const bouncesCommand: Command = async (ctx) => {
   }
 };
 
-/** Standard input as one message, read no further than the size limit. */
+/** Standard input as one message; past the size limit it is read to the end (the writer is not cut off) and dropped. */
 async function stdinMessage(): Promise<RawInput> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BOUNCE_BYTES) return { name: 'stdin', raw: '', tooLarge: `more than ${MAX_BOUNCE_BYTES}` };
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BOUNCE_BYTES) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
   }
-  return { name: 'stdin', raw: Buffer.concat(chunks) };
+  return size > MAX_BOUNCE_BYTES ? { name: 'stdin', raw: '', tooLarge: size } : { name: 'stdin', raw: Buffer.concat(chunks) };
 }
 
 /** Files named on the command line (a directory: its files, sorted), read one at a time; standard input when none. */

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { BounceProcessor, type RawInput } from '../src/bounces/process.ts';
+import { providerAnalysis } from '../src/bounces/providers/event.ts';
 import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
@@ -93,6 +94,19 @@ describeEachDb('applying late bounces to the store', (dialect) => {
     expect(line).toMatch(/changed: permanent failure \(not the address\) 5\.7\.1 .*copy failed, subscriber unchanged/);
     expect(await state(h, EDITION_ID, 'd@example.org')).toBe('failed');
     expect(await subscriber(h, 'd@example.org')).toEqual({ status: 'active', softBounces: 0 });
+  });
+
+  test('an authenticated provider event may name its recipient by address; the same report by mail changes nothing', async () => {
+    const { h, processor } = await twoEditions(dialect);
+    const byMail = bounceFixture('gmail-no-such-user', { to: 'bounces@bounces.almanac.example', rcpt: 'a@example.org', messageId: '<unknown@elsewhere.example>' });
+    expect((await processor.processOne({ name: 'mail', raw: byMail })).outcome).toBe('unverified');
+    expect(await subscriber(h, 'a@example.org')).toEqual({ status: 'active', softBounces: 0 });
+
+    const event = providerAnalysis('postmark', { class: 'hard', why: 'HardBounce', recipient: 'A@example.org', status: '5.1.1' }, h.config.bounce.address);
+    const [result] = await processor.applyEvents([event]);
+    expect(result!.outcome).toBe('changed');
+    expect(result!.line).toMatch(/matched by recipient address.*subscriber bounced: suppressed/);
+    expect((await subscriber(h, 'a@example.org')).status).toBe('bounced');
   });
 
   test('a batch of many messages is applied in one transaction: a failure part-way leaves nothing of the batch written', async () => {

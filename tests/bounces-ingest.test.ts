@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
+import { MAX_BOUNCE_BYTES } from '../src/bounces/limits.ts';
 import { verpTag } from '../src/bounces/verp.ts';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
@@ -26,12 +27,13 @@ afterEach(async () => {
 const CASES = [
   { who: 'postfix', fixture: 'postfix-user-unknown', match: 'tag', expect: 'bounced' },
   { who: 'genuine', fixture: 'postfix-genuine-local', match: 'tag', expect: 'bounced' },
-  { who: 'gmail', fixture: 'gmail-no-such-user', match: 'message-id', expect: 'bounced' },
+  // With ALMANAC_BOUNCE_ADDRESS set only a verified tag counts: a bounce without one changes nothing, even with our Message-ID.
+  { who: 'gmail', fixture: 'gmail-no-such-user', match: 'message-id', expect: 'active' },
   { who: 'm365', fixture: 'microsoft365-recipient-not-found', match: 'tag', expect: 'bounced' },
   { who: 'yahoo', fixture: 'yahoo-no-account', match: 'tag', expect: 'bounced' },
-  { who: 'qmail', fixture: 'qmail-no-mailbox', match: 'message-id', expect: 'bounced' },
+  { who: 'qmail', fixture: 'qmail-no-mailbox', match: 'message-id', expect: 'active' },
   { who: 'exim', fixture: 'exim-user-unknown', match: 'tag', expect: 'bounced' },
-  { who: 'exchange2003', fixture: 'exchange-2003-not-reached', match: 'recipient', expect: 'bounced' },
+  { who: 'exchange2003', fixture: 'exchange-2003-not-reached', match: 'recipient', expect: 'active' },
   { who: 'complainer', fixture: 'arf-abuse-complaint', match: 'tag', expect: 'complained' },
   { who: 'full', fixture: 'postfix-mailbox-full', match: 'tag', expect: 'active' },
   { who: 'eximfull', fixture: 'exim-mailbox-full', match: 'tag', expect: 'active' },
@@ -50,7 +52,7 @@ interface Env {
   smtp: TestSmtpServer;
 }
 
-async function environment(dialect: DialectName, extraEmails: string[] = []): Promise<Env> {
+async function environment(dialect: DialectName, extraEmails: string[] = [], verp = true): Promise<Env> {
   const dir = tempDir('almanac-bounces-');
   const smtp = await startSmtpServer();
   cleanup.push(() => smtp.close());
@@ -65,7 +67,7 @@ async function environment(dialect: DialectName, extraEmails: string[] = []): Pr
     ALMANAC_CONTENT_DIR: fixtureContent(),
     ALMANAC_BASE_URL: 'https://almanac.example',
     ALMANAC_SECRET: SECRET,
-    ALMANAC_BOUNCE_ADDRESS: BOUNCE,
+    ...(verp ? { ALMANAC_BOUNCE_ADDRESS: BOUNCE } : {}),
     SMTP_URL: smtp.url,
     SMTP_RETRY_BACKOFF_MS: '20',
   };
@@ -122,7 +124,7 @@ describeEachDb('almanac bounces ingest', (dialect) => {
           ? copy.from
           : c.match === 'forged'
             ? copy.from.replace(/\+([a-z2-7]{5})/, (_, s: string) => `+${s.startsWith('a') ? 'b' : 'a'}${s.slice(1)}`)
-            : BOUNCE; // no tag: the returned Message-ID, or else the recipient, must find the copy
+            : BOUNCE; // no tag: nothing else counts
       const messageId = c.match === 'recipient' ? '<not-ours@elsewhere.example>' : copy.messageId;
       writeFileSync(join(dir, `${String(i + 1).padStart(2, '0')}-${c.who}.eml`), bounceFixture(c.fixture, { to, rcpt: email(c.who), messageId }));
     });
@@ -133,14 +135,16 @@ describeEachDb('almanac bounces ingest', (dialect) => {
     expect(lines).toHaveLength(CASES.length);
     const line = (who: string) => lines.find((l) => l.includes(`-${who}.eml:`))!;
     expect(line('postfix')).toMatch(/changed: hard bounce 5\.1\.1 .*matched by VERP tag.*copy bounced, subscriber bounced: suppressed/);
-    expect(line('gmail')).toMatch(/matched by Message-ID/);
-    expect(line('exchange2003')).toMatch(/matched by recipient address/);
+    for (const who of ['gmail', 'qmail', 'exchange2003']) {
+      expect(line(who)).toMatch(/: unverified: .*it carries no VERP tag .*; nothing changed$/);
+      expect(line(who)).not.toContain('@');
+    }
     expect(line('complainer')).toMatch(/changed: complaint .*copy complained, subscriber complained: suppressed/);
     expect(line('full')).toMatch(/changed: soft bounce 4\.2\.2 .*copy soft_bounced, soft bounce 1 of 5/);
     expect(line('delayed')).toMatch(/ignored: delay warning/);
     expect(line('vacation')).toMatch(/ignored: auto-reply/);
-    expect(line('forged')).toMatch(/ignored: .*VERP tag does not verify .*nothing changed/);
-    expect(first.stderr).toContain(`${CASES.length} messages: 11 changed, 0 already known, 4 ignored, 0 not a message`);
+    expect(line('forged')).toMatch(/unverified: .*VERP tag does not verify .*nothing changed/);
+    expect(first.stderr).toContain(`${CASES.length} messages: 8 changed, 0 already known, 3 ignored, 4 unverified, 0 not a message`);
 
     const after = await statuses(e.db);
     for (const c of CASES) expect(after[email(c.who)]!.status, c.who).toBe(c.expect);
@@ -154,7 +158,7 @@ describeEachDb('almanac bounces ingest', (dialect) => {
     const second = await almanac(['bounces', 'ingest', dir], e.env);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toMatch(/: changed:/);
-    expect(second.stderr).toContain('0 changed, 11 already known, 4 ignored');
+    expect(second.stderr).toContain('0 changed, 8 already known, 3 ignored, 4 unverified');
     expect(await snapshot(e.db)).toEqual(before);
 
     // The report counts late outcomes by state and lists them with status, diagnostic and arrival.
@@ -164,15 +168,15 @@ describeEachDb('almanac bounces ingest', (dialect) => {
       late: Record<string, number>;
       problems: { email: string; state: string; late?: { status: string; diagnostic: string; arrivedAt: string } }[];
     };
-    expect(parsed.counts).toMatchObject({ sent: 5, bounced: 8, soft_bounced: 2, complained: 1 });
-    expect(parsed.late).toEqual({ bounced: 8, soft_bounced: 2, complained: 1, failed: 0 });
+    expect(parsed.counts).toMatchObject({ sent: 8, bounced: 5, soft_bounced: 2, complained: 1 });
+    expect(parsed.late).toEqual({ bounced: 5, soft_bounced: 2, complained: 1, failed: 0 });
     const m365 = parsed.problems.find((p) => p.email === email('m365'))!;
     expect(m365).toMatchObject({ state: 'bounced', late: { status: '5.1.10' } });
     expect(m365.late!.diagnostic).toContain('RESOLVER.ADR.RecipientNotFound');
     expect(Date.parse(m365.late!.arrivedAt)).not.toBeNaN();
     const text = await almanac(['report', EDITION_ID, '--failed'], e.env);
     expect(text.stdout).toMatch(/complained \(suppressed\)/);
-    expect(text.stdout).toMatch(new RegExp(`bounced\\s+${email('gmail')}\\s+arrived \\S+ \\(dsn\\)\\s+5\\.1\\.1`));
+    expect(text.stdout).toMatch(new RegExp(`bounced\\s+${email('postfix')}\\s+arrived \\S+ \\(dsn\\)\\s+5\\.1\\.1`));
 
     // subscribers export keeps the contract: status words and softBounces.
     const exported = JSON.parse((await almanac(['subscribers', 'export', '--format', 'json'], e.env)).stdout) as unknown;
@@ -206,6 +210,19 @@ describeEachDb('almanac bounces ingest', (dialect) => {
     expect(garbage.stdout).toMatch(/^stdin: not a message: does not start with a header field/);
     expect(await snapshot(e.db)).toEqual(before);
 
+    // Over the size limit: not read, a clear line, exit 1, nothing changed.
+    const huge = bounce.replace('The week so far in AI.', 'x'.repeat(MAX_BOUNCE_BYTES));
+    const tooLarge = await ingestStdin(huge, e.env);
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stdout).toBe(`stdin: too large (${Buffer.byteLength(huge)} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes): skipped, nothing changed\n`);
+    const hugeFile = join(e.dir, 'huge.eml');
+    writeFileSync(hugeFile, huge);
+    const tooLargeFile = await almanac(['bounces', 'ingest', hugeFile], e.env);
+    expect(tooLargeFile.code).toBe(1);
+    expect(tooLargeFile.stdout).toContain(`huge.eml: too large (${Buffer.byteLength(huge)} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes)`);
+    expect(tooLargeFile.stderr).toContain('1 message: 0 changed, 0 already known, 0 ignored, 0 unverified, 0 not a message, 1 too large');
+    expect(await snapshot(e.db)).toEqual(before);
+
     const missing = join(e.dir, 'no-such.eml');
     const read = await almanac(['bounces', 'ingest', missing], e.env);
     expect(read.code).toBe(1);
@@ -217,5 +234,63 @@ describeEachDb('almanac bounces ingest', (dialect) => {
     expect(unknown.code).toBe(0);
     expect(unknown.stdout).toMatch(/ignored: .*names 2026-12-02-midweek for subscriber 1, which is not in the ledger/);
     expect(await snapshot(e.db)).toEqual(before);
+  }, 120_000);
+});
+
+describeEachDb('a stranger who knows an address cannot suppress it', (dialect) => {
+  test.each([
+    { verp: false, proof: 'the Message-ID of a copy sent to that address' },
+    { verp: true, proof: 'a verified VERP tag (a Message-ID is not enough)' },
+  ])('with VERP $verp, mail intake changes a subscriber only with $proof', async ({ verp }) => {
+    const e = await environment(dialect, [], verp);
+    expect((await almanac(['send', 'midweek', '--date', EDITION_DATE], e.env)).code).toBe(0);
+    const byRecipient = copies(e.smtp);
+    const forgedId = '<20261125070000.0123456789abcdef@almanac.example>';
+    // What anyone who can mail the bounce address may send: the victim's address, no tag, no Message-ID of ours.
+    const forged = [
+      { who: 'postfix', raw: bounceFixture('postfix-user-unknown', { to: BOUNCE, rcpt: email('postfix'), messageId: forgedId }) },
+      { who: 'complainer', raw: bounceFixture('arf-abuse-complaint', { to: BOUNCE, rcpt: email('complainer'), messageId: forgedId }) },
+      { who: 'yahoo', raw: bounceFixture('qmail-no-mailbox', { to: BOUNCE, rcpt: email('yahoo'), messageId: forgedId }) },
+      { who: 'exchange2003', raw: bounceFixture('exchange-2003-not-reached', { to: BOUNCE, rcpt: email('exchange2003'), messageId: forgedId }) },
+      // A subscriber who knows the Message-ID of their own copy, naming someone else.
+      { who: 'm365', raw: bounceFixture('gmail-no-such-user', { to: BOUNCE, rcpt: email('m365'), messageId: byRecipient.get('quiet@example.org')!.messageId }) },
+    ];
+    // Real reports about copies we sent: they quote each copy's own Message-ID (and carry no tag).
+    const genuine = [
+      { who: 'gmail', raw: bounceFixture('gmail-no-such-user', { to: BOUNCE, rcpt: email('gmail'), messageId: byRecipient.get(email('gmail'))!.messageId }) },
+      { who: 'qmail', raw: bounceFixture('qmail-no-mailbox', { to: BOUNCE, rcpt: email('qmail'), messageId: byRecipient.get(email('qmail'))!.messageId }) },
+      { who: 'ooo', raw: bounceFixture('arf-abuse-complaint', { to: BOUNCE, rcpt: email('ooo'), messageId: byRecipient.get(email('ooo'))!.messageId }) },
+    ];
+    const dir = join(e.dir, 'mail');
+    mkdirSync(dir);
+    for (const [i, m] of [...forged, ...genuine].entries()) writeFileSync(join(dir, `${i}-${m.who}.eml`), m.raw);
+    const before = await statuses(e.db);
+
+    const run = await almanac(['bounces', 'ingest', dir], e.env);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    const line = (who: string) => lines.find((l) => l.includes(`-${who}.eml:`))!;
+    for (const m of forged) {
+      expect(line(m.who)).toMatch(/: unverified: .*; nothing changed$/);
+      // The log line names nobody (the file name is the test's).
+      expect(line(m.who).slice(line(m.who).indexOf(': '))).not.toContain('@');
+    }
+    const after = await statuses(e.db);
+    for (const m of forged) expect(after[email(m.who)], m.who).toEqual(before[email(m.who)]);
+    const sentCopies = await e.db.db.selectFrom('deliveries').select(['email', 'state']).execute();
+    for (const m of forged) expect(sentCopies.find((c) => c.email === email(m.who))!.state, m.who).toBe('sent');
+
+    if (verp) {
+      for (const m of genuine) expect(line(m.who)).toMatch(/: unverified: .*carries no VERP tag/);
+      expect(run.stderr).toContain('8 messages: 0 changed, 0 already known, 0 ignored, 8 unverified, 0 not a message');
+      expect(await statuses(e.db)).toEqual(before);
+    } else {
+      expect(line('gmail')).toMatch(/changed: hard bounce .*matched by Message-ID.*subscriber bounced: suppressed/);
+      expect(line('qmail')).toMatch(/changed: hard bounce .*matched by Message-ID/);
+      expect(line('ooo')).toMatch(/changed: complaint .*matched by Message-ID.*subscriber complained: suppressed/);
+      expect(line('m365')).toMatch(/copy sent to another address/);
+      expect(run.stderr).toContain('8 messages: 3 changed, 0 already known, 0 ignored, 5 unverified, 0 not a message');
+      expect([after[email('gmail')]!.status, after[email('qmail')]!.status, after[email('ooo')]!.status]).toEqual(['bounced', 'bounced', 'complained']);
+    }
   }, 120_000);
 });

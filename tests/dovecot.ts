@@ -10,6 +10,8 @@ export interface TestImapServer {
   user: string;
   pass: string;
   url: string;
+  /** Dovecot's log file (logins, and each session's bytes: `Logged out in=… out=…`). */
+  log: string;
   /** Stops Dovecot and waits until it is gone. */
   stop(): Promise<void>;
 }
@@ -27,11 +29,18 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** Options of the test Dovecot. */
+export interface DovecotOptions {
+  /** PEM files of a certificate and its key: STARTTLS is offered with them. Default: no TLS at all. */
+  tls?: { cert: string; key: string };
+}
+
 /**
- * Starts Dovecot with a config of its own in a temp dir: IMAP only, plaintext on 127.0.0.1, one user
- * from a passwd-file, maildir under the temp dir (owned by nobody when the tests run as root).
+ * Starts Dovecot with a config of its own in a temp dir: IMAP only on 127.0.0.1 (plaintext, or
+ * STARTTLS with `options.tls`), one user from a passwd-file, maildir under the temp dir (owned by
+ * nobody when the tests run as root).
  */
-export async function startDovecot(): Promise<TestImapServer> {
+export async function startDovecot(options: DovecotOptions = {}): Promise<TestImapServer> {
   if (!existsSync(DOVECOT)) throw new Error(`${DOVECOT} not found: install Debian's dovecot-imapd (apt-get install dovecot-imapd), as .ci/run does`);
   const dir = tempDir('almanac-dovecot-');
   chmodSync(dir, 0o755); // Dovecot's unprivileged login processes must reach base_dir
@@ -51,7 +60,7 @@ state_dir = ${dir}/state
 log_path = ${dir}/log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${options.tls ? `ssl = yes\nssl_cert = <${options.tls.cert}\nssl_key = <${options.tls.key}` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:${dir}/mail/%u
@@ -99,6 +108,7 @@ service submission-login {
     user,
     pass,
     url: `imap://${user}:${pass}@127.0.0.1:${port}/INBOX`,
+    log: join(dir, 'log'),
     async stop() {
       const alive = () => {
         try {

@@ -34,6 +34,27 @@ export interface ApplyResult {
   reason?: string;
 }
 
+/**
+ * What applying one message that arrived by mail did: also `unverified`, a bounce or complaint that
+ * does not prove it answers a copy we sent (no verified VERP tag, or no Message-ID of a copy to that
+ * address), so nothing changed. Its line and reason never name an address.
+ */
+export interface MailResult extends Omit<ApplyResult, 'outcome'> {
+  outcome: ApplyResult['outcome'] | 'unverified';
+}
+
+/**
+ * How an event must prove which copy it is about.
+ * - mail: anyone can write to the bounce address, so only what a stranger cannot know counts: with
+ *   ALMANAC_BOUNCE_ADDRESS set, a verified VERP tag; without it, the Message-ID of a copy we sent to
+ *   the address the report names (random, unguessable). Never the recipient's address alone.
+ * - provider: an authenticated webhook (Mailgun, Postmark, SES) names its recipient by address; a
+ *   tag or Message-ID it carries is still used first.
+ */
+export type Proof = 'mail' | 'provider';
+
+type Found = { copy: CopyRow; by: string } | { why: string } | { unverified: string };
+
 const TARGET: Record<Exclude<BounceClass, 'ignored'>, LateState> = {
   hard: 'bounced',
   soft: 'soft_bounced',
@@ -59,31 +80,40 @@ const LABEL: Record<BounceClass, string> = {
 export class BounceApplier {
   constructor(
     private readonly store: Store,
-    private readonly config: Pick<Config, 'smtp'>,
+    private readonly config: Pick<Config, 'smtp' | 'bounce'>,
     /** The signing secret of VERP tags (loadSecret). */
     private readonly secret: string,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Applies many in ONE transaction (a bounce storm is written in batches, not a commit per message). */
-  async applyAll(items: readonly Analysis[]): Promise<ApplyResult[]> {
+  /** Applies messages that arrived by mail (listener, ingest, IMAP) in ONE transaction (a bounce storm is written in batches, not a commit per message). */
+  async applyMail(items: readonly Analysis[]): Promise<MailResult[]> {
+    return this.applyAll(items, 'mail');
+  }
+
+  /** Applies authenticated provider events (webhooks) in one transaction; they may name their recipient by address. */
+  async applyProviderEvents(items: readonly Analysis[]): Promise<ApplyResult[]> {
+    const results = await this.applyAll(items, 'provider');
+    // A provider event is never unverified (it names its recipient); the mapping only narrows the type.
+    return results.map((r) => (r.outcome === 'unverified' ? { ...r, outcome: 'ignored' as const } : { ...r, outcome: r.outcome }));
+  }
+
+  private async applyAll(items: readonly Analysis[], proof: Proof): Promise<MailResult[]> {
     return lateTransaction(this.store, async (tx) => {
-      const results: ApplyResult[] = [];
-      for (const a of items) results.push(await this.applyIn(tx, a));
+      const results: MailResult[] = [];
+      for (const a of items) results.push(await this.applyIn(tx, a, proof));
       return results;
     });
   }
 
-  /** Applies one classified message (in its own transaction). */
-  async apply(a: Analysis): Promise<ApplyResult> {
-    return (await this.applyAll([a]))[0]!;
-  }
-
-  private async applyIn(tx: Tx, a: Analysis): Promise<ApplyResult> {
+  private async applyIn(tx: Tx, a: Analysis, proof: Proof): Promise<MailResult> {
     const v = a.verdict;
     if (v.class === 'ignored') return { outcome: 'ignored', verdict: v, line: `ignored: ${v.why}`, reason: v.why };
     const ledger = new LateLedger(this.store, tx);
-    const found = await this.find(ledger, a);
+    const found = proof === 'mail' ? await this.findForMail(ledger, a) : await this.findForProvider(ledger, a);
+    if ('unverified' in found) {
+      return { outcome: 'unverified', verdict: v, line: `unverified: ${describe(v)}, but ${found.unverified}; nothing changed`, reason: found.unverified };
+    }
     if ('why' in found) return { outcome: 'ignored', verdict: v, line: `ignored: ${describe(v)}, but ${found.why}; nothing changed`, reason: found.why };
     const copy = found.copy;
     const about = `${copy.editionId} to ${copy.email} (subscriber ${copy.subscriberId}, matched by ${found.by})`;
@@ -110,18 +140,39 @@ export class BounceApplier {
     return this.clock().toISOString();
   }
 
-  /** Finds the copy: by a verified VERP tag, else the returned Message-ID, else the latest copy to the recipient. */
-  private async find(ledger: LateLedger, a: Analysis): Promise<{ copy: CopyRow; by: string } | { why: string }> {
-    if (a.keys.tags.length > 0) {
-      for (const tag of a.keys.tags) {
-        const named = verifyVerpTag(this.secret, tag);
-        if (!named) continue;
-        const copy = await ledger.copy(named.editionId, named.subscriberId);
-        return copy ? { copy, by: 'VERP tag' } : { why: `its VERP tag names ${named.editionId} for subscriber ${named.subscriberId}, which is not in the ledger` };
-      }
-      // A tag that does not verify is a forgery (or another installation's): never fall back to weaker matches.
-      return { why: 'its VERP tag does not verify (forged, or signed with another secret)' };
+  /** The copy a verified tag among the message's first few names; undefined when it has none. */
+  private async findByTag(ledger: LateLedger, tags: readonly string[]): Promise<Found | undefined> {
+    if (tags.length === 0) return undefined;
+    for (const tag of tags) {
+      const named = verifyVerpTag(this.secret, tag);
+      if (!named) continue;
+      const copy = await ledger.copy(named.editionId, named.subscriberId);
+      return copy ? { copy, by: 'VERP tag' } : { why: `its VERP tag names ${named.editionId} for subscriber ${named.subscriberId}, which is not in the ledger` };
     }
+    // A tag that does not verify is a forgery (or another installation's): never fall back to weaker matches.
+    return { unverified: 'its VERP tag does not verify (forged, or signed with another secret)' };
+  }
+
+  /**
+   * Mail (see Proof): with ALMANAC_BOUNCE_ADDRESS set, only a verified VERP tag; without it, only the
+   * Message-ID of a copy, and only when the report names no other recipient than that copy's.
+   */
+  private async findForMail(ledger: LateLedger, a: Analysis): Promise<Found> {
+    if (this.config.bounce.address) {
+      return (await this.findByTag(ledger, a.keys.tags)) ?? { unverified: 'it carries no VERP tag (with ALMANAC_BOUNCE_ADDRESS set, only a verified tag counts)' };
+    }
+    if (!a.keys.messageId) return { unverified: 'it quotes no Message-ID of ours (without VERP, only the Message-ID of a copy we sent counts)' };
+    const copy = await ledger.copyByMessageId(a.keys.messageId);
+    if (!copy) return { unverified: 'the Message-ID it quotes is of no copy in the ledger' };
+    const recipient = a.verdict.recipient;
+    if (recipient && recipient !== copy.email.toLowerCase()) return { unverified: 'the Message-ID it quotes is of a copy sent to another address than the one it names' };
+    return { copy, by: 'Message-ID' };
+  }
+
+  /** Provider events (see Proof): a verified tag, else the Message-ID, else the latest copy to the recipient. */
+  private async findForProvider(ledger: LateLedger, a: Analysis): Promise<Found> {
+    const tagged = await this.findByTag(ledger, a.keys.tags);
+    if (tagged) return 'unverified' in tagged ? { why: tagged.unverified } : tagged;
     if (a.keys.messageId) {
       const copy = await ledger.copyByMessageId(a.keys.messageId);
       if (copy) return { copy, by: 'Message-ID' };

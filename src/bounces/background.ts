@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import { errorText, type Logger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import type { ProcessResult } from './process.ts';
 
@@ -18,12 +18,22 @@ export async function startBounceServices(config: Config, store: Store, log: Log
   const { smtpPort, imapUrl } = config.bounce;
   if (smtpPort === undefined && !imapUrl) return { close: async () => {} };
   const closers: (() => Promise<void>)[] = [];
-  const applied = (source: string) => (r: ProcessResult) =>
-    log('bounces.applied', { level: r.outcome === 'not-a-message' ? 'warn' : 'info', source, outcome: r.outcome, name: r.name, line: r.line });
+  // Unverified messages are counted per way in: a stream of them is someone trying to suppress people.
+  const unverified: Record<string, number> = {};
+  const applied = (source: string) => (r: ProcessResult) => {
+    if (r.outcome === 'unverified') unverified[source] = (unverified[source] ?? 0) + 1;
+    const count = r.outcome === 'unverified' ? { unverifiedSoFar: unverified[source] } : {};
+    log('bounces.applied', { level: r.outcome === 'changed' || r.outcome === 'unchanged' || r.outcome === 'ignored' ? 'info' : 'warn', source, outcome: r.outcome, name: r.name, line: r.line, ...count });
+  };
   try {
     if (smtpPort !== undefined) {
       const { startBounceListener } = await import('./smtp-listener.ts');
-      const listener = await startBounceListener(config, store, { port: smtpPort, host: config.bounce.smtpHost, onResult: applied('smtp') });
+      const listener = await startBounceListener(config, store, {
+        port: smtpPort,
+        host: config.bounce.smtpHost,
+        onResult: applied('smtp'),
+        onError: (error, name) => log('bounces.smtp.failed', { level: 'error', name, error: errorText(error) }),
+      });
       closers.push(() => listener.close());
       log('bounces.listening', { host: listener.host, port: listener.port, address: config.bounce.address });
     }

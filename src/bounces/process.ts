@@ -1,9 +1,10 @@
 import type { Config } from '../config.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
-import { BounceApplier, type ApplyResult } from './apply.ts';
+import { BounceApplier, type ApplyResult, type MailResult } from './apply.ts';
 import { analyse, type Analysis, type Verdict } from './classify.ts';
 import { NotAMessageError, readMessage } from './message.ts';
+import { MAX_BOUNCE_BYTES, MAX_TAGS_PER_MESSAGE } from './limits.ts';
 import { tagsAddressedTo } from './verp.ts';
 
 /** One raw message from any way in (a file, standard input, SMTP, IMAP). */
@@ -13,15 +14,26 @@ export interface RawInput {
   raw: Buffer | string;
   /** Envelope recipients when known (SMTP RCPT TO): the VERP tag is there even when no header repeats it. */
   envelopeTo?: string[];
+  /** Set instead of `raw` when the message is over MAX_BOUNCE_BYTES and was not read: its size, as known. */
+  tooLarge?: number;
 }
 
 /** What happened to one input. */
 export interface ProcessResult {
   name: string;
-  /** 'not-a-message': the input could not be read as mail, and nothing changed for it. */
-  outcome: ApplyResult['outcome'] | 'not-a-message';
+  /**
+   * 'not-a-message': the input could not be read as mail; 'too-large': it was over MAX_BOUNCE_BYTES
+   * and not read; 'unverified': a bounce or complaint that does not prove it answers our mail (its
+   * line names no address). Nothing changed for any of them.
+   */
+  outcome: MailResult['outcome'] | 'not-a-message' | 'too-large';
   line: string;
   verdict?: Verdict;
+}
+
+/** The line of a message skipped for its size. */
+function tooLargeLine(size: number): string {
+  return `too large (${size} bytes; a bounce is at most ${MAX_BOUNCE_BYTES} bytes): skipped, nothing changed`;
 }
 
 /** Messages parsed before one write transaction (a bounce storm commits in batches). @default 500 */
@@ -52,21 +64,23 @@ export class BounceProcessor {
     const analysis = analyse(message, this.config.bounce.address);
     const address = this.config.bounce.address;
     if (address && input.envelopeTo?.length) {
+      // The envelope's tags first (the listener caps its recipients), then the text's: the first few only.
       const envelopeTags = tagsAddressedTo(address, input.envelopeTo.join('\n'));
-      analysis.keys.tags = [...new Set([...envelopeTags, ...analysis.keys.tags])];
+      analysis.keys.tags = [...new Set([...envelopeTags, ...analysis.keys.tags])].slice(0, MAX_TAGS_PER_MESSAGE);
     }
     return analysis;
   }
 
   /** Processes inputs in order, writing each batch in one transaction; calls `onResult` once per input, in order. */
   async processAll(inputs: AsyncIterable<RawInput> | Iterable<RawInput>, onResult: (r: ProcessResult) => void, batchSize = BATCH_SIZE): Promise<void> {
-    let batch: { name: string; analysis?: Analysis; error?: string }[] = [];
+    let batch: { name: string; analysis?: Analysis; error?: string; tooLarge?: number }[] = [];
     const flush = async () => {
       const analysed = batch.filter((b) => b.analysis).map((b) => b.analysis!);
-      const applied = analysed.length > 0 ? await this.applier.applyAll(analysed) : [];
+      const applied = analysed.length > 0 ? await this.applier.applyMail(analysed) : [];
       let i = 0;
       for (const b of batch) {
-        if (b.error !== undefined) onResult({ name: b.name, outcome: 'not-a-message', line: `not a message: ${b.error}; nothing changed` });
+        if (b.tooLarge !== undefined) onResult({ name: b.name, outcome: 'too-large', line: tooLargeLine(b.tooLarge) });
+        else if (b.error !== undefined) onResult({ name: b.name, outcome: 'not-a-message', line: `not a message: ${b.error}; nothing changed` });
         else {
           const r = applied[i++]!;
           onResult({ name: b.name, outcome: r.outcome, line: r.line, verdict: r.verdict });
@@ -75,6 +89,10 @@ export class BounceProcessor {
       batch = [];
     };
     for await (const input of inputs) {
+      if (input.tooLarge !== undefined) {
+        batch.push({ name: input.name, tooLarge: input.tooLarge });
+        continue;
+      }
       try {
         batch.push({ name: input.name, analysis: await this.analyse(input) });
       } catch (error) {
@@ -93,8 +111,8 @@ export class BounceProcessor {
     return result!;
   }
 
-  /** Applies events that a provider already classified (webhooks), in one transaction. */
+  /** Applies events that an authenticated provider already classified (webhooks), in one transaction. */
   async applyEvents(analyses: Analysis[]): Promise<ApplyResult[]> {
-    return this.applier.applyAll(analyses);
+    return this.applier.applyProviderEvents(analyses);
   }
 }

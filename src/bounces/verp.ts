@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { bareAddress } from '../delivery/transport.ts';
+import { MAX_TAGS_PER_MESSAGE } from './limits.ts';
 
 /**
  * VERP tags: the envelope sender of each copy is `local+<tag>@domain`, where the tag names the copy
@@ -116,19 +117,22 @@ export function verpEnvelopeSender(config: Pick<Config, 'from' | 'bounce'>, secr
 }
 
 /**
- * Every `+tag` the text addresses to the bounce address (any case, in any header or body line), in
- * order of appearance, without repeats. A tag that is found but does not verify is a forgery sign.
+ * The first `max` distinct `+tag`s the text addresses to the bounce address (any case, in any header
+ * or body line), in order of appearance. A tag that is found but does not verify is a forgery sign.
+ * One pass over the text whatever it holds: a message stuffed with thousands of tags costs no more
+ * than its length (the rest are never collected, compared or verified).
  */
-export function tagsAddressedTo(bounceAddress: string, text: string): string[] {
+export function tagsAddressedTo(bounceAddress: string, text: string, max = MAX_TAGS_PER_MESSAGE): string[] {
   const at = bounceAddress.lastIndexOf('@');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const pattern = new RegExp(`(?<![A-Za-z0-9._+-])${escape(bounceAddress.slice(0, at))}\\+([A-Za-z0-9]{1,64})${escape(bounceAddress.slice(at))}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])`, 'gi');
-  const tags: string[] = [];
+  const tags = new Set<string>();
+  if (max <= 0) return [];
   for (const m of text.matchAll(pattern)) {
-    const tag = m[1]!.toLowerCase();
-    if (!tags.includes(tag)) tags.push(tag);
+    tags.add(m[1]!.toLowerCase());
+    if (tags.size >= max) break;
   }
-  return tags;
+  return [...tags];
 }
 
 /** True when `address` is the bounce address itself or one of its `+tag` forms (case-insensitive). */

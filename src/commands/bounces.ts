@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type Command, type CommandContext } from './command.ts';
+import { MAX_BOUNCE_BYTES } from '../bounces/limits.ts';
 import { BounceProcessor, type ProcessResult, type RawInput } from '../bounces/process.ts';
-import { oneLine } from '../log.ts';
+import { errorText, oneLine } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import { parse } from './args.ts';
 
@@ -28,12 +29,22 @@ export const bouncesCommand: Command = async (ctx) => {
   }
 };
 
+/** Standard input as one message; past the size limit it is read to the end (the writer is not cut off) and dropped. */
+async function stdinMessage(): Promise<RawInput> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_BOUNCE_BYTES) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
+  }
+  return size > MAX_BOUNCE_BYTES ? { name: 'stdin', raw: '', tooLarge: size } : { name: 'stdin', raw: Buffer.concat(chunks) };
+}
+
 /** Files named on the command line (a directory: its files, sorted), read one at a time; standard input when none. */
 async function* inputs(paths: string[], problems: string[]): AsyncGenerator<RawInput> {
   if (paths.length === 0) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    yield { name: 'stdin', raw: Buffer.concat(chunks) };
+    yield await stdinMessage();
     return;
   }
   for (const path of paths) {
@@ -47,6 +58,11 @@ async function* inputs(paths: string[], problems: string[]): AsyncGenerator<RawI
     for (const file of files) {
       let raw: Buffer;
       try {
+        const size = statSync(file).size;
+        if (size > MAX_BOUNCE_BYTES) {
+          yield { name: file, raw: '', tooLarge: size };
+          continue;
+        }
         raw = readFileSync(file);
       } catch (error) {
         problems.push(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
@@ -59,15 +75,15 @@ async function* inputs(paths: string[], problems: string[]): AsyncGenerator<RawI
 
 /**
  * `bounces ingest [FILE|DIR...]`: one line per message (what it was, what was done). Exit 0 when every
- * input was read as a message, even if ignored; 1 when one was not a message (nothing changed for it)
- * or could not be read.
+ * input was read as a message, even if ignored or unverified; 1 when one was not a message (nothing
+ * changed for it), was too large or could not be read.
  */
 async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   const config = ctx.config();
   const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
   const problems: string[] = [];
-  const tally = { changed: 0, unchanged: 0, ignored: 0, 'not-a-message': 0 };
+  const tally = { changed: 0, unchanged: 0, ignored: 0, unverified: 0, 'not-a-message': 0, 'too-large': 0 };
   try {
     const processor = await BounceProcessor.open(store, config);
     await processor.processAll(inputs(positionals, problems), (r: ProcessResult) => {
@@ -78,11 +94,11 @@ async function ingest(ctx: CommandContext, args: string[]): Promise<number> {
     await store.close();
   }
   for (const p of problems) ctx.stderr.write(`almanac bounces ingest: ${p}\n`);
-  const total = tally.changed + tally.unchanged + tally.ignored + tally['not-a-message'];
+  const total = Object.values(tally).reduce((a, b) => a + b, 0);
   ctx.stderr.write(
-    `almanac bounces ingest: ${total} message${total === 1 ? '' : 's'}: ${tally.changed} changed, ${tally.unchanged} already known, ${tally.ignored} ignored, ${tally['not-a-message']} not a message\n`,
+    `almanac bounces ingest: ${total} message${total === 1 ? '' : 's'}: ${tally.changed} changed, ${tally.unchanged} already known, ${tally.ignored} ignored, ${tally.unverified} unverified, ${tally['not-a-message']} not a message${tally['too-large'] ? `, ${tally['too-large']} too large` : ''}\n`,
   );
-  return tally['not-a-message'] > 0 || problems.length > 0 ? 1 : 0;
+  return tally['not-a-message'] > 0 || tally['too-large'] > 0 || problems.length > 0 ? 1 : 0;
 }
 
 /** `bounces serve [--port P] [--host H]`: the bounce MX in the foreground until SIGINT/SIGTERM. */
@@ -102,6 +118,7 @@ async function serve(ctx: CommandContext, args: string[]): Promise<number> {
       port,
       host: values.host,
       onResult: (r) => ctx.stdout.write(resultLine(r)),
+      onError: (error, name) => ctx.stderr.write(`almanac bounces serve: ${oneLine(name)}: cannot apply it now (answered 451 database unavailable): ${oneLine(errorText(error))}\n`),
     });
     ctx.stdout.write(`almanac bounces serve: receiving mail for ${config.bounce.address} on ${listener.host}:${listener.port}\n`);
     await new Promise<void>((resolve) => {
@@ -121,7 +138,7 @@ async function serve(ctx: CommandContext, args: string[]): Promise<number> {
   }
 }
 
-/** `bounces fetch`: one check of ALMANAC_BOUNCE_IMAP_URL; one line per message. Exit 1 when a message was not mail. */
+/** `bounces fetch`: one check of ALMANAC_BOUNCE_IMAP_URL; one line per message. Exit 1 when a message was not mail or too large. */
 async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -130,8 +147,11 @@ async function fetchMailbox(ctx: CommandContext, args: string[]): Promise<number
   try {
     const { fetchBounces } = await import('../bounces/imap.ts');
     const summary = await fetchBounces(config, store, (r) => ctx.stdout.write(resultLine(r)));
-    ctx.stderr.write(`almanac bounces fetch: ${summary.handled + summary.notMessages} unseen message(s) handled, ${summary.notMessages} not mail (flagged)\n`);
-    return summary.notMessages > 0 ? 1 : 0;
+    const { handled, unverified, notMessages, tooLarge } = summary;
+    ctx.stderr.write(
+      `almanac bounces fetch: ${handled + notMessages + tooLarge} unseen message(s) handled, ${unverified} unverified, ${notMessages} not mail (flagged), ${tooLarge} too large (flagged, not downloaded)\n`,
+    );
+    return notMessages + tooLarge > 0 ? 1 : 0;
   } finally {
     await store.close();
   }

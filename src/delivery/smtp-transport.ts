@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { classifyReply } from './classify.ts';
 import { installDataStreamFastPath } from './data-stream-fast-path.ts';
 import { DkimSigner } from './dkim.ts';
+import { isLoopback } from './loopback.ts';
 import { TransportError } from './errors.ts';
 import { rawBytes, type OutgoingMessage, type SendResult, type Transport } from './transport.ts';
 
@@ -63,11 +64,6 @@ export function requiresTls(setting: Config['smtp']['tlsVerify'], host: string |
 /** Why TLS is required, for the error an operator reads. */
 function tlsReason(setting: Config['smtp']['tlsVerify']): string {
   return setting === 'true' ? 'SMTP_TLS_VERIFY=true' : 'the relay is not on this machine\'s loopback';
-}
-
-function isLoopback(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 /**

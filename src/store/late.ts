@@ -19,7 +19,7 @@ const COPY_COLUMNS = ['edition_id', 'subscriber_id', 'email', 'state', 'message_
 
 /**
  * The ledger across editions, as late bounces and complaints use it (src/bounces/apply.ts): find the
- * copy a bounce is about (by edition and subscriber, by Message-ID, or the latest copy to an address)
+ * copy a bounce is about (by edition and subscriber, by Message-ID, or, for provider webhooks, the latest copy to an address)
  * and write what arrived. Built on one query context: the store, or one transaction of it (on SQLite
  * a transaction holds the only connection, so everything inside it must go through its `tx`).
  *
@@ -46,7 +46,7 @@ export class LateLedger {
     return toCopy(await lockRows(this.store, query).executeTakeFirst());
   }
 
-  /** The most recent copy to an address (normalised, lowercase), locked. */
+  /** The most recent copy to an address (normalised, lowercase), locked. Only for authenticated provider events: mail never matches by address. */
   async latestCopyTo(email: string): Promise<CopyRow | undefined> {
     const query = this.tx
       .selectFrom('deliveries')

@@ -332,7 +332,17 @@ export const RAW_MIGRATIONS: readonly RawMigration[] = [
  * Migrations from version 7 on, in order (version = 6 + position + 1). Append; never edit a
  * released one.
  */
-const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [];
+const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
+  // 7: a bounce or complaint suppression can be lifted (src/store/suppression.ts); the subscriber row
+  // records the last lift: when, by whom ('operator' or 'confirmation') and what it was.
+  {
+    async up(tx) {
+      for (const column of ['suppression_lifted_at', 'suppression_lifted_by', 'suppression_lifted_from']) {
+        await tx.schema.alterTable('subscribers').addColumn(column, 'text').execute();
+      }
+    },
+  },
+];
 
 /** Every migration in order; version N is `MIGRATIONS[N - 1]`. */
 export const MIGRATIONS: readonly (RawMigration | SchemaMigration)[] = [...RAW_MIGRATIONS, ...SCHEMA_MIGRATIONS];

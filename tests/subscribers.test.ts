@@ -74,7 +74,7 @@ describeEachDb('SubscriberStore', (d) => {
       // Until the link is confirmed the address stays on the suppression list: no edition, no `add`.
       expect(await store.isSuppressed(s.email)).toBe(true);
       expect((await store.add({ email: s.email, editions: ['sunday'] })).result).toBe('suppressed');
-      expect(await store.activeBatch('midweek', 0, 100)).toEqual([]);
+      expect((await store.activeBatch('midweek', 0, 100)).map((r) => r.id)).not.toContain(s.id);
       now = new Date(now.getTime() + 60_000);
       const confirmed = await store.confirm(s.id);
       expect(confirmed).toMatchObject({ status: 'active', softBounces: 0, suppressionLifted: { at: now.toISOString(), by: 'confirmation', from } });

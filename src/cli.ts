@@ -19,7 +19,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/preview.ts')).previewCommand,
   },
   subscribers: {
-    usage: 'subscribers add EMAIL [--name N] [--editions midweek,sunday] | import FILE.csv | export [--format csv|json] | remove EMAIL | list',
+    usage: 'subscribers add EMAIL [--name N] [--editions midweek,sunday] | import FILE.csv | export [--format csv|json] | remove EMAIL | list [--emails] [--json] | unsuppress EMAIL',
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
   send: {

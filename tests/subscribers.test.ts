@@ -60,20 +60,27 @@ describeEachDb('SubscriberStore', (d) => {
     expect((await store.activeBatch('midweek', 0, 100)).map((s) => s.id)).toContain(pending.id);
   });
 
-  test('hard-bounced and complained addresses stay suppressed when they subscribe again through the form', async () => {
-    const { store } = await freshStore();
+  test('hard-bounced and complained subscribers who subscribe again through the form get a confirmation, stay suppressed until they confirm, and are active once they do', async () => {
+    let now = new Date('2026-11-25T10:00:00Z');
+    const { store } = await freshStore(() => now);
     const b = (await store.add({ email: 'b@example.com', editions: ['midweek'] })).subscriber!;
     const c = (await store.add({ email: 'c@example.com', editions: ['midweek'] })).subscriber!;
     await store.suppress(b.id, 'bounced', '550 5.1.1 <b@example.com>: no such user');
     await store.suppress(c.id, 'complained', 'abuse report');
-    for (const s of [b, c]) {
+    for (const [s, from] of [[b, 'bounced'], [c, 'complained']] as const) {
       const outcome = await store.subscribe({ email: s.email.toUpperCase(), editions: ['midweek', 'sunday'], ...form });
-      expect(outcome.sendConfirmation).toBe(false);
-      expect((await store.get(s.id))!.status).not.toMatch(/pending|active/);
+      expect(outcome.sendConfirmation).toBe(true);
+      expect(await store.get(s.id)).toMatchObject({ status: 'pending', midweek: true, sunday: true, consent: { source: 'form', confirmedAt: null } });
+      // Until the link is confirmed the address stays on the suppression list: no edition, no `add`.
       expect(await store.isSuppressed(s.email)).toBe(true);
       expect((await store.add({ email: s.email, editions: ['sunday'] })).result).toBe('suppressed');
+      expect((await store.activeBatch('midweek', 0, 100)).map((r) => r.id)).not.toContain(s.id);
+      now = new Date(now.getTime() + 60_000);
+      const confirmed = await store.confirm(s.id);
+      expect(confirmed).toMatchObject({ status: 'active', softBounces: 0, suppressionLifted: { at: now.toISOString(), by: 'confirmation', from } });
+      expect(await store.isSuppressed(s.email)).toBe(false);
     }
-    expect(await store.activeBatch('midweek', 0, 100)).toEqual([]);
+    expect((await store.activeBatch('midweek', 0, 100)).map((s) => s.id)).toEqual([b.id, c.id]);
   });
 
   test('an active subscriber re-subscribing is not downgraded and gets no email', async () => {

@@ -99,7 +99,9 @@ describeEachDb('two web servers on one database', (dialect) => {
     expect(await store.get(pending.id)).toMatchObject({ status: 'unsubscribed', midweek: false, sunday: false });
     expect(await (await fetch(on(a, sunday))).text()).toContain('Already unsubscribed');
 
-    // A suppression recorded by anyone (a bounce processed elsewhere) holds on both: no confirmation email.
+    // A suppression recorded by anyone (a bounce processed elsewhere) holds on both: asking again through
+    // either server sends one confirmation between them (the other sees it was just sent), and the
+    // address stays suppressed until it is confirmed.
     const bounced = (await store.add({ email: 'bounced@example.com', editions: ['midweek'] })).subscriber!;
     await store.suppress(bounced.id, 'bounced', '550 5.1.1 no such user');
     for (const origin of [a, b]) {
@@ -115,9 +117,11 @@ describeEachDb('two web servers on one database', (dialect) => {
       expect(await (await fetch(`${origin}/feed.xml`)).text()).toContain(`${BASE}/archive/2026-11-22-sunday`);
       expect(await (await fetch(`${origin}/healthz`)).json()).toMatchObject({ ok: true, db: 'ok' });
     }
+    for (let i = 0; i < 200 && smtp.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));
-    expect(smtp.messages).toHaveLength(1);
-    expect(await store.get(bounced.id)).toMatchObject({ status: 'bounced' });
+    expect(smtp.messages.map((m) => m.to)).toEqual([['reader@example.com'], ['bounced@example.com']]);
+    expect(await store.get(bounced.id)).toMatchObject({ status: 'pending' });
+    expect(await store.isSuppressed('bounced@example.com')).toBe(true);
   });
 });
 

@@ -3,7 +3,8 @@ import { UsageError } from './command.ts';
 import { copyDatabase, CopyRefusedError } from '../store/copy.ts';
 import { isPostgresUrl, redactUrl } from '../store/dialect.ts';
 import { migrate, schemaVersion, SchemaTooNewError } from '../store/migrations.ts';
-import { openStore } from '../store/open.ts';
+import type { Store } from '../store/handle.ts';
+import { openStore, StoreUnavailableError } from '../store/open.ts';
 import { parse } from './args.ts';
 
 /** `db migrate` | `db copy --to URL`: the store's schema and moving from SQLite to PostgreSQL. */
@@ -35,6 +36,18 @@ async function migrateAction(ctx: CommandContext, args: string[]): Promise<numbe
   }
 }
 
+/** Opens (and migrates) the `--to` database; an unreachable one or a newer schema is reported naming `--to`, not ALMANAC_DB. */
+async function openTarget(ctx: CommandContext, to: string): Promise<Store | undefined> {
+  try {
+    return await openStore(to, { poolSize: 2, source: '--to' });
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) ctx.stderr.write(`almanac db copy: ${error.message}\n`);
+    else if (error instanceof SchemaTooNewError) ctx.stderr.write(`almanac db copy: --to ${redactUrl(to)}: ${error.message}\n`);
+    else throw error;
+    return undefined;
+  }
+}
+
 /** Copies the configured SQLite database into an empty PostgreSQL database and checks the row counts. */
 async function copyAction(ctx: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { to: { type: 'string' } });
@@ -48,7 +61,8 @@ async function copyAction(ctx: CommandContext, args: string[]): Promise<number> 
   }
   const source = await openStore(config.dbPath);
   try {
-    const target = await openStore(to, { poolSize: 2 });
+    const target = await openTarget(ctx, to);
+    if (!target) return 2;
     try {
       ctx.stdout.write(`copying ${source.label} → ${target.label}\n`);
       const counts = await copyDatabase(source, target, (table, rows) => ctx.stdout.write(`  ${table.padEnd(13)} ${rows} rows\n`));

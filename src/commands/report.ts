@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { UsageError, type Command } from './command.ts';
 import { formatReport } from '../delivery/report.ts';
 import { editionReport } from '../store/editions.ts';
@@ -25,6 +26,8 @@ export const reportCommand: Command = async (ctx) => {
     const engagement = await engagementPart(ctx.config(), id); // issue 18: human clicks per link, opens, --html FILE
     if (values.html) engagement.writeHtml(values.html, report);
     ctx.stdout.write(values.json ? `${JSON.stringify({ ...report, engagement: engagement.engagement })}\n` : formatReport(report) + engagement.text);
+    // Say where the page went; with --json on stderr, so standard output stays one JSON object.
+    if (values.html) (values.json ? ctx.stderr : ctx.stdout).write(`wrote the report page ${resolve(values.html)}\n`);
     return 0;
   } finally {
     await store.close();

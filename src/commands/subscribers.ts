@@ -6,15 +6,17 @@ import { writeExport } from '../store/export.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { SubscriberStore } from '../store/subscribers.ts';
-import { editionsOf, STATUSES } from '../store/types.ts';
+import { editionsOf, STATUSES, type SubscriberState } from '../store/types.ts';
 import { importCsv } from '../subscribers/import.ts';
 import { parse } from './args.ts';
 
-/** `subscribers add|import|export|remove|list`: manage the subscriber list. */
+const ACTION_NAMES = 'add, import, export, remove, list or unsuppress';
+
+/** `subscribers add|import|export|remove|list|unsuppress`: manage the subscriber list. */
 export const subscribersCommand: Command = async (ctx) => {
   const [action, ...rest] = ctx.args;
   const run = ACTIONS[action ?? ''];
-  if (!run) throw new UsageError(action ? `unknown action '${action}': expected add, import, export, remove or list` : 'missing action: add, import, export, remove or list');
+  if (!run) throw new UsageError(action ? `unknown action '${action}': expected ${ACTION_NAMES}` : `missing action: ${ACTION_NAMES}`);
   const config = ctx.config();
   // SQLite file or PostgreSQL (ALMANAC_DB); an unreachable PostgreSQL stops here with exit 2.
   const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
@@ -45,7 +47,8 @@ const add: Action = async (ctx, args, store) => {
   const { result, subscriber } = await store.add({ email, name: values.name ?? null, editions: kept.length > 0 ? kept : parsed.editions });
   if (result === 'suppressed') {
     ctx.stderr.write(
-      `almanac subscribers: refusing to add ${normaliseEmail(email)}: the address is suppressed (erased, hard-bounced or complained) and must not be mailed again\n`,
+      `almanac subscribers: refusing to add ${normaliseEmail(email)}: the address is suppressed (erased, hard-bounced or complained) and must not be mailed again` +
+        ' (a bounce or complaint can be lifted with `subscribers unsuppress EMAIL`)\n',
     );
     return 1;
   }
@@ -112,8 +115,9 @@ const remove: Action = async (ctx, args, store) => {
 };
 
 const list: Action = async (ctx, args, store) => {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, emails: { type: 'boolean' } });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.emails) return listEmails(ctx, store, !!values.json);
   const counts = await store.counts();
   if (values.json) {
     ctx.stdout.write(`${JSON.stringify(counts)}\n`);
@@ -125,4 +129,47 @@ const list: Action = async (ctx, args, store) => {
   return 0;
 };
 
-const ACTIONS: Record<string, Action> = { add, import: importAction, export: exportAction, remove, list };
+/** The state word of `list --emails`: the status, and a suppression the status does not show. */
+function stateText(s: SubscriberState): string {
+  if (!s.suppressed || s.status === 'bounced' || s.status === 'complained') return s.status;
+  return s.status === 'pending' ? `pending (${s.suppressed}: suppressed until confirmed)` : `${s.status} (suppressed: ${s.suppressed})`;
+}
+
+/** `list --emails`: one line per subscriber, `address<TAB>state<TAB>editions`, in id order (`--json`: one array). */
+async function listEmails(ctx: CommandContext, store: SubscriberStore, json: boolean): Promise<number> {
+  let n = 0;
+  for await (const s of store.states()) {
+    if (json) ctx.stdout.write(`${n === 0 ? '[' : ','}\n${JSON.stringify(s)}`);
+    else ctx.stdout.write(`${s.email}\t${stateText(s)}\t${s.editions.join(',') || '-'}\n`);
+    n++;
+  }
+  if (json) ctx.stdout.write(n === 0 ? '[]\n' : '\n]\n');
+  else if (n === 0) ctx.stderr.write('almanac subscribers: no subscribers\n');
+  return 0;
+}
+
+const UNSUPPRESS_REFUSALS = {
+  'not-suppressed': (email: string, status: string) => `${email} is not suppressed (status ${status}); nothing changed`,
+  unsubscribed: (email: string, status: string) =>
+    `${email} unsubscribed (status ${status}, no edition chosen); unsuppress never revives an unsubscribed person: they can subscribe again through the form`,
+  erased: (email: string) => `${email} was erased (only a hash of the address is kept); unsuppress never revives an erased person`,
+  unknown: (email: string) => `no subscriber with address ${email}`,
+};
+
+const unsuppress: Action = async (ctx, args, store) => {
+  const { positionals } = parse(args, {});
+  const email = normaliseEmail(onePositional(positionals, 'EMAIL'));
+  if (!isValidEmail(email)) throw new UsageError(`invalid email address ${JSON.stringify(positionals[0])}`);
+  const outcome = await store.unsuppress(email);
+  if (outcome.result !== 'lifted') {
+    const status = 'subscriber' in outcome ? outcome.subscriber.status : '';
+    ctx.stderr.write(`almanac subscribers: ${UNSUPPRESS_REFUSALS[outcome.result](email, status)}\n`);
+    return 1;
+  }
+  const s = outcome.subscriber;
+  const now = s.status === 'active' ? `active again (editions: ${editionsOf(s).join(', ')})` : 'pending: they never confirmed their request, so nothing is sent until they do';
+  ctx.stdout.write(`lifted the ${outcome.from === 'bounced' ? 'bounce' : 'complaint'} suppression of ${s.email} (id ${s.id}): ${now}; recorded at ${s.suppressionLifted!.at}\n`);
+  return 0;
+};
+
+const ACTIONS: Record<string, Action> = { add, import: importAction, export: exportAction, remove, list, unsuppress };

@@ -47,6 +47,17 @@ export interface Recipient {
 /** Why a recipient from the store is not sent to in this run. */
 export type SkipReason = 'final' | 'suppressed';
 
+/**
+ * The recipients a run left out, by why: `alreadySent` had the edition from an earlier run,
+ * `suppressed` are on the suppression list (now, or already when an earlier run met them), and
+ * `notDelivered` ended earlier without a delivery (bounced, failed, soft-bounced, complained, in doubt).
+ */
+export interface SkippedAs {
+  alreadySent: number;
+  suppressed: number;
+  notDelivered: number;
+}
+
 /** A page of candidates: an id range [fromId, toId], from a keyset page or from a claim. */
 interface Page {
   candidates: Candidate[];
@@ -117,6 +128,8 @@ export class RecipientQueue {
   private unread: Page | undefined;
   /** Recipients left out: already final earlier, or suppressed. */
   readonly skipped = { final: 0, suppressed: 0 };
+  /** The `final` skips by their ledger state: who already had it, who was skipped as suppressed before. */
+  private readonly finalStates = new Map<DeliveryState, number>();
 
   constructor(
     private readonly source: PageSource,
@@ -256,6 +269,7 @@ export class RecipientQueue {
       const state = states.get(s.id);
       if (state && this.isFinal(state)) {
         this.skipped.final++;
+        this.finalStates.set(state, (this.finalStates.get(state) ?? 0) + 1);
         this.options.onSkip?.(s, 'final');
       } else if (suppressed?.has(s.email)) {
         this.skipped.suppressed++;
@@ -267,6 +281,17 @@ export class RecipientQueue {
       }
     }
     if (held && held.outstanding === 0) this.finishClaim(held);
+  }
+
+  /** Why recipients were left out, as a person reads it (the send summary). */
+  skippedAs(): SkippedAs {
+    const alreadySent = this.finalStates.get('sent') ?? 0;
+    const suppressedBefore = this.finalStates.get('skipped') ?? 0;
+    return {
+      alreadySent,
+      suppressed: this.skipped.suppressed + suppressedBefore,
+      notDelivered: this.skipped.final - alreadySent - suppressedBefore,
+    };
   }
 
   private isFinal(state: DeliveryState): boolean {

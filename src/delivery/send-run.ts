@@ -559,6 +559,7 @@ export class SendRun {
       deferred: ledgerCounts.deferred,
       inDoubt: await inDoubtEmails(this.ledger, ['in_doubt']),
       skipped: this.queue.skipped.final + this.queue.skipped.suppressed,
+      skippedAs: this.queue.skippedAs(),
       durationMs,
       msgsPerSecond: durationMs > 0 ? (c.sent * 1000) / durationMs : 0,
       interrupted: !!this.options.signal?.aborted,

@@ -3,7 +3,7 @@ import type { Edition } from '../editions/compose.ts';
 import type { RecipientLinks, RenderedEdition } from '../render/render-edition.ts';
 import type { Store } from '../store/handle.ts';
 import type { DeliveryState } from '../store/types.ts';
-import type { RecipientSource } from './recipients.ts';
+import type { RecipientSource, SkippedAs } from './recipients.ts';
 import type { Transport } from './transport.ts';
 
 /**
@@ -92,6 +92,8 @@ export interface SendSummary {
   inDoubt: string[];
   /** Already final before this run (sent, bounced, failed, in doubt) or suppressed. */
   skipped: number;
+  /** `skipped` by why: already had it, suppressed, ended earlier without a delivery. */
+  skippedAs: SkippedAs;
   durationMs: number;
   msgsPerSecond: number;
   /** Stopped by the signal before the end. */

@@ -116,6 +116,7 @@ async function dryRun(deps: SendDeps, options: SendOptions, clock: () => Date): 
     deferred: 0,
     inDoubt: await inDoubtEmails(ledger, ['in_doubt', 'sending']),
     skipped: queue.skipped.final + queue.skipped.suppressed,
+    skippedAs: queue.skippedAs(),
     durationMs: performance.now() - started,
     msgsPerSecond: 0,
     interrupted: false,

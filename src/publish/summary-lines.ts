@@ -17,27 +17,44 @@ export function publishLines(result: PublishResult): string[] {
   }
 }
 
+/** Who a run left out, by why ("2 already had it, 1 suppressed"); empty when nobody was. */
+function skippedText(s: SendSummary): string {
+  const { alreadySent, suppressed, notDelivered } = s.skippedAs;
+  return [
+    alreadySent > 0 ? `${formatCount(alreadySent)} already had it` : '',
+    suppressed > 0 ? `${formatCount(suppressed)} suppressed` : '',
+    notDelivered > 0 ? `${formatCount(notDelivered)} not delivered earlier (bounced, failed or in doubt)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** The first line of a run that had nobody left to send to. */
+function nothingLeftLine(s: SendSummary): string {
+  if (s.total === 0 && s.ledger.sent === 0) return `${s.editionId}: no active subscribers; nothing to send`;
+  // "Everyone already has it" only when that is true: not when some were left out as suppressed or undelivered.
+  if (s.skippedAs.suppressed === 0 && s.skippedAs.notDelivered === 0) return `everyone already has ${s.editionId}: ${formatCount(s.ledger.sent)} sent`;
+  return `${s.editionId}: nothing left to send: ${skippedText(s)}`;
+}
+
 /** The final summary printed after a run. */
 export function summaryLines(s: SendSummary, kind: Kind): string[] {
   const hint = resumeHint({ kind, id: s.editionId });
   const lines: string[] = [];
+  const left = skippedText(s);
   if (s.dryRun) {
     lines.push(
-      `dry run: ${s.editionId} would go to ${formatCount(s.wouldSend)} of ${formatCount(s.total)} active subscribers ` +
-        `(${formatCount(s.skipped)} already final or suppressed); nothing was sent or recorded`,
+      `dry run: ${s.editionId} would go to ${formatCount(s.wouldSend)} of ${formatCount(s.total)} active subscribers` +
+        `${left ? ` (left out: ${left})` : ''}; nothing was sent or recorded`,
     );
     return lines;
   }
   if (s.alreadyComplete) {
-    lines.push(
-      s.total === 0 && s.ledger.sent === 0
-        ? `${s.editionId}: no active subscribers; nothing to send`
-        : `everyone already has ${s.editionId}: ${formatCount(s.ledger.sent)} sent`,
-    );
+    lines.push(nothingLeftLine(s));
   } else {
     lines.push(
       `${s.editionId}: sent ${formatCount(s.sent)} · bounced ${formatCount(s.bounced)} · failed ${formatCount(s.failed)} · ` +
-        `deferred ${formatCount(s.deferred)} · in doubt ${formatCount(s.inDoubt.length)} · skipped ${formatCount(s.skipped)}`,
+        `deferred ${formatCount(s.deferred)} · in doubt ${formatCount(s.inDoubt.length)} · skipped ${formatCount(s.skipped)}${left ? ` (${left})` : ''}`,
       `  ${formatCount(s.total)} active subscribers · ${(s.durationMs / 1000).toFixed(1)} s · ${formatCount(s.msgsPerSecond)} msg/s` +
         ` · ledger: ${formatCount(s.ledger.sent)} sent in total`,
     );

@@ -1,10 +1,11 @@
-import type { Config } from '../config.ts';
+import type { Config, Kind } from '../config.ts';
 import type { Transport } from '../delivery/transport.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import { publishEdition, type PublishResult } from '../publish/publish-edition.ts';
 import { publishLines } from '../publish/summary-lines.ts';
-import type { EditionRunner, RunResult } from './scheduler.ts';
+import { composeEdition } from '../editions/edition-for.ts';
+import { EMPTY_DETAIL, type EditionRunner, type RunResult } from './scheduler.ts';
 
 /**
  * The scheduler's runner: publishes the edition by the same use case as `almanac send <kind> --date <date>`
@@ -29,6 +30,17 @@ export function editionRunner(config: Config, deps: { store: Store; transport: T
   };
 }
 
+/** Whether an edition has no news in its window (the scheduler's `isEmpty`); undefined when the content is invalid or unreadable. */
+export function editionIsEmpty(config: Config, contentDir: string): (kind: Kind, date: string) => Promise<boolean | undefined> {
+  return async (kind, date) => {
+    try {
+      return (await composeEdition(kind, date, config, contentDir)).edition.empty;
+    } catch {
+      return undefined; // the stale report stands; a send by hand reports the content problems
+    }
+  };
+}
+
 /** How the scheduler records a publish result: its outcome word and one line of detail. */
 function runResult(result: PublishResult): RunResult {
   const detail = publishLines(result).map((line) => line.trim()).join(' | ');
@@ -36,7 +48,7 @@ function runResult(result: PublishResult): RunResult {
     case 'invalid-content':
       return { outcome: 'invalid-content', detail: `${result.error.problems.length} content problem(s); nothing was sent`, problems: result.error.problems };
     case 'empty':
-      return { outcome: 'empty', detail: 'no news in the window; not sent' };
+      return { outcome: 'empty', detail: EMPTY_DETAIL };
     case 'locked':
       return { outcome: 'locked', detail };
     case 'refused':

@@ -33,6 +33,9 @@ export interface RunResult {
   problems?: string[];
 }
 
+/** The detail of an edition with no news in its window. */
+export const EMPTY_DETAIL = 'no news in the window; not sent';
+
 /** Sends one edition by the same path as `almanac send <kind> --date <date>`. */
 export type EditionRunner = (kind: Kind, date: string, signal: AbortSignal) => Promise<RunResult>;
 
@@ -41,6 +44,8 @@ export interface SchedulerOptions {
   /** The database (SQLite or PostgreSQL), shared with the sends. */
   store: Store;
   run: EditionRunner;
+  /** Whether an edition has no news, so a missed one is not reported as stale "to send by hand"; undefined when the content cannot tell. */
+  isEmpty?: (kind: Kind, date: string) => Promise<boolean | undefined>;
   log: Logger;
   /** The scheduler's idea of now; tests inject one. @default () => new Date() */
   clock?: () => Date;
@@ -181,6 +186,8 @@ export class Scheduler {
     if (lateMs > config.catchUpGraceMs) {
       if (!this.reportedStale.has(slot.id)) {
         this.reportedStale.add(slot.id);
+        // An empty edition is never sent: say so, as a run on time would, instead of asking for a send by hand.
+        if (await this.options.isEmpty?.(kind, slot.date)) return this.record(kind, slot, { outcome: 'empty', detail: EMPTY_DETAIL });
         log('schedule.skip-stale', {
           editionId: slot.id,
           level: 'warn',

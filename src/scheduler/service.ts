@@ -4,7 +4,7 @@ import { jsonLogger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { startWebServer, type RunningWebServer, type StartWebServerOptions } from '../web/start.ts';
-import { editionRunner } from './run-edition.ts';
+import { editionIsEmpty, editionRunner } from './run-edition.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface ServiceOptions {
@@ -25,7 +25,13 @@ export async function runService(config: Config, options: ServiceOptions): Promi
   // One Store for the scheduler, its sends and the web server (two SQLite handles in one process would lock each other).
   const store = options.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = createTransport(config);
-  const scheduler = new Scheduler({ config, store, log, run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }) });
+  const scheduler = new Scheduler({
+    config,
+    store,
+    log,
+    run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }),
+    isEmpty: editionIsEmpty(config, options.contentDir),
+  });
   let web: RunningWebServer | undefined;
 
   let stopped!: () => void;

@@ -40,6 +40,7 @@ export async function* subscriberExports(store: SubscriberStore, email?: string)
         consent: s.consent,
         softBounces: s.softBounces,
         lastReply: s.lastReply,
+        suppressionLifted: s.suppressionLifted,
         createdAt: s.createdAt,
         updatedAt: s.updatedAt,
         deliveries,
@@ -75,6 +76,9 @@ export async function writeExport(store: SubscriberStore, format: ExportFormat, 
           s.softBounces,
           s.lastReply,
           s.deliveries.map((d) => `${d.editionId} ${d.state} ${d.updatedAt}`).join(';'),
+          s.suppressionLifted?.at,
+          s.suppressionLifted?.by,
+          s.suppressionLifted?.from,
         ]),
       );
     } else {

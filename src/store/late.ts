@@ -84,10 +84,11 @@ export class LateLedger {
    * not yet written and will count this one when its turn comes.
    */
   async softBounceStreak(subscriberId: number, copyCreatedAt: string, max: number): Promise<number> {
-    const rows = await this.tx
-      .selectFrom('deliveries')
-      .select(['state', 'created_at'])
-      .where('subscriber_id', '=', subscriberId)
+    // A lifted suppression starts a new run: copies sent before it do not count (src/store/suppression.ts).
+    const lifted = await this.tx.selectFrom('subscribers').select('suppression_lifted_at').where('id', '=', subscriberId).executeTakeFirst();
+    let query = this.tx.selectFrom('deliveries').select(['state', 'created_at']).where('subscriber_id', '=', subscriberId);
+    if (lifted?.suppression_lifted_at) query = query.where('created_at', '>', lifted.suppression_lifted_at);
+    const rows = await query
       .orderBy('created_at', 'desc')
       .orderBy('edition_id', 'desc')
       .limit(max + 50)

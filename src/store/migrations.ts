@@ -333,7 +333,7 @@ export const RAW_MIGRATIONS: readonly RawMigration[] = [
  * released one.
  */
 const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
-  // webhook_nonces: the replay cache of signed webhooks (src/store/webhook-nonces.ts), shared by every host on the database.
+  // 7: webhook_nonces: the replay cache of signed webhooks (src/store/webhook-nonces.ts), shared by every host on the database.
   {
     async up(tx) {
       await tx.schema
@@ -344,6 +344,15 @@ const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
         .addPrimaryKeyConstraint('webhook_nonces_pkey', ['provider', 'nonce'])
         .execute();
       await tx.schema.createIndex('webhook_nonces_expires').on('webhook_nonces').column('expires_at').execute();
+    },
+  },
+  // 8: a bounce or complaint suppression can be lifted (src/store/suppression.ts); the subscriber row
+  // records the last lift: when, by whom ('operator' or 'confirmation') and what it was.
+  {
+    async up(tx) {
+      for (const column of ['suppression_lifted_at', 'suppression_lifted_by', 'suppression_lifted_from']) {
+        await tx.schema.alterTable('subscribers').addColumn(column, 'text').execute();
+      }
     },
   },
 ];

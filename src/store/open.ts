@@ -16,9 +16,11 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Give up connecting to PostgreSQL after this long. @default 10000 */
   connectTimeoutMs?: number;
+  /** What names the target in an error (a setting or an option, e.g. `db copy --to`). @default 'ALMANAC_DB' */
+  source?: string;
 }
 
-/** PostgreSQL cannot be reached at start; the message names ALMANAC_DB without its password. Exit 2, like any setting that cannot be used. */
+/** PostgreSQL cannot be reached at start; the message names the setting (ALMANAC_DB) and the URL without its password. Exit 2, like any setting that cannot be used. */
 export class StoreUnavailableError extends ConfigError {
   override name = 'StoreUnavailableError';
 }
@@ -111,7 +113,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new StoreUnavailableError(`ALMANAC_DB: cannot connect to PostgreSQL at ${label}: ${causeText(error)}`, { cause: error });
+    throw new StoreUnavailableError(`${options.source ?? 'ALMANAC_DB'}: cannot connect to PostgreSQL at ${label}: ${causeText(error)}`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', label, sqlite: undefined, pgPool: pool, close: () => db.destroy() };

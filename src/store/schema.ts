@@ -87,6 +87,10 @@ export interface SubscribersTable {
   /** Consecutive, across editions. */
   soft_bounces: Generated<number>;
   last_reply: string | null;
+  /** The last lifted bounce or complaint suppression (src/store/suppression.ts): when, 'operator' or 'confirmation', 'bounced' or 'complained'. */
+  suppression_lifted_at: string | null;
+  suppression_lifted_by: string | null;
+  suppression_lifted_from: string | null;
   created_at: string;
   updated_at: string;
 }

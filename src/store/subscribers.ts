@@ -8,6 +8,7 @@ import type { Store, Tx } from './handle.ts';
 import type { SubscribersTable } from './schema.ts';
 import {
   CONFIRMATION_RESEND_MS,
+  editionsOf,
   ERASED_EMAIL,
   STATUSES,
   SubscriberError,
@@ -18,8 +19,12 @@ import {
   type Subscriber,
   type SubscriberCounts,
   type SubscriberInput,
+  type SubscriberState,
   type SubscriberStatus,
+  type SuppressionLift,
+  type UnsuppressOutcome,
 } from './types.ts';
+import { isLiftable, liftSuppressionIn, suppressionReasonIn, suppressionReasonsAmong } from './suppression.ts';
 
 type Row = Selectable<SubscribersTable>;
 
@@ -40,6 +45,9 @@ function toSubscriber(row: Row): Subscriber {
     },
     softBounces: row.soft_bounces,
     lastReply: row.last_reply,
+    suppressionLifted: row.suppression_lifted_at
+      ? { at: row.suppression_lifted_at, by: row.suppression_lifted_by as SuppressionLift['by'], from: row.suppression_lifted_from as SuppressionLift['from'] }
+      : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -305,23 +313,27 @@ export class SubscriberStore {
   }
 
   /**
-   * A subscription through the public form. Suppressed addresses and active subscribers are left
-   * unchanged and get no email; anyone else becomes pending with a fresh consent record and gets a
-   * confirmation (at most one per CONFIRMATION_RESEND_MS). The caller answers the same way in every case.
+   * A subscription through the public form. Active subscribers and erased addresses are left
+   * unchanged and get no email; anyone else (new, pending, unsubscribed, or suppressed by a bounce or
+   * complaint) becomes pending with a fresh consent record and gets a confirmation (at most one per
+   * CONFIRMATION_RESEND_MS). A bounce or complaint suppression stays on the suppression list until
+   * the link is confirmed (store/confirm.ts lifts it). The caller answers the same way in every case.
    */
   async subscribe(input: FormSubscription): Promise<SubscribeOutcome> {
     const { email, name } = this.validInput(input);
     return retryOnUniqueViolation(() =>
       transaction(this.store, async (tx) => {
-        if (await this.isSuppressedIn(tx, email)) return { sendConfirmation: false, subscriber: undefined };
         const now = this.now();
         const consent = { consent_source: 'form', consent_ip: input.ip, consent_wording: input.wording, requested_at: now, confirmed_at: null };
         const existing = await this.findIn(tx, email, true);
+        const reason = await suppressionReasonIn(tx, email);
         if (!existing) {
+          // A hash without a row is an erased person's (or one erased after a bounce): never asked again.
+          if (reason !== undefined) return { sendConfirmation: false, subscriber: undefined };
           const subscriber = await this.insertIn(tx, { email, name, status: 'pending', ...flags(input.editions), ...consent });
           return { sendConfirmation: true, subscriber };
         }
-        if (existing.status !== 'pending' && existing.status !== 'unsubscribed') return { sendConfirmation: false, subscriber: existing };
+        if ((reason !== undefined && !isLiftable(reason)) || existing.status === 'active') return { sendConfirmation: false, subscriber: existing };
         const last = existing.status === 'pending' ? Date.parse(existing.consent.requestedAt ?? '') : NaN;
         const recent = Number.isFinite(last) && this.clock().getTime() - last < CONFIRMATION_RESEND_MS;
         const subscriber = await this.updateIn(tx, existing.id, { name: name ?? existing.name, status: 'pending', ...flags(input.editions), ...consent });
@@ -330,12 +342,43 @@ export class SubscriberStore {
     );
   }
 
-  /** Double opt-in: a pending subscriber becomes active and the confirmation time is recorded. Other states are left as they are. */
+  /**
+   * Double opt-in: a pending subscriber becomes active and the confirmation time is recorded; a bounce
+   * or complaint suppression left from before the request is lifted. Other states are left as they are.
+   */
   async confirm(id: number): Promise<Subscriber | undefined> {
     return transaction(this.store, async (tx) => {
       const s = await this.getIn(tx, id, true);
       if (!s || s.status !== 'pending') return s;
-      return this.updateIn(tx, id, { status: 'active', confirmed_at: this.now() });
+      const now = this.now();
+      const reason = await suppressionReasonIn(tx, s.email);
+      if (isLiftable(reason)) {
+        await liftSuppressionIn(tx, s, { at: now, by: 'confirmation', from: reason }, 'active', { confirmed_at: now });
+        return (await this.getIn(tx, id))!;
+      }
+      return this.updateIn(tx, id, { status: 'active', confirmed_at: now });
+    });
+  }
+
+  /**
+   * `subscribers unsuppress`: lifts a bounce or complaint suppression by hand and records when. The
+   * subscriber returns to what they were: active, or pending when they never confirmed their form
+   * request. Never revives anyone who unsubscribed (also before the bounce: no edition left) or was erased.
+   */
+  async unsuppress(email: string): Promise<UnsuppressOutcome> {
+    const normal = normaliseEmail(email);
+    return transaction(this.store, async (tx) => {
+      const s = await this.findIn(tx, normal, true);
+      const reason = await suppressionReasonIn(tx, normal);
+      if (!s) return { result: reason === undefined ? 'unknown' : 'erased' };
+      if (reason === 'erased') return { result: 'erased' };
+      if (s.status === 'unsubscribed' || editionsOf(s).length === 0) return { result: 'unsubscribed', subscriber: s };
+      const from = isLiftable(s.status) ? s.status : isLiftable(reason) ? reason : undefined;
+      if (!from) return { result: 'not-suppressed', subscriber: s };
+      const neverConfirmed = s.consent.source === 'form' && s.consent.confirmedAt === null;
+      const status: SubscriberStatus = neverConfirmed ? 'pending' : 'active';
+      await liftSuppressionIn(tx, s, { at: this.now(), by: 'operator', from }, status);
+      return { result: 'lifted', from, subscriber: (await this.getIn(tx, s.id))! };
     });
   }
 
@@ -435,6 +478,27 @@ export class SubscriberStore {
       if (rows.length < STREAM_PAGE) return;
       after = rows.at(-1)!.id;
     }
+  }
+
+  /**
+   * Every subscriber's address and state in id order (`subscribers list --emails`), a page at a time:
+   * the status, the editions, and the suppression list's reason when the address is on it (a
+   * pending request after a bounce stays suppressed until it is confirmed).
+   */
+  async *states(): AsyncGenerator<SubscriberState> {
+    let page: Subscriber[] = [];
+    for await (const s of this.all()) {
+      page.push(s);
+      if (page.length < STREAM_PAGE) continue;
+      yield* await this.statesOf(page);
+      page = [];
+    }
+    yield* await this.statesOf(page);
+  }
+
+  private async statesOf(page: Subscriber[]): Promise<SubscriberState[]> {
+    const reasons = await suppressionReasonsAmong(this.store.db, page.map((s) => s.email));
+    return page.map((s) => ({ email: s.email, status: s.status, editions: editionsOf(s), suppressed: reasons.get(s.email) ?? null }));
   }
 
   /** Personal click/open events (ALMANAC_TRACKING_PERSONAL) in subscriber-id order, a page at a time (for export). */

@@ -28,8 +28,17 @@ export interface Subscriber {
   consent: Consent;
   softBounces: number;
   lastReply: string | null;
+  /** The last time a bounce or complaint suppression was lifted (src/store/suppression.ts), else null. */
+  suppressionLifted: SuppressionLift | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A lifted suppression: when, by whom (`subscribers unsuppress`, or the subscriber confirming a new request), and what it was. */
+export interface SuppressionLift {
+  at: string;
+  by: 'operator' | 'confirmation';
+  from: 'bounced' | 'complained';
 }
 
 /** A subscriber the operator or an import names. */
@@ -49,6 +58,25 @@ export interface FormSubscription extends SubscriberInput {
 export interface SubscribeOutcome {
   sendConfirmation: boolean;
   subscriber: Subscriber | undefined;
+}
+
+/**
+ * What `subscribers unsuppress` did: `lifted` (from a bounce or complaint; the subscriber is active
+ * again, or pending if they never confirmed), or why nothing changed: `not-suppressed`,
+ * `unsubscribed` (never revived), `erased` (only a hash is left, never revived) or `unknown`.
+ */
+export type UnsuppressOutcome =
+  | { result: 'lifted'; from: SuppressionLift['from']; subscriber: Subscriber }
+  | { result: 'not-suppressed' | 'unsubscribed'; subscriber: Subscriber }
+  | { result: 'erased' | 'unknown' };
+
+/** One line of `subscribers list --emails`: an address and its state. */
+export interface SubscriberState {
+  email: string;
+  status: SubscriberStatus;
+  editions: Kind[];
+  /** The suppression list's reason ('bounced', 'complained') when the address is on it, else null. */
+  suppressed: string | null;
 }
 
 /** Counts for `subscribers list`. */

@@ -13,6 +13,8 @@ export interface SubscriberExport {
   consent: Subscriber['consent'];
   softBounces: number;
   lastReply: string | null;
+  /** The last lifted bounce or complaint suppression: when, by whom, what it was; null when none was. */
+  suppressionLifted: Subscriber['suppressionLifted'];
   createdAt: string;
   updatedAt: string;
   deliveries: Omit<DeliveryRecord, 'subscriberId'>[];
@@ -36,4 +38,7 @@ export const EXPORT_COLUMNS = [
   'soft_bounces',
   'last_reply',
   'deliveries',
+  'suppression_lifted_at',
+  'suppression_lifted_by',
+  'suppression_lifted_from',
 ] as const;

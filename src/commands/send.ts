@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { jsonLogger } from '../log.ts';
 import { createTransport } from '../delivery/create-transport.ts';
+import { pauseNotice, type PauseEvent } from '../delivery/outage.ts';
 import { ProgressBar } from '../delivery/progress-bar.ts';
 import { formatReport } from '../delivery/report.ts';
 import type { SendLogEvent, SendSummary } from '../delivery/sender.ts';
@@ -12,6 +13,7 @@ import { publishLines } from '../publish/summary-lines.ts';
 import { editionReport } from '../store/editions.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
+import { redact } from '../redact.ts';
 import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
@@ -75,6 +77,8 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
       bar?.clear();
       const { event: name, ...fields } = event;
       json(name, fields);
+      // A wait (SMTP server or database unreachable) also gets a plain line where the summary goes.
+      if (name === 'run.paused') say(redact(pauseNotice(event as unknown as PauseEvent, new Date(), config.timezone)));
     };
     let result: PublishResult;
     try {

@@ -18,10 +18,13 @@ const { getEmailsDirectoryMetadata } = (await import(LISTING_MODULE)) as {
   getEmailsDirectoryMetadata: (dir: string) => Promise<EmailsDirectory | undefined>;
 };
 
-/** The environment of `npm run dev` with only the content directory set (the developer's ALMANAC_* left out). */
+/** The preview's clock (ALMANAC_NOW, a test hook): the same edition is "upcoming or latest" on any day. */
+const NOW = '2026-12-07T23:00:00Z';
+
+/** The environment of `npm run dev` with only the content directory and the clock set (the developer's ALMANAC_* left out). */
 function devEnv(contentDir: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ALMANAC_') && k !== 'SMTP_URL'));
-  return { ...env, ALMANAC_CONTENT_DIR: contentDir, NO_COLOR: '1' };
+  return { ...env, ALMANAC_CONTENT_DIR: contentDir, ALMANAC_NOW: NOW, NO_COLOR: '1' };
 }
 
 /** Starts `npm run dev`'s script (scripts/dev.ts) on `port`; resolves once the server answers. */
@@ -92,7 +95,7 @@ describe('npm run dev: the preview server', () => {
     expect(pkg.scripts.dev).toBe('tsx scripts/dev.ts');
     const contentDir = tempDir('almanac-dev-content-');
     cpSync('content', contentDir, { recursive: true });
-    const shown = upcomingOrLatest(await loadValidContent(contentDir), 'midweek', testConfig());
+    const shown = upcomingOrLatest(await loadValidContent(contentDir), 'midweek', testConfig(), new Date(NOW));
     const top = shown.news[0]!;
     const featured = shown.guides[0]!.guide;
 

@@ -133,7 +133,8 @@ export const sendCommand: Command = async (ctx) => {
   const config = ctx.config();
 
   if (values.report) {
-    const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config))).edition : slotFor(kind, date, config);
+    const now = ctx.now();
+    const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config), now)).edition : slotFor(kind, date, config, now);
     const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
     try {
       const report = await editionReport(store, slot.id, true);
@@ -169,6 +170,7 @@ export const sendCommand: Command = async (ctx) => {
       resendUnknown: values['resend-unknown'],
       force: values.force,
       signal: controller.signal,
+      now: ctx.now(),
       out: ctx.stdout,
       err: ctx.stderr,
     });

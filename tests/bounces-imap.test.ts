@@ -96,4 +96,4 @@ describeEachDb('almanac bounces fetch (IMAP, against a real Dovecot)', (dialect)
     expect(run.stderr).toContain(`cannot log in to the bounce mailbox at 127.0.0.1:${imap.port} as bounces`);
     expect(run.stderr).not.toContain('wrong-password-123');
   }, 60_000);
-});
+}, 'dovecot');

@@ -8,7 +8,9 @@ import { join } from 'node:path';
  */
 export type Service = 'postgresql' | 'dovecot' | 'chromium';
 
+/** Debian dovecot-imapd's server binary. */
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
+/** Debian chromium's browser binary. */
 export const CHROMIUM_BIN = '/usr/bin/chromium';
 const POSTGRES_ROOT = '/usr/lib/postgresql';
 

@@ -1,8 +1,11 @@
 /**
- * `npm run demo`: with no configuration, creates a database under ./data, adds a few sample
- * subscribers, composes the current Midweek edition from the shipped content and sends it through
- * the outbox (.eml files), then says where the messages are and how to look at them.
- * Running it again sends nothing twice: the ledger already has everyone.
+ * `npm run demo`: with no configuration, creates a database of its own under ./data/demo, adds a few
+ * sample subscribers, composes the current Midweek edition from the shipped content and sends it
+ * through the demo's own outbox (.eml files under ./data/demo/outbox), then says where the messages
+ * are and how to look at them. Running it again sends nothing twice: the ledger already has everyone.
+ *
+ * It never touches the operator's data: not ALMANAC_DB, ALMANAC_OUTBOX or SMTP_URL (neither the
+ * environment nor .env is read), nor the default ./data/almanac.db and ./outbox.
  */
 import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -27,7 +30,7 @@ export const SAMPLE_SUBSCRIBERS = [
 ];
 
 export interface DemoOptions {
-  /** Folder that gets data/ and outbox/. @default the repository */
+  /** Folder whose data/demo/ gets the demo's database and outbox. @default the repository */
   root?: string;
   /** @default <repository>/content */
   contentDir?: string;
@@ -35,11 +38,20 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
 }
 
-/** The demo's config: the defaults (the database at data/almanac.db, never a real SMTP relay). */
+/** The folder holding the demo's own database and outbox: `<root>/data/demo`. */
+export function demoDir(root: string): string {
+  return join(root, 'data', 'demo');
+}
+
+/**
+ * The demo's config: the defaults, except a database and outbox of its own under data/demo/ (never
+ * the operator's data/almanac.db or outbox/), and never a real SMTP relay.
+ */
 export function demoConfig(root: string, contentDir: string): Config {
+  const dir = demoDir(root);
   return loadConfig({
-    ALMANAC_DB: join(root, 'data', 'almanac.db'),
-    ALMANAC_OUTBOX: join(root, 'outbox'),
+    ALMANAC_DB: join(dir, 'almanac.db'),
+    ALMANAC_OUTBOX: join(dir, 'outbox'),
     ALMANAC_CONTENT_DIR: contentDir,
   });
 }
@@ -71,7 +83,8 @@ export async function main(options: DemoOptions = {}): Promise<number> {
     for (const s of SAMPLE_SUBSCRIBERS) {
       if ((await subscribers.add({ email: s.email, name: s.name, editions: ['midweek', 'sunday'] })).result === 'added') added++;
     }
-    say(`Almanac demo · database ${show(config.dbPath)} · ${added} sample subscriber(s) added, ${SAMPLE_SUBSCRIBERS.length - added} already there`);
+    say(`Almanac demo · its own database ${show(config.dbPath)} and outbox ${show(config.outboxDir)}/ (your ALMANAC_DB and outbox are not touched)`);
+    say(`${added} sample subscriber(s) added, ${SAMPLE_SUBSCRIBERS.length - added} already there`);
 
     const { slot, fellBack } = await demoEdition(config, now);
     say(
@@ -89,11 +102,13 @@ export async function main(options: DemoOptions = {}): Promise<number> {
       const first = join(dir, files[0]);
       say(`  open one in a mail client (Thunderbird, Apple Mail, Outlook open .eml files), or read it decoded: less ${show(first.replace(/\.eml$/, '.txt'))} (or open the .html beside it in a browser)`);
     }
+    const demoDb = `ALMANAC_DB=${show(config.dbPath)}`;
     say('See the edition in a browser:');
     say(`  npm run -s almanac -- preview midweek --latest   # writes preview/${slot.id}.html, .txt and .eml`);
-    say('  npm run dev                                                  # React Email preview server on http://localhost:3001');
-    say(`  npm start                                                    # then http://localhost:3000/archive/${slot.id}`);
-    say(`Run the demo again: nobody gets a second copy (the ledger says who has it): npm run -s almanac -- report ${slot.id}`);
+    say('  npm run dev                                      # React Email preview server on http://localhost:3001');
+    say(`  ${demoDb} npm run -s almanac -- serve   # the demo's archive: http://localhost:3000/archive/${slot.id}`);
+    say(`Run the demo again: nobody gets a second copy (the ledger says who has it): ${demoDb} npm run -s almanac -- report ${slot.id}`);
+    say(`Start over: rm -r ${show(demoDir(root))}`);
     return result.exitCode;
   } finally {
     await store.close();

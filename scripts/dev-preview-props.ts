@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EditionEmailProps } from '../emails/_components/edition-layout.tsx';
-import { loadConfig, type Config, type Kind } from '../src/config.ts';
+import { commandClock, loadConfig, type Config, type Kind } from '../src/config.ts';
 import { loadContent, type Content } from '../src/content/loader.ts';
 import { editionOn, nextEdition } from '../src/editions/calendar.ts';
 import { compose, type Edition } from '../src/editions/compose.ts';
@@ -16,6 +16,15 @@ function devConfig(): Config {
     return loadConfig(process.env);
   } catch {
     return loadConfig({});
+  }
+}
+
+/** Now: the real clock, or the tests' fixed one (ALMANAC_NOW, a test hook: config.ts commandClock). */
+function devNow(): Date {
+  try {
+    return commandClock(process.env)();
+  } catch {
+    return new Date();
   }
 }
 
@@ -36,7 +45,7 @@ export function upcomingOrLatest(content: Content, kind: Kind, config: Config, n
  * the upcoming edition of `kind`, falling back to the latest non-empty one. Invalid files are skipped
  * (the preview should still show the rest; `content check` reports them).
  */
-export async function devPreviewProps(kind: Kind, now = new Date()): Promise<EditionEmailProps> {
+export async function devPreviewProps(kind: Kind, now = devNow()): Promise<EditionEmailProps> {
   const config = devConfig();
   const { content } = await loadContent(resolve(config.contentDir));
   return {

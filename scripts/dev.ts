@@ -14,12 +14,13 @@
  * not on the server's internals, and the watcher runs for exactly as long as the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config.ts';
+import { watchTree, type TreeWatcher } from './watch-tree.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The module whose modification the preview server treats as "re-render the editions". */
@@ -38,25 +39,33 @@ export function previewContentDir(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * Watches `dir` (recursively) and, after each burst of changes, sets the modification time of
- * `target` to now. Returns the watcher; close it to stop.
+ * Watches `dir` and its folders (every way of saving: in place, or a new file renamed over the old
+ * one, see watch-tree.ts) and, after each burst of changes, sets the modification time of `target`
+ * to now. Returns the watcher; close it to stop.
  */
-export function touchOnChange(dir: string, target: string, onTouch: (file: string) => void = () => {}): FSWatcher {
+export function touchOnChange(dir: string, target: string, onTouch: (file: string) => void = () => {}): TreeWatcher {
   let timer: NodeJS.Timeout | undefined;
   let last = '';
-  const watcher = watch(dir, { recursive: true }, (_event, file) => {
-    last = String(file ?? '');
+  const watcher = watchTree(dir, (file) => {
+    // Name the content file, not the editor's temporary one (vim's 4913, `sed -i`'s sedXXXXXX).
+    if (file.endsWith('.md') || !last) last = file;
     clearTimeout(timer);
     timer = setTimeout(() => {
       const now = new Date();
+      const file = last;
+      last = '';
       utimes(target, now, now).then(
-        () => onTouch(last),
+        () => onTouch(file),
         (error: Error) => process.stderr.write(`dev: cannot touch ${target}: ${error.message}\n`),
       );
     }, DEBOUNCE_MS);
   });
-  watcher.on('close', () => clearTimeout(timer));
-  return watcher;
+  return {
+    close: () => {
+      watcher.close();
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Starts the preview server with `args` and the content watcher; resolves with the server's exit code. */
@@ -66,7 +75,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<numb
     cwd: ROOT,
     stdio: 'inherit',
   });
-  let watcher: FSWatcher | undefined;
+  let watcher: TreeWatcher | undefined;
   if (existsSync(contentDir)) {
     watcher = touchOnChange(contentDir, PROPS_MODULE, (file) => process.stdout.write(`    content changed (${file}): reloading the preview\n`));
     process.stdout.write(`    Following content in:        ${contentDir}\n`);

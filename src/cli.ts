@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { pathToFileURL } from 'node:url';
 import { UsageError, type Command, type CommandContext } from './commands/command.ts';
-import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
+import { commandClock, ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { ContentError } from './content/loader.ts';
 import { errorText } from './log.ts';
 
@@ -69,9 +69,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   let config: Config | undefined;
+  let clock: (() => Date) | undefined;
   const ctx: CommandContext = {
     args,
     config: () => (config ??= loadConfig(env)),
+    now: () => (clock ??= commandClock(env))(),
     stdout: process.stdout,
     stderr: process.stderr,
   };

@@ -414,6 +414,21 @@ function privateKeyPem(name: VariableName, value: string, type: 'rsa' | 'ed25519
   return pem;
 }
 
+/**
+ * The clock commands use to pick "the next" or "the latest" edition (compose, preview, send,
+ * schedule --next). `ALMANAC_NOW` is a TEST HOOK, not a setting: an ISO 8601 instant the clock starts
+ * from and then runs on, so that tests of these commands give the same answer on any day. Unset (as
+ * it always is in use): the real clock.
+ */
+export function commandClock(env: Env = process.env): () => Date {
+  const raw = env.ALMANAC_NOW;
+  if (raw === undefined || raw === '') return () => new Date();
+  const start = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(start)) throw new ConfigError(`ALMANAC_NOW (a test hook): expected an ISO 8601 instant such as 2026-11-25T09:00:00Z, found ${JSON.stringify(raw)}`);
+  const offset = start - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
 /** Loads `.env` (when present) into process.env without overriding what is already set. */
 export function loadDotEnv(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);

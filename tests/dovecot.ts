@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, tempDir } from './helpers.ts';
+import { DOVECOT_BIN } from './services.ts';
 
 /** A throwaway Dovecot IMAP server on loopback (Debian's dovecot-imapd; .ci/run installs it). */
 export interface TestImapServer {
@@ -16,7 +17,7 @@ export interface TestImapServer {
   stop(): Promise<void>;
 }
 
-const DOVECOT = '/usr/sbin/dovecot';
+const DOVECOT = DOVECOT_BIN;
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -2,12 +2,16 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { personalise, renderEdition } from '../src/render/render-edition.ts';
 import { fixtureEdition, fullGuides, fullNews, SITE } from './render-fixtures.ts';
+import { CHROMIUM_BIN, skipReason, titled } from './services.ts';
 
+/** Why these cases are skipped (no Chromium here), or undefined. */
+const NO_CHROMIUM = skipReason('chromium');
 let browser: Browser;
 
 beforeAll(async () => {
+  if (NO_CHROMIUM) return;
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_BIN,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
 });
@@ -48,7 +52,7 @@ function scrollWidth(html: string, width: number): Promise<{ scrollWidth: number
   }));
 }
 
-describe('layout in a real browser', () => {
+describe.skipIf(!!NO_CHROMIUM)(titled('layout in a real browser', NO_CHROMIUM), () => {
   test.each(['sunday', 'midweek'] as const)('the %s edition has no horizontal scroll at 375 px', async (kind) => {
     const html = await editionHtml(kind);
     const narrow = await scrollWidth(html, 375);
@@ -80,7 +84,7 @@ function fontDeclarations(html: string): Promise<{ undeclared: string[]; redunda
   });
 }
 
-describe('type declared once per cell', () => {
+describe.skipIf(!!NO_CHROMIUM)(titled('type declared once per cell', NO_CHROMIUM), () => {
   // Outlook's Word engine does not inherit fonts into nested tables, so each cell declares its own;
   // inside a cell, paragraphs, links and spans inherit it instead of repeating it (size of every copy sent).
   test.each(['sunday', 'midweek'] as const)('in the %s edition every text cell declares its font and nothing inside repeats it', async (kind) => {

@@ -30,7 +30,7 @@ async function runDemo(): Promise<{ root: string; text: string }> {
 describe('the outbox (no SMTP_URL)', () => {
   test('writes each copy decoded beside its .eml: .html and .txt, the same bodies a mail reader sees', async () => {
     const { root, text } = await runDemo();
-    const folder = join(root, 'outbox', '2026-11-25-midweek');
+    const folder = join(root, 'data', 'demo', 'outbox', '2026-11-25-midweek'); // the demo's own outbox
     const files = readdirSync(folder).sort();
     const emls = files.filter((f) => f.endsWith('.eml'));
     expect(emls).toHaveLength(5);
@@ -56,8 +56,8 @@ describe('the outbox (no SMTP_URL)', () => {
 
   test('copies are readable by their owner only: files 0600 in 0700 folders', async () => {
     const { root } = await runDemo();
-    const folder = join(root, 'outbox', '2026-11-25-midweek');
-    expect(mode(join(root, 'outbox'))).toBe(0o700);
+    const folder = join(root, 'data', 'demo', 'outbox', '2026-11-25-midweek'); // the demo's own outbox
+    expect(mode(join(root, 'data', 'demo', 'outbox'))).toBe(0o700);
     expect(mode(folder)).toBe(0o700);
     for (const file of readdirSync(folder)) expect(mode(join(folder, file)), file).toBe(0o600);
   });

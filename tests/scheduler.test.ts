@@ -32,12 +32,14 @@ describe('next send instants', () => {
   });
 
   test('schedule --next prints local and UTC instants and exits', async () => {
-    const { code, stdout } = await almanac(['schedule', '--next', '--json'], { ALMANAC_TIMEZONE: 'Europe/Paris' });
+    // A fixed now (ALMANAC_NOW, the CLI's test hook): a Saturday evening in Paris, a week before clocks go back.
+    const { code, stdout } = await almanac(['schedule', '--next', '--json'], { ALMANAC_TIMEZONE: 'Europe/Paris', ALMANAC_NOW: '2026-10-17T20:00:00Z' });
     expect(code).toBe(0);
     const next = JSON.parse(stdout);
     expect(next.midweek.local).toMatch(/07:00/);
     expect(next.sunday.local).toMatch(/08:00/);
-    expect(new Date(next.sunday.utc).getUTCDay()).toBe(0);
+    expect(next.midweek.utc).toBe('2026-10-21T05:00:00.000Z');
+    expect(next.sunday.utc).toBe('2026-10-18T06:00:00.000Z');
   });
 });
 

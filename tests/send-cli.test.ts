@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { EDITION_DATE, EDITION_ID, address, fixtureContent, ledgerStates, receivedCounts, seedSubscribers } from './delivery-fixtures.ts';
-import { tempDir } from './helpers.ts';
+import { pauseNotice } from '../src/delivery/outage.ts';
+import { freePort, tempDir } from './helpers.ts';
 import { TEST_TLS_CERT, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.ts';
 import { PG_SKIP_REASON, PG_URL, cleanUp, describeEachDb, freshTarget, openTracked } from './store-db.ts';
 
@@ -218,6 +219,41 @@ describeEachDb('almanac send (child process)', (dialect) => {
     expect(usage.code).toBe(2);
   });
 
+});
+
+describe('an outage says so in plain words', () => {
+  afterEach(cleanUp);
+
+  test('send to a relay that refuses connections prints one plain line per wait: what failed and when the next try is', async () => {
+    const port = await freePort(); // nothing listens there: every connection is refused
+    const e = await environment(2, undefined, { SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_RETRY_ATTEMPTS: '2', SMTP_RETRY_BACKOFF_MS: '200' });
+    const started = Date.now();
+    const run = await almanac(SEND, e.env).done;
+    expect(run.code, run.stderr).toBe(1);
+    const waits = run.stdout.split('\n').filter((line) => line.startsWith('waiting: '));
+    const time = '\\d\\d:\\d\\d:\\d\\d UTC';
+    const refused = `SMTP server unreachable: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}`;
+    expect(waits).toEqual([
+      expect.stringMatching(new RegExp(`^waiting: ${refused}; next try at ${time} \\(in 200 ms, retry 1 of 2\\); nothing is lost`)),
+      expect.stringMatching(new RegExp(`^waiting: ${refused}; next try at ${time} \\(in 400 ms, retry 2 of 2\\); nothing is lost`)),
+    ]);
+    // The time said is the wall clock's, a pause ahead: between the start and the end of the run (to the second).
+    const [h, m, sec] = /next try at (\d\d):(\d\d):(\d\d)/.exec(waits[0]!)!.slice(1).map(Number) as [number, number, number];
+    const secondOfDay = (ms: number) => Math.floor(ms / 1000) % 86_400;
+    const after = (h * 3600 + m * 60 + sec - secondOfDay(started) + 86_400) % 86_400; // across midnight too
+    expect(after).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1);
+    expect(run.stdout).toMatch(/stopped: the SMTP server did not come back/);
+    expect(run.stdout.split('\n').some((line) => line.startsWith('{'))).toBe(false); // JSON stays on stderr
+    expect(run.stderr).toMatch(/"event":"run.paused"/);
+  });
+
+  test.each([
+    [{ failure: 'SMTP server unreachable: connect ECONNREFUSED 10.0.0.9:25', pauseMs: 30_000, retry: 1, retries: 3 }, 'Europe/Paris', 'waiting: SMTP server unreachable: connect ECONNREFUSED 10.0.0.9:25; next try at 01:00:15 CET (in 30 s, retry 1 of 3)'],
+    [{ failure: 'SMTP server unreachable: connect ETIMEDOUT', pauseMs: 120_000, retry: 3, retries: 3 }, 'UTC', 'next try at 00:01:45 UTC (in 2 min, retry 3 of 3)'],
+    [{ failure: 'database unreachable (record the replies): connection refused', pauseMs: 4_000, retry: 4 }, 'UTC', 'waiting: database unreachable (record the replies): connection refused; next try at 23:59:49 UTC (in 4 s, retry 4)'],
+  ])('the wait line for %o in %s', (pause, zone, wanted) => {
+    expect(pauseNotice(pause, new Date('2026-12-07T23:59:45Z'), zone)).toContain(wanted);
+  });
 });
 
 /** This run's own sent count, from its summary line. */

@@ -5,12 +5,13 @@ import { afterAll, afterEach, describe } from 'vitest';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { openStore, type OpenOptions } from '../src/store/open.ts';
 import { tempDir } from './helpers.ts';
+import { skipReason, titled, type Service } from './services.ts';
 
-/** The PostgreSQL server the tests may use (.ci/run starts one and sets it). */
-export const PG_URL = process.env.ALMANAC_TEST_PG_URL || undefined;
+/** The PostgreSQL server the tests may use: ALMANAC_TEST_PG_URL, set by you, by .ci/run or by the global setup (which starts one). */
+export const PG_URL = skipReason('postgresql') ? undefined : process.env.ALMANAC_TEST_PG_URL;
 
 /** Why the PostgreSQL cases did not run. */
-export const PG_SKIP_REASON = 'skipped: ALMANAC_TEST_PG_URL is not set (.ci/run starts a throwaway PostgreSQL and sets it)';
+export const PG_SKIP_REASON = skipReason('postgresql') ?? '';
 
 const opened: Store[] = [];
 const databases: string[] = [];
@@ -74,15 +75,17 @@ export async function cleanUp(): Promise<void> {
 }
 
 /**
- * Declares the same cases for SQLite and PostgreSQL. Without ALMANAC_TEST_PG_URL the PostgreSQL
- * block is reported as skipped, with the reason in its title.
+ * Declares the same cases for SQLite and PostgreSQL. Without a PostgreSQL server the PostgreSQL
+ * block is reported as skipped, with the reason in its title; so are both blocks when the cases
+ * need another service (`needs`) this machine does not have.
  */
-export function describeEachDb(name: string, fn: (dialect: DialectName) => void): void {
-  describe(`${name} [sqlite]`, () => {
+export function describeEachDb(name: string, fn: (dialect: DialectName) => void, needs?: Service): void {
+  const missing = needs ? skipReason(needs) : undefined;
+  describe.skipIf(!!missing)(titled(`${name} [sqlite]`, missing), () => {
     afterEach(cleanUp);
     fn('sqlite');
   });
-  describe.skipIf(!PG_URL)(`${name} [postgres]${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  describe.skipIf(!!missing || !PG_URL)(titled(`${name} [postgres]`, missing ?? (PG_URL ? undefined : PG_SKIP_REASON)), () => {
     afterEach(cleanUp);
     fn('postgres');
   });
@@ -92,12 +95,13 @@ export function describeEachDb(name: string, fn: (dialect: DialectName) => void)
  * Like describeEachDb, for suites whose tests share one database set up in `beforeAll` (a running
  * web server): the stores and databases are closed and dropped after the block's last test.
  */
-export function describeEachDbShared(name: string, fn: (dialect: DialectName) => void): void {
-  describe(`${name} [sqlite]`, () => {
+export function describeEachDbShared(name: string, fn: (dialect: DialectName) => void, needs?: Service): void {
+  const missing = needs ? skipReason(needs) : undefined;
+  describe.skipIf(!!missing)(titled(`${name} [sqlite]`, missing), () => {
     afterAll(cleanUp);
     fn('sqlite');
   });
-  describe.skipIf(!PG_URL)(`${name} [postgres]${PG_URL ? '' : ` (${PG_SKIP_REASON})`}`, () => {
+  describe.skipIf(!!missing || !PG_URL)(titled(`${name} [postgres]`, missing ?? (PG_URL ? undefined : PG_SKIP_REASON)), () => {
     afterAll(cleanUp);
     fn('postgres');
   });

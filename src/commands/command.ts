@@ -4,6 +4,8 @@ import type { Config } from '../config.ts';
 export interface CommandContext {
   args: string[];
   config: () => Config;
+  /** Now, for picking the next or latest edition (the real clock; tests may set it: config.ts commandClock). */
+  now: () => Date;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }

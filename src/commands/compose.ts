@@ -16,7 +16,7 @@ export const composeCommand: Command = async (ctx) => {
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const kind = kindArg(positionals[0]);
   const config = ctx.config();
-  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config));
+  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config), ctx.now());
   if (values.json) {
     ctx.stdout.write(`${JSON.stringify(editionJson(edition))}\n`);
   } else {

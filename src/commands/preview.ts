@@ -22,7 +22,7 @@ export const previewCommand: Command = async (ctx) => {
   const config = ctx.config();
   const force = values.force === true;
   const outDir = resolve(typeof values.out === 'string' ? values.out : './preview');
-  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config));
+  const { edition } = await composeEdition(kind, editionArg(values), config, contentDir(values, config), ctx.now());
 
   if (edition.empty) {
     const window = `${edition.window.from.toISOString()} < published <= ${edition.window.to.toISOString()}`;

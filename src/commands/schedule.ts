@@ -9,7 +9,8 @@ export const scheduleCommand: Command = async (ctx) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const config = ctx.config();
   if (values.next) {
-    ctx.stdout.write(values.json ? `${JSON.stringify(nextInstants(config, new Date()))}\n` : nextTable(config, new Date()));
+    const now = ctx.now();
+    ctx.stdout.write(values.json ? `${JSON.stringify(nextInstants(config, now))}\n` : nextTable(config, now));
     return 0;
   }
   const { runService } = await import('../scheduler/service.ts');

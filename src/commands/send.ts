@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { jsonLogger } from '../log.ts';
 import { createTransport } from '../delivery/create-transport.ts';
+import { pauseNotice, type PauseEvent } from '../delivery/outage.ts';
 import { ProgressBar } from '../delivery/progress-bar.ts';
 import { formatReport } from '../delivery/report.ts';
 import type { SendLogEvent, SendSummary } from '../delivery/sender.ts';
@@ -12,6 +13,7 @@ import { publishLines } from '../publish/summary-lines.ts';
 import { editionReport } from '../store/editions.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
+import { redact } from '../redact.ts';
 import { contentDir, contentOption, editionArg, editionOptions, kindArg, parse } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
@@ -75,6 +77,8 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
       bar?.clear();
       const { event: name, ...fields } = event;
       json(name, fields);
+      // A wait (SMTP server or database unreachable) also gets a plain line where the summary goes.
+      if (name === 'run.paused') say(redact(pauseNotice(event as unknown as PauseEvent, new Date(), config.timezone)));
     };
     let result: PublishResult;
     try {
@@ -129,7 +133,8 @@ export const sendCommand: Command = async (ctx) => {
   const config = ctx.config();
 
   if (values.report) {
-    const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config))).edition : slotFor(kind, date, config);
+    const now = ctx.now();
+    const slot = date === LATEST ? (await composeEdition(kind, LATEST, config, contentDir(values, config), now)).edition : slotFor(kind, date, config, now);
     const store = await openStore(config.dbPath, { poolSize: config.dbPoolSize });
     try {
       const report = await editionReport(store, slot.id, true);
@@ -165,6 +170,7 @@ export const sendCommand: Command = async (ctx) => {
       resendUnknown: values['resend-unknown'],
       force: values.force,
       signal: controller.signal,
+      now: ctx.now(),
       out: ctx.stdout,
       err: ctx.stderr,
     });

@@ -61,3 +61,34 @@ export class OutageGate {
     }
   }
 }
+
+/** What a `run.paused` log event says about one wait (the SMTP server's outage or the database's). */
+export interface PauseEvent {
+  /** What failed, in words ("SMTP server unreachable: connect ECONNREFUSED 127.0.0.1:2525"). */
+  failure: string;
+  pauseMs: number;
+  /** This wait's number (1 for the first). */
+  retry: number;
+  /** Waits before the run gives up, when it counts them (the SMTP server: SMTP_RETRY_ATTEMPTS). */
+  retries?: number;
+}
+
+/**
+ * One plain line for a person watching `almanac send`: what failed and when the next try is, as a
+ * clock time in `timeZone` and as a delay (`now` is when the wait began).
+ */
+export function pauseNotice(pause: PauseEvent, now: Date, timeZone: string): string {
+  const at = new Date(now.getTime() + pause.pauseMs);
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }).format(at);
+  const count = pause.retries ? `retry ${pause.retry} of ${pause.retries}` : `retry ${pause.retry}`;
+  return `waiting: ${pause.failure}; next try at ${time} (in ${formatDelay(pause.pauseMs)}, ${count}); nothing is lost, Ctrl-C stops and the same command resumes`;
+}
+
+/** 450 ms, 2.5 s, 30 s, 2 min, 2 min 30 s. */
+function formatDelay(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}

@@ -301,7 +301,8 @@ export class SendRun {
       } catch (error) {
         const giveUpMs = this.options.dbOutageGiveUpMs ?? DB_OUTAGE_GIVE_UP_MS;
         if (!isTransientStoreError(this.deps.store, error) || realClock.now() - started >= giveUpMs) throw error;
-        this.log('warn', 'run.paused', { reason: `database unreachable (${what}): ${(error as Error).message}`, pauseMs, retry: attempt });
+        const reason = `database unreachable (${what}): ${(error as Error).message}`;
+        this.log('warn', 'run.paused', { reason, failure: reason, pauseMs, retry: attempt });
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
         pauseMs = Math.min(pauseMs * 2, 15_000);
       }
@@ -487,7 +488,9 @@ export class SendRun {
     if (verdict.action === 'give-up') {
       this.stopWith('smtp-unreachable', `the SMTP server did not come back after ${verdict.failures - 1} retries: ${reply}`);
     } else if (verdict.fresh) {
-      this.log('warn', 'run.paused', { reason: reply, pauseMs: verdict.pauseMs, retry: verdict.failures });
+      // `failure` names the server's fault without the recipient that happened to meet it.
+      const failure = `SMTP server unreachable: ${error.cause instanceof Error ? error.cause.message : reply}`;
+      this.log('warn', 'run.paused', { reason: reply, failure, pauseMs: verdict.pauseMs, retry: verdict.failures, retries: config.smtp.retryAttempts });
     }
   }
 

@@ -89,7 +89,7 @@ describe('npm run dev: the preview server', () => {
 
   test('the open preview follows content edits within seconds', { timeout: 180_000 }, async () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.dev).toBe('tsx scripts/dev.ts');
+    expect(pkg.scripts.dev).toBe('exec node --import tsx scripts/dev.ts');
     const contentDir = tempDir('almanac-dev-content-');
     cpSync('content', contentDir, { recursive: true });
     const shown = upcomingOrLatest(await loadValidContent(contentDir), 'midweek', testConfig());

@@ -95,7 +95,7 @@ const USAGE = /^usage: almanac <command>/;
 const EDIT = "\nprocess.on('exit', () => process.stdout.write('[edited sources]\\n'));\n";
 
 describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)', () => {
-  test("prepare's build runs; a touched file keeps it; an edited one runs the sources at once with one line on stderr", async () => {
+  test("prepare's build runs; a touched file keeps it; an edited one runs the sources at once with one line on stderr", { timeout: 240_000 }, async () => {
     const { dir, build } = await builtCheckout();
     expect(readFileSync(join(dir, 'dist', 'current'), 'utf8').trim()).toBe(relative(join(dir, 'dist'), build));
     expect(readdirSync(build)).toEqual(expect.arrayContaining(['build.json', 'cli.js', 'bench-sender.js', 'chunks']));
@@ -127,7 +127,7 @@ describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)',
     expect(readdirSync(join(dir, 'dist'))).toEqual([relative(join(dir, 'dist'), build), 'current'].sort());
   });
 
-  test('builds started together leave one build and nothing partial; the build before the current one is kept, older ones go', async () => {
+  test('builds started together leave one build and nothing partial; the build before the current one is kept, older ones go', { timeout: 240_000 }, async () => {
     const dir = checkout();
     const together = await Promise.all([node(dir, 'build.mjs', []), node(dir, 'build.mjs', [])]);
     for (const r of together) expect(r).toMatchObject({ code: 0, stderr: '' });
@@ -156,7 +156,7 @@ describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)',
       // Only root may give a file away.
       ...(root ? [['cli.js owned by another user', (_dir, build) => chownSync(join(build, 'cli.js'), 65534, 65534), /cli\.js belongs to uid 65534, not to root, who runs it/] satisfies Case] : []),
     ];
-    test.each(cases)('%s', async (_name, spoil, problem) => {
+    test.each(cases)('%s', { timeout: 180_000 }, async (_name, spoil, problem) => {
       const { dir, build } = await builtCheckout();
       spoil(dir, build);
       const refused = await node(dir, 'almanac.mjs', ['help']);
@@ -166,7 +166,7 @@ describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)',
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     });
 
-    test('prepare (npm ci) makes a refused build again, fit to run', async () => {
+    test('prepare (npm ci) makes a refused build again, fit to run', { timeout: 180_000 }, async () => {
       const { dir, build } = await builtCheckout();
       chmodSync(join(build, 'cli.js'), 0o666);
       expect((await node(dir, 'almanac.mjs', ['help'])).code).toBe(1);
@@ -176,7 +176,7 @@ describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)',
     });
   });
 
-  test('the build does what the sources do: the same edition, byte for byte', async () => {
+  test('the build does what the sources do: the same edition, byte for byte', { timeout: 180_000 }, async () => {
     const args = ['compose', 'sunday', '--date', '2026-11-22', '--content', 'content', '--json'];
     const env = { ALMANAC_BASE_URL: 'https://almanac.example' };
     const [compiled, sources] = await Promise.all([
@@ -191,7 +191,7 @@ describe('the build (scripts/build.mjs) and the launcher (scripts/almanac.mjs)',
 });
 
 describe('a production install (npm ci --omit=dev): no esbuild, no tsx', () => {
-  test('every command runs from dist/ and writes nothing under node_modules or dist/; a stale build stops with what to do', async () => {
+  test('every command runs from dist/ and writes nothing under node_modules or dist/; a stale build stops with what to do', { timeout: 600_000 }, async () => {
     const { dir, build } = await builtCheckout(); // built where the dev dependencies are installed
     linkModules(dir, 'production');
     expect(readdirSync(join(dir, 'node_modules'))).not.toEqual(expect.arrayContaining(['esbuild']));

@@ -44,8 +44,10 @@ const TARGET = 'node20';
 /** Files that shape the bundle besides the sources esbuild reads. */
 const SETTINGS = ['scripts/build.mjs', 'package.json', 'tsconfig.json'];
 
-/** How esbuild reads each kind of source the plugin hands it. */
-/** @type {Record<string, import('esbuild').Loader>} */
+/**
+ * How esbuild reads each kind of source the plugin hands it.
+ * @type {Record<string, import('esbuild').Loader>}
+ */
 const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.jsx': 'jsx', '.json': 'json' };
 
 /** Leftovers of a build that died are removed after this long (a running build is never that slow). */
@@ -66,7 +68,8 @@ export async function ensureBuild() {
  * @returns {Promise<string>} the build's directory
  */
 export async function build() {
-  const esbuild = await import('esbuild');
+  const esbuild = await loadEsbuild();
+  if (!esbuild) throw new Error('esbuild is not installed (a production install): build where the dev dependencies are installed (`npm ci`)');
   mkdirSync(DIST, { recursive: true });
   chmodSync(DIST, 0o755);
   const partial = join(DIST, `.partial-${process.pid}-${Date.now()}`);
@@ -190,10 +193,19 @@ function removeOldBuilds(keep, previous) {
   }
 }
 
+/** esbuild, or undefined when it is not installed (`npm ci --omit=dev`). */
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch {
+    return undefined;
+  }
+}
+
 /** `node scripts/build.mjs [--prepare]`: see the comment at the top. */
 async function main(args = process.argv.slice(2)) {
   const prepare = args.includes('--prepare');
-  if (prepare && !(await import('esbuild').then(() => true, () => false))) {
+  if (prepare && !(await loadEsbuild())) {
     const current = currentBuild();
     const ready = 'dir' in current && !changedInput(current.manifest);
     process.stderr.write(

@@ -9,7 +9,7 @@
  * bundle was made from (what esbuild read, plus the build's own settings). A build never changes
  * once made; a new one gets a new directory and `current` moves to it in one rename.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -33,7 +33,7 @@ const STAMP = /^[0-9a-f]{20}$/;
  */
 export function contentHash(path) {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    return hash('sha256', readFileSync(path));
   } catch {
     return 'missing';
   }

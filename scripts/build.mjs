@@ -25,7 +25,7 @@
  * (`npm ci --omit=dev`) says so and leaves `dist/` as it is instead of failing the install.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { extname, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DIST, ROOT, changedInput, contentHash, currentBuild, isStamp, stampOf } from './build-manifest.mjs';
@@ -125,7 +125,7 @@ function hashSources(inputs) {
         if (!loader) throw new Error(`the bundle reads ${name}, a kind of file the build does not know (LOADERS in scripts/build.mjs)`);
         if (name.startsWith('..') || isAbsolute(name)) throw new Error(`the bundle reads ${path}, outside the checkout`);
         const contents = readFileSync(path);
-        inputs[name.split('\\').join('/')] = createHash('sha256').update(contents).digest('hex');
+        inputs[name.split('\\').join('/')] = hash('sha256', contents);
         return { contents, loader };
       });
     },

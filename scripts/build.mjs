@@ -1,29 +1,35 @@
 // @ts-check
 /**
- * The compiled CLI: `src/cli.ts` (and everything it imports from `src/` and `emails/`) bundled by
- * esbuild into plain ESM JavaScript that Node runs without a TypeScript loader.
+ * The compiled CLI, built at install: `src/cli.ts` (and everything it imports from `src/`, `emails/`
+ * and `scripts/`) bundled by esbuild into plain ESM JavaScript in `dist/<stamp>/`, which the
+ * launcher (scripts/almanac.mjs) runs without a TypeScript loader.
  *
- * Why: tsx compiles every module as it loads and keeps its loader in a thread of its own, which
- * costs a process about 55 MB of memory before it does anything (measured: a sender held 187 MB
- * before its first copy under tsx, 135 MB compiled). `npm run almanac` and `npm start` run the
- * compiled CLI through `scripts/almanac.mjs`; the bench's sender child runs the same build.
+ * Why compiled: tsx compiles every module as it loads and keeps its loader in a thread of its own,
+ * which costs a process about 55 MB of memory before it does anything (a sender held 187 MB before
+ * its first copy under tsx, 135 MB compiled) and 0.4 s of start-up.
  *
- * The build lives in `node_modules/.cache/almanac/<stamp>/`, where the stamp is a hash of every
- * source file's path, size and modification time (and of this file, package.json and tsconfig.json),
- * so an edited source is rebuilt at the next start (under a second) and an unchanged tree starts at once.
- * Packages stay external: the bundle imports them from node_modules as the sources do. A build is
- * written to a temporary directory and renamed into place, so processes starting together never see
- * half a build. Plain JavaScript on purpose: it is what runs before any TypeScript can.
+ * When: `npm ci` / `npm install` run it as `prepare` (so a checkout is ready to run), `npm run build`
+ * on demand, the test suite's global setup before the tests. Never at run time: the running program
+ * only reads a build (see scripts/almanac.mjs).
  *
- * `npm run build` builds ahead of time (e.g. in a deploy step, so the service user needs no write
- * access to node_modules) and prints the directory.
+ * The stamp is a hash of the content of every file esbuild read (hashed as the plugin below hands
+ * it to esbuild, so an edit during the build cannot make a build that claims newer sources) and of
+ * this file, package.json and tsconfig.json. Packages stay external: the bundle imports them from
+ * node_modules as the sources do. A build is written to a temporary directory, made writable by its
+ * owner only (0755/0644, whatever the umask), renamed into place, and then `dist/current` is
+ * replaced in one rename, so a starting process never sees half a build. The build before stays
+ * (a running service may still load a command's chunk from it); older ones are removed.
+ *
+ * `node scripts/build.mjs` builds and prints the directory. `--prepare` (the `prepare` script)
+ * skips the build when the current one matches the sources, and when esbuild is not installed
+ * (`npm ci --omit=dev`) says so and leaves `dist/` as it is instead of failing the install.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { extname, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-export const ROOT = resolve(import.meta.dirname, '..');
+import { DIST, ROOT, changedInput, contentHash, currentBuild, isStamp, stampOf } from './build-manifest.mjs';
+import { unsafeBuild } from './build-safety.mjs';
 
 /** The bundle's entry points: output name → source. */
 const ENTRIES = {
@@ -35,81 +41,43 @@ const ENTRIES = {
 /** The Node version the bundle's syntax targets (part of the stamp). */
 const TARGET = 'node20';
 
-/** What a build depends on besides packages: a change to any of these makes a new stamp. */
-const INPUTS = [
-  'src',
-  'emails',
-  'scripts/bench-sender.ts',
-  // The parts of the bench the sender child imports (the rest of scripts/bench/ is the parent's).
-  'scripts/bench/cpu-time.ts',
-  'scripts/bench/edition.ts',
-  'scripts/bench/entry.ts',
-  'scripts/build.mjs',
-  'package.json',
-  'tsconfig.json',
-];
-
-/** Builds older than this are removed when a new one is made (a running process keeps its own until then). */
-const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000;
+/** Files that shape the bundle besides the sources esbuild reads. */
+const SETTINGS = ['scripts/build.mjs', 'package.json', 'tsconfig.json'];
 
 /**
- * Where builds are kept. `ALMANAC_BUILD_DIR` overrides it (tests use it) but must lie inside the
- * checkout: the bundle imports its packages by name, and Node finds them by walking up to node_modules.
+ * How esbuild reads each kind of source the plugin hands it.
+ * @type {Record<string, import('esbuild').Loader>}
  */
-function buildsDir(env = process.env) {
-  if (!env.ALMANAC_BUILD_DIR) return join(ROOT, 'node_modules', '.cache', 'almanac');
-  const dir = resolve(env.ALMANAC_BUILD_DIR);
-  if (relative(ROOT, dir).startsWith('..')) throw new Error(`ALMANAC_BUILD_DIR must be inside ${ROOT} (the build finds its packages in its node_modules), not ${dir}`);
-  return dir;
-}
+const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.jsx': 'jsx', '.json': 'json' };
+
+/** Leftovers of a build that died are removed after this long (a running build is never that slow). */
+const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 
 /**
- * The stamp of the sources under `root`: a hash of each input file's relative path, size and
- * modification time, in a fixed order. Cheap (a stat per file) so every start can check it.
- * @param {string} root
- * @returns {string}
- */
-export function buildStamp(root = ROOT) {
-  const hash = createHash('sha256');
-  hash.update(`node-target:${TARGET}\0`);
-  /** @param {string} path */
-  const add = (path) => {
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      hash.update(`${relative(root, path)}\0missing\0`);
-      return;
-    }
-    if (stat.isDirectory()) {
-      for (const name of readdirSync(path).sort()) add(join(path, name));
-      return;
-    }
-    hash.update(`${relative(root, path)}\0${stat.size}\0${stat.mtimeMs}\0`);
-  };
-  for (const input of INPUTS) add(join(root, input));
-  return hash.digest('hex').slice(0, 16);
-}
-
-/**
- * The directory of an up-to-date build of the sources, building it first if needed.
- * @returns {Promise<string>} a directory holding `cli.js` and `bench-sender.js`
+ * The current build when it matches the sources and may be run, else a new one.
+ * @returns {Promise<string>} the build's directory, holding `cli.js` and `bench-sender.js`
  */
 export async function ensureBuild() {
-  const dir = buildsDir();
-  const stamp = buildStamp();
-  const target = join(dir, stamp);
-  if (existsSync(join(target, 'cli.js'))) return target;
+  const current = currentBuild();
+  if ('dir' in current && !changedInput(current.manifest) && !unsafeBuild(current.dir, DIST, join(ROOT, 'node_modules'))) return current.dir;
+  return build();
+}
 
-  const partial = join(dir, `.${stamp}-${process.pid}-${Date.now()}`);
+/**
+ * Builds the sources into `dist/<stamp>/` and makes it the current build.
+ * @returns {Promise<string>} the build's directory
+ */
+export async function build() {
+  const esbuild = await loadEsbuild();
+  if (!esbuild) throw new Error('esbuild is not installed (a production install): build where the dev dependencies are installed (`npm ci`)');
+  mkdirSync(DIST, { recursive: true });
+  chmodSync(DIST, 0o755);
+  const partial = join(DIST, `.partial-${process.pid}-${Date.now()}`);
+  /** @type {Record<string, string>} */
+  const inputs = {};
+  for (const path of SETTINGS) inputs[path] = contentHash(join(ROOT, path));
   try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw new Error(`cannot write the compiled CLI to ${dir} (${/** @type {Error} */ (error).message}); run \`npm run build\` as the owner of the checkout`);
-  }
-  const esbuild = await import('esbuild');
-  try {
-    const { metafile } = await esbuild.build({
+    await esbuild.build({
       absWorkingDir: ROOT,
       entryPoints: ENTRIES, // relative to absWorkingDir
       outdir: partial,
@@ -123,51 +91,137 @@ export async function ensureBuild() {
       sourcemap: 'linked', // `node --enable-source-maps` maps a stack trace back to the sources
       chunkNames: 'chunks/[name]-[hash]',
       logLevel: 'silent',
-      metafile: true,
+      plugins: [hashSources(inputs)],
     });
-    // The stamp must see every file in the bundle, or an edit to one would not rebuild it.
-    const unstamped = Object.keys(metafile.inputs).filter((file) => !INPUTS.some((input) => file === input || file.startsWith(`${input}/`)));
-    if (unstamped.length > 0) throw new Error(`the bundle includes files outside the inputs its stamp covers (INPUTS in scripts/build.mjs): ${unstamped.join(', ')}`);
-  } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
-    throw error;
+    const stamp = stampOf(inputs, TARGET);
+    const sorted = Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : 1)));
+    writeFileSync(join(partial, 'build.json'), `${JSON.stringify({ stamp, target: TARGET, inputs: sorted }, null, 2)}\n`);
+    ownerWritableOnly(partial);
+    const dir = join(DIST, stamp);
+    replaceDir(partial, dir);
+    const previous = currentBuild();
+    pointCurrent(stamp);
+    removeOldBuilds(stamp, 'dir' in previous ? previous.manifest.stamp : undefined);
+    return dir;
   } finally {
+    rmSync(partial, { recursive: true, force: true });
     await esbuild.stop();
   }
-  try {
-    renameSync(partial, target);
-  } catch (error) {
-    // Another process built the same stamp first: theirs is identical.
-    rmSync(partial, { recursive: true, force: true });
-    if (!existsSync(join(target, 'cli.js'))) throw error;
-  }
-  removeOldBuilds(dir, stamp);
-  return target;
 }
 
 /**
- * @param {string} dir
- * @param {string} keep
+ * An esbuild plugin that reads each source itself and records the hash of exactly the content
+ * esbuild compiles, so the manifest can never describe a file as it was after the build read it.
+ * @param {Record<string, string>} inputs filled in: path relative to the checkout → content hash
+ * @returns {import('esbuild').Plugin}
  */
-function removeOldBuilds(dir, keep) {
+function hashSources(inputs) {
+  return {
+    name: 'hash-sources',
+    setup(plugin) {
+      plugin.onLoad({ filter: /.*/, namespace: 'file' }, ({ path }) => {
+        const loader = LOADERS[extname(path)];
+        const name = relative(ROOT, path);
+        if (!loader) throw new Error(`the bundle reads ${name}, a kind of file the build does not know (LOADERS in scripts/build.mjs)`);
+        if (name.startsWith('..') || isAbsolute(name)) throw new Error(`the bundle reads ${path}, outside the checkout`);
+        const contents = readFileSync(path);
+        inputs[name.split('\\').join('/')] = hash('sha256', contents);
+        return { contents, loader };
+      });
+    },
+  };
+}
+
+/**
+ * Folders 0755 and files 0644 under `dir`, whatever the umask: the launcher refuses a build that
+ * anyone but its owner could change.
+ * @param {string} dir
+ */
+function ownerWritableOnly(dir) {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) ownerWritableOnly(path);
+    else chmodSync(path, 0o644);
+  }
+}
+
+/**
+ * Moves `from` to `to`, replacing a build already there (the same sources built again, e.g. to repair
+ * one whose modes were changed).
+ * @param {string} from
+ * @param {string} to
+ */
+function replaceDir(from, to) {
+  const old = `${join(DIST, '.old')}-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(to, old);
+  } catch {
+    // Nothing there yet.
+  }
+  renameSync(from, to);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Writes `dist/current` by a rename, so a reader sees the old stamp or the new one, never a part.
+ * @param {string} stamp
+ */
+function pointCurrent(stamp) {
+  const next = join(DIST, `.current-${process.pid}`);
+  writeFileSync(next, `${stamp}\n`, { mode: 0o644 });
+  chmodSync(next, 0o644);
+  renameSync(next, join(DIST, 'current'));
+}
+
+/**
+ * Removes every build but the current one and the one before it, and leftovers of builds that died.
+ * @param {string} keep
+ * @param {string | undefined} previous
+ */
+function removeOldBuilds(keep, previous) {
   const now = Date.now();
-  for (const name of readdirSync(dir)) {
-    if (name === keep) continue;
-    const path = join(dir, name);
+  for (const name of readdirSync(DIST)) {
+    const path = join(DIST, name);
     try {
-      if (now - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
+      const old = isStamp(name) && name !== keep && name !== previous;
+      const dead = /^\.(partial|old|current)-/.test(name) && now - statSync(path).mtimeMs > PARTIAL_MAX_AGE_MS;
+      if (old || dead) rmSync(path, { recursive: true, force: true });
     } catch {
-      // Removed by another process meanwhile.
+      // Removed by another build meanwhile.
     }
   }
 }
 
+/** esbuild, or undefined when it is not installed (`npm ci --omit=dev`). */
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch {
+    return undefined;
+  }
+}
+
+/** `node scripts/build.mjs [--prepare]`: see the comment at the top. */
+async function main(args = process.argv.slice(2)) {
+  const prepare = args.includes('--prepare');
+  if (prepare && !(await loadEsbuild())) {
+    const current = currentBuild();
+    const ready = 'dir' in current && !changedInput(current.manifest);
+    process.stderr.write(
+      ready
+        ? `build: esbuild is not installed (a production install); the build in ${current.dir} matches the sources\n`
+        : `build: esbuild is not installed (a production install), so nothing was built and ${'dir' in current ? `${current.dir} does not match the sources` : current.missing}: build where the dev dependencies are installed (README: Deploy)\n`,
+    );
+    return;
+  }
+  const dir = prepare ? await ensureBuild() : await build();
+  process.stdout.write(`${dir}\n`);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  ensureBuild().then(
-    (dir) => process.stdout.write(`${dir}\n`),
-    (error) => {
-      process.stderr.write(`build: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  main().catch((error) => {
+    process.stderr.write(`build: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
 }

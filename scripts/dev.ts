@@ -68,13 +68,62 @@ export function touchOnChange(dir: string, target: string, onTouch: (file: strin
   };
 }
 
-/** Starts the preview server with `args` and the content watcher; resolves with the server's exit code. */
+/** How long the preview's processes get to end after a stop signal before they are killed. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Starts `email dev` in a process group of its own, so that stopping `npm run dev` stops everything
+ * the preview server started: `email dev` runs the server in a child of its own and, on SIGTERM,
+ * exits without passing the signal on (checked with react-email 6.11.6), which left a server
+ * listening after `kill -TERM` of npm. Standard input is not given: a process group in the background
+ * of a terminal may not read it.
+ */
+function startPreview(args: string[]): ChildProcess {
+  return spawn(join(ROOT, 'node_modules', '.bin', 'email'), ['dev', '--dir', 'emails', '--port', '3001', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+}
+
+/** Sends `signal` to every process of the group `pgid`; false when none is left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is empty
+  }
+}
+
+/**
+ * Ends the group once its leader has exited: whatever it left running gets SIGTERM, then SIGKILL
+ * after the grace period. Resolves when the group is empty (a process that died but is not yet
+ * reaped still counts, so that wait is bounded too).
+ */
+async function endGroup(pgid: number): Promise<void> {
+  const emptyWithin = async (ms: number) => {
+    for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+      if (!signalGroup(pgid, 0)) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return !signalGroup(pgid, 0);
+  };
+  if (!signalGroup(pgid, 'SIGTERM') || (await emptyWithin(STOP_GRACE_MS))) return;
+  signalGroup(pgid, 'SIGKILL');
+  await emptyWithin(1_000);
+}
+
+/** Starts the preview server with `args` and the content watcher; resolves with the server's exit code once all its processes are gone. */
 export async function main(args: string[] = process.argv.slice(2)): Promise<number> {
   const contentDir = previewContentDir();
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'email'), ['dev', '--dir', 'emails', '--port', '3001', ...args], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const child = startPreview(args);
+  const pgid = child.pid;
+  if (pgid === undefined) {
+    const error = await new Promise<Error>((done) => child.once('error', done));
+    process.stderr.write(`dev: cannot start the preview server: ${error.message}\n`);
+    return 1;
+  }
   let watcher: TreeWatcher | undefined;
   if (existsSync(contentDir)) {
     watcher = touchOnChange(contentDir, PROPS_MODULE, (file) => process.stdout.write(`    content changed (${file}): reloading the preview\n`));
@@ -82,18 +131,20 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<numb
   } else {
     process.stderr.write(`dev: content directory ${contentDir} does not exist; the preview will not follow content edits\n`);
   }
-  // Ctrl-C reaches the whole process group; a SIGTERM sent to us alone is passed on.
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGTERM', forward);
-  process.on('SIGINT', forward);
-  return new Promise((done) => {
-    child.on('exit', (code, signal) => {
-      watcher?.close();
-      process.off('SIGTERM', forward);
-      process.off('SIGINT', forward);
-      done(code ?? 128 + (signal ? (constants.signals[signal] ?? 15) : 1));
-    });
+  // The preview's group is not ours, so neither Ctrl-C (which reaches our group) nor a SIGTERM sent
+  // to npm or to us reaches it: pass each on to the whole group.
+  const forward = (signal: NodeJS.Signals) => signalGroup(pgid, signal);
+  const stopGroup = () => signalGroup(pgid, 'SIGKILL'); // we are exiting anyway (an error): leave nothing behind
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, forward);
+  process.on('exit', stopGroup);
+  const code = await new Promise<number>((done) => {
+    child.on('exit', (exitCode, signal) => done(exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 15) : 1)));
   });
+  watcher?.close();
+  await endGroup(pgid);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(signal, forward);
+  process.off('exit', stopGroup);
+  return code;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

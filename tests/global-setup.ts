@@ -4,8 +4,9 @@ import { startTestPostgres, type TestPostgres } from './test-postgres.ts';
 
 /**
  * Before any test file runs:
- * - builds the compiled CLI once: tests start `node scripts/almanac.mjs` (what `npm run almanac`
- *   runs) in many processes at once, and each would otherwise find the build missing and make its own;
+ * - makes the build that `npm ci` makes (its `prepare` step) when the sources changed since the
+ *   current one: tests start `node scripts/almanac.mjs`, which runs that build when it matches the
+ *   sources, and the sources (with a note on stderr) when not;
  * - when ALMANAC_TEST_PG_URL is not set and Debian's PostgreSQL is installed, starts a throwaway
  *   PostgreSQL (as the IMAP tests start Dovecot) and hands its URL to the test workers and the CLI
  *   processes they start, through the environment; it is stopped and its directory removed at the end;

@@ -96,7 +96,7 @@ describe('npm run dev: the preview server', () => {
 
   test.skipIf(!!NO_CHROMIUM)(titled('the open preview follows content edits within seconds', NO_CHROMIUM), { timeout: 180_000 }, async () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.dev).toBe('tsx scripts/dev.ts');
+    expect(pkg.scripts.dev).toBe('exec node --import tsx scripts/dev.ts');
     const contentDir = tempDir('almanac-dev-content-');
     cpSync('content', contentDir, { recursive: true });
     const shown = upcomingOrLatest(await loadValidContent(contentDir), 'midweek', testConfig(), new Date(NOW));

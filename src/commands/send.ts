@@ -83,6 +83,7 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
       bar?.clear();
     }
     if (result.outcome === 'invalid-content') throw result.error;
+    if (result.notice) say(result.notice);
     for (const line of publishLines(result)) say(line);
     return { exitCode: exitCodeFor(result), editionId: result.editionId, ...('summary' in result ? { summary: result.summary } : {}) };
   } finally {

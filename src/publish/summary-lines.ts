@@ -11,6 +11,7 @@ export function publishLines(result: PublishResult): string[] {
     case 'empty':
     case 'refused':
     case 'locked':
+    case 'held':
       return [`almanac send: ${result.message}`];
     default:
       return summaryLines(result.summary, result.kind);

@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import { publishEdition, type PublishResult } from '../publish/publish-edition.ts';
 import { publishLines } from '../publish/summary-lines.ts';
+import { actorName } from '../publish/edition-to-send.ts';
 import type { EditionRunner, RunResult } from './scheduler.ts';
 
 /**
@@ -23,8 +24,10 @@ export function editionRunner(config: Config, deps: { store: Store; transport: T
           deps.log(`send.${name}`, { level, ...fields });
         },
       },
-      { kind, date, contentDir: deps.contentDir, signal },
+      { kind, date, contentDir: deps.contentDir, signal, actor: actorName('scheduler') },
     );
+    // The stored edition is sent as it is; say once per attempt when the files now compose it differently.
+    if (result.notice) deps.log('schedule.files-changed', { editionId: 'editionId' in result ? result.editionId : undefined, level: 'warn', detail: result.notice });
     return runResult(result);
   };
 }
@@ -39,6 +42,8 @@ function runResult(result: PublishResult): RunResult {
       return { outcome: 'empty', detail: 'no news in the window; not sent' };
     case 'locked':
       return { outcome: 'locked', detail };
+    case 'held':
+      return { outcome: 'awaiting-approval', detail };
     case 'refused':
       return { outcome: 'failed', detail };
     case 'interrupted':

@@ -24,7 +24,9 @@ export type RunOutcome =
   /** SIGTERM arrived mid-send */
   | 'stopped'
   /** another scheduler on the same database fired it (it runs it, or its next attempt is not due yet) */
-  | 'elsewhere';
+  | 'elsewhere'
+  /** not approved (ALMANAC_APPROVAL=required) or held: not sent until it is approved or released */
+  | 'awaiting-approval';
 
 export interface RunResult {
   outcome: RunOutcome;

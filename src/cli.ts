@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
   send: {
-    usage: 'send <midweek|sunday> [--date D | --latest] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
+    usage: 'send <midweek|sunday> [--date D | --latest] [--now] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
     load: async () => (await import('./commands/send.ts')).sendCommand,
   },
   editions: {

@@ -5,6 +5,7 @@ import { SendRefusedError, resumeHint, sendEdition, type SendLogEvent, type Send
 import type { Transport } from '../delivery/transport.ts';
 import { LATEST, composeEdition, slotFor, type EditionChoice } from '../editions/edition-for.ts';
 import type { Edition } from '../editions/compose.ts';
+import { formatLocal } from '../editions/time.ts';
 import type { RenderedEdition } from '../render/render-edition.ts';
 import { prepareTracking, type PreparedTracking } from '../tracking/setup.ts';
 import type { Store } from '../store/handle.ts';
@@ -39,12 +40,14 @@ export type PublishOutcome =
   /** another run holds the edition's send lock */
   | 'locked'
   /** the edition was approved, then held: nothing sends it until it is released */
-  | 'held';
+  | 'held'
+  /** its send time is still ahead and sending early was not asked for (`send` without `--now`) */
+  | 'early';
 
 /** The typed result of publishEdition; `notice` says when the stored edition differs from what the files compose now. */
 export type PublishResult = (
   | { outcome: 'invalid-content'; kind: Kind; error: ContentError }
-  | { outcome: 'empty' | 'refused' | 'locked' | 'held'; kind: Kind; editionId: string; message: string; problems: string[] }
+  | { outcome: 'empty' | 'refused' | 'locked' | 'held' | 'early'; kind: Kind; editionId: string; message: string; problems: string[] }
   | { outcome: 'sent' | 'already-complete' | 'incomplete' | 'stopped' | 'interrupted' | 'dry-run'; kind: Kind; editionId: string; summary: SendSummary }
 ) & { notice?: string };
 
@@ -74,6 +77,12 @@ export interface PublishOptions {
   force?: boolean;
   /** Abort = stop taking recipients, finish and record those in flight. */
   signal?: AbortSignal;
+  /**
+   * Refuse an edition whose send time is still ahead (`almanac send` without `--now`): nothing is
+   * frozen or sent, and the result says when it is due. Dry runs and the scheduler never refuse.
+   * @default false
+   */
+  refuseEarly?: boolean;
   /** Who freezes the edition at its first copy, for its history. @default actorName('send') */
   actor?: string;
   /** The clock of freezing and of the history. @default () => new Date() */
@@ -113,6 +122,11 @@ export async function publishEdition(deps: PublishDeps, opts: PublishOptions): P
     const refused = new SendRefusedError(chosen.id, 'empty', []);
     return { outcome: 'empty', kind, editionId: chosen.id, message: refused.message, problems: [] };
   }
+  const sendAt = found ? new Date(found.sendAt) : files.edition!.sendAt;
+  const now = opts.now ?? clock();
+  if (opts.refuseEarly && !opts.dryRun && sendAt > now) {
+    return { outcome: 'early', kind, editionId: chosen.id, message: earlyMessage(chosen.id, kind, sendAt, now, config.timezone), problems: [] };
+  }
   const taken = await editionToSend(deps.store, config, files, found, { dryRun: opts.dryRun, force: opts.force, actor: opts.actor ?? actorName('send'), clock });
   if (taken.kind === 'refused') {
     const refused = new SendRefusedError(taken.edition.id, 'checks', taken.problems);
@@ -124,6 +138,18 @@ export async function publishEdition(deps: PublishDeps, opts: PublishOptions): P
   }
   const result = await sendTaken(deps, opts, taken.edition, taken.rendered);
   return taken.notice ? { ...result, notice: taken.notice } : result;
+}
+
+/** What `send` says about an edition whose send time is still ahead: when it is due, and how to send it now. */
+function earlyMessage(id: string, kind: Kind, sendAt: Date, now: Date, timeZone: string): string {
+  const minutes = Math.ceil((sendAt.getTime() - now.getTime()) / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const left = days > 0 ? `${days} d ${hours} h` : hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+  return (
+    `${id} is due ${formatLocal(sendAt, timeZone)} (in ${left}); not sent before its time. ` +
+    `Send it now with: npm run -s almanac -- send ${kind} --date ${id.slice(0, 10)} --now (the scheduler sends it at its time)`
+  );
 }
 
 /** Sends the taken edition (tracked when ALMANAC_TRACKING says so) and turns what happened into a result. */

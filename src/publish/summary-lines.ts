@@ -12,6 +12,7 @@ export function publishLines(result: PublishResult): string[] {
     case 'refused':
     case 'locked':
     case 'held':
+    case 'early':
       return [`almanac send: ${result.message}`];
     default:
       return summaryLines(result.summary, result.kind);

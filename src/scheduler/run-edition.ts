@@ -44,6 +44,8 @@ function runResult(result: PublishResult): RunResult {
       return { outcome: 'locked', detail };
     case 'held':
       return { outcome: 'awaiting-approval', detail };
+    case 'early':
+      return { outcome: 'failed', detail };
     case 'refused':
       return { outcome: 'failed', detail };
     case 'interrupted':

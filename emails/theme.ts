@@ -28,6 +28,9 @@ export const colors = {
   sponsorText: '#1d1f23',
   sponsorMuted: '#4a4f57',
   sponsorBorder: '#c5ced8',
+  reviewBg: '#fff3cd',
+  reviewText: '#1d1f23',
+  reviewBorder: '#b38600',
 } as const;
 
 /** Each kind's accent: the masthead rule, kicker and section labels. */

@@ -10,6 +10,7 @@ import { Footer } from './footer.tsx';
 import { GuideDigest } from './guide-digest.tsx';
 import { Cell, LayoutTable } from './layout-table.tsx';
 import { Masthead } from './masthead.tsx';
+import { ReviewNote } from './review-note.tsx';
 import { NewsItem } from './news-item.tsx';
 import { SectionLabel } from './section-label.tsx';
 import { SponsorBlock } from './sponsor-block.tsx';
@@ -67,6 +68,7 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
             wordBreak: 'break-word',
           }}
         >
+          {site.review ? <ReviewNote review={site.review} /> : null}
           <Masthead kind={edition.kind} number={edition.number} date={edition.date} archiveUrl={archive} />
           {edition.letter ? <EditorsLetter letter={edition.letter} /> : null}
           {sponsorAt('top')}

@@ -5,7 +5,7 @@ import { accents } from '../../emails/theme.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
 import { NEWSLETTER_NAME, type Edition } from '../editions/compose.ts';
 import { markdownToText } from './markdown.ts';
-import type { RecipientLinks, RenderOptions } from './types.ts';
+import type { RecipientLinks, RenderOptions, ReviewNote } from './types.ts';
 
 const RULE = '='.repeat(60);
 const THIN = '-'.repeat(60);
@@ -13,6 +13,21 @@ const THIN = '-'.repeat(60);
 /** The sponsor block of the text part: labelled, set apart by rules, its URL as it is (never tracked). */
 function sponsorText(sponsor: Sponsor): string[] {
   return ['SPONSOR', THIN, sponsor.name, sponsor.text, sponsor.url, THIN, ''];
+}
+
+/** The note above an editor's review copy (the HTML part has the same). */
+function reviewText(review: ReviewNote): string[] {
+  const checks = review.checks.length === 0 ? 'ok' : `${review.checks.length} problem(s):\n${review.checks.map((c) => `  - ${c}`).join('\n')}`;
+  return [
+    'REVIEW COPY FOR THE EDITORS: subscribers do not get this note',
+    `State: ${review.state}`,
+    `Sends: ${review.sendAt}`,
+    review.command,
+    `Pre-send checks: ${checks}`,
+    ...(review.changes ? [review.changes] : []),
+    RULE,
+    '',
+  ];
 }
 
 function indent(text: string, prefix: string): string {
@@ -32,6 +47,7 @@ export function editionText(edition: Edition, links: RecipientLinks, site: Rende
   const kindName = KIND_NAMES[edition.kind];
   const archive = site.archived === false ? [] : [`View in browser: ${archiveUrl(site.baseUrl, edition.id)}`];
   const out: string[] = [
+    ...(site.review ? reviewText(site.review) : []),
     NEWSLETTER_NAME.toUpperCase(),
     editionLine(kindName, edition.number, edition.date),
     accents[edition.kind].kicker,

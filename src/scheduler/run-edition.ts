@@ -5,7 +5,8 @@ import type { Store } from '../store/handle.ts';
 import { publishEdition, type PublishResult } from '../publish/publish-edition.ts';
 import { publishLines } from '../publish/summary-lines.ts';
 import { actorName } from '../publish/edition-to-send.ts';
-import type { EditionRunner, RunResult } from './scheduler.ts';
+import { sendReviewCopies } from '../publish/review-copies.ts';
+import type { EditionRunner, ReviewRunner, RunResult } from './scheduler.ts';
 
 /**
  * The scheduler's runner: publishes the edition by the same use case as `almanac send <kind> --date <date>`
@@ -30,6 +31,11 @@ export function editionRunner(config: Config, deps: { store: Store; transport: T
     if (result.notice) deps.log('schedule.files-changed', { editionId: 'editionId' in result ? result.editionId : undefined, level: 'warn', detail: result.notice });
     return runResult(result);
   };
+}
+
+/** The scheduler's review runner: the editors' [REVIEW] copies of an upcoming edition, on the service's database and SMTP pool. */
+export function reviewRunner(config: Config, deps: { store: Store; transport: Transport; contentDir: string; clock?: () => Date }): ReviewRunner {
+  return (slot) => sendReviewCopies({ config, ...deps }, slot);
 }
 
 /** How the scheduler records a publish result: its outcome word and one line of detail. */

@@ -4,7 +4,7 @@ import { jsonLogger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { startWebServer, type RunningWebServer, type StartWebServerOptions } from '../web/start.ts';
-import { editionRunner } from './run-edition.ts';
+import { editionRunner, reviewRunner } from './run-edition.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface ServiceOptions {
@@ -25,7 +25,14 @@ export async function runService(config: Config, options: ServiceOptions): Promi
   // One Store for the scheduler, its sends and the web server (two SQLite handles in one process would lock each other).
   const store = options.store ?? (await openStore(config.dbPath, { poolSize: config.dbPoolSize }));
   const transport = createTransport(config);
-  const scheduler = new Scheduler({ config, store, log, run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }) });
+  const scheduler = new Scheduler({
+    config,
+    store,
+    log,
+    run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }),
+    // ALMANAC_EDITORS: each gets a [REVIEW] copy of every upcoming edition, ALMANAC_REVIEW_LEAD_HOURS before it.
+    review: config.review.editors.length > 0 ? reviewRunner(config, { store, transport, contentDir: options.contentDir }) : undefined,
+  });
   let web: RunningWebServer | undefined;
 
   let stopped!: () => void;

@@ -83,9 +83,8 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<void> {
 }
 
 /** The stored edition, if it was frozen. */
-export async function storedEdition(store: Store | Tx, id: string): Promise<StoredEdition | undefined> {
-  const db = 'db' in store ? store.db : store;
-  const row = await db.selectFrom('stored_editions').selectAll().where('edition_id', '=', id).executeTakeFirst();
+export async function storedEdition(store: Store, id: string): Promise<StoredEdition | undefined> {
+  const row = await store.db.selectFrom('stored_editions').selectAll().where('edition_id', '=', id).executeTakeFirst();
   return row && fromRow(row);
 }
 

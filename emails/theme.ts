@@ -24,6 +24,13 @@ export const colors = {
   footerText: '#4a4d52',
   codeBg: '#f1ece1',
   codeText: '#2b2a27',
+  sponsorBg: '#eef2f6',
+  sponsorText: '#1d1f23',
+  sponsorMuted: '#4a4f57',
+  sponsorBorder: '#c5ced8',
+  reviewBg: '#fff3cd',
+  reviewText: '#1d1f23',
+  reviewBorder: '#b38600',
 } as const;
 
 /** Each kind's accent: the masthead rule, kicker and section labels. */

@@ -23,8 +23,12 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
   send: {
-    usage: 'send <midweek|sunday> [--date D | --latest] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
+    usage: 'send <midweek|sunday> [--date D | --latest] [--now] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
     load: async () => (await import('./commands/send.ts')).sendCommand,
+  },
+  editions: {
+    usage: 'editions list [--json] | approve <midweek|sunday> (--date D | --latest | --next) [--by NAME] [--force] | hold ID | release ID | show ID [--json]',
+    load: async () => (await import('./commands/editions.ts')).editionsCommand,
   },
   report: {
     usage: 'report <edition-id> [--failed] [--json] [--html FILE]',

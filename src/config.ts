@@ -96,6 +96,18 @@ export interface Config {
   bounce: BounceConfig;
   /** Opt-in engagement (ALMANAC_TRACKING, ALMANAC_TRACKING_PERSONAL); see src/tracking/. @default all off */
   tracking: TrackingConfig;
+  /** Approval before the scheduler sends, and review copies to the editors (src/publish/review-copies.ts). */
+  review: ReviewConfig;
+}
+
+/** ALMANAC_APPROVAL, ALMANAC_EDITORS, ALMANAC_REVIEW_LEAD_HOURS. */
+export interface ReviewConfig {
+  /** 'auto': an edition is frozen at its first copy and sent at its time; 'required': the scheduler sends only an approved edition. @default 'auto' */
+  approval: 'auto' | 'required';
+  /** Who gets a [REVIEW] copy of each upcoming edition (normalised addresses). @default [] */
+  editors: string[];
+  /** How long before its send time an edition's review copies go out. @default 24 h */
+  leadMs: number;
 }
 
 /** What engagement is recorded: clicks on story and guide links, opens (a pixel), and whether per reader. */
@@ -218,6 +230,16 @@ const VARIABLES = {
     default: 'off',
   },
   ALMANAC_TRACKING_PERSONAL: { schema: z.enum(['true', 'false']), expected: 'true or false', default: 'false' },
+  ALMANAC_APPROVAL: { schema: z.enum(['auto', 'required']), expected: 'auto (frozen and sent at its time) or required (the scheduler sends only an approved edition)', default: 'auto' },
+  ALMANAC_EDITORS: {
+    schema: z
+      .string()
+      .transform((v) => v.split(/[\s,]+/).map((a) => a.trim().toLowerCase()).filter(Boolean))
+      .pipe(z.array(z.email()).min(1)),
+    expected: 'email addresses separated by commas or spaces, such as ada@almanac.example, grace@almanac.example',
+    default: undefined,
+  },
+  ALMANAC_REVIEW_LEAD_HOURS: { schema: nonNegative.max(24 * 14), expected: 'a number of hours from 0 to 336', default: '24' },
   DKIM_ED25519_SELECTOR: { schema: z.string().regex(/^[a-z0-9._-]+$/i), expected: 'a DNS label', default: undefined },
   DKIM_ED25519_PRIVATE_KEY: {
     schema: z.string().min(1),
@@ -325,6 +347,11 @@ export function loadConfig(env: Env = process.env): Config {
       sesTopicArns: ((read(env, 'SES_SNS_TOPIC_ARN') as string | undefined) ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     },
     tracking: trackingConfig(env),
+    review: {
+      approval: read(env, 'ALMANAC_APPROVAL') as 'auto' | 'required',
+      editors: (read(env, 'ALMANAC_EDITORS') as string[] | undefined) ?? [],
+      leadMs: (read(env, 'ALMANAC_REVIEW_LEAD_HOURS') as number) * 3_600_000,
+    },
   };
 }
 

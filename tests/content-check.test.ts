@@ -185,8 +185,9 @@ describe('compose as a real process', () => {
     expect(new Date(json.sendAt).toISOString()).toBe(json.sendAt);
     expect(Object.keys(json.window)).toEqual(['from', 'to']);
     expect(json.news.length).toBeGreaterThan(0);
-    for (const n of json.news) expect(Object.keys(n).sort()).toEqual(['published', 'score', 'title', 'topics', 'url']);
-    for (const g of json.guides) expect(Object.keys(g).sort()).toEqual(['related', 'slug', 'title']);
+    for (const n of json.news) expect(Object.keys(n).sort()).toEqual(['pinned', 'published', 'score', 'slug', 'title', 'topics', 'url', 'why']);
+    for (const g of json.guides) expect(Object.keys(g).sort()).toEqual(['readingMinutes', 'related', 'slug', 'title']);
+    expect(Object.keys(json)).toEqual(expect.arrayContaining(['letter', 'sponsor', 'editionFile']));
     expect(json.preheader.length).toBeLessThanOrEqual(150);
   });
 

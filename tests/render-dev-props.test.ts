@@ -13,6 +13,6 @@ test('the dev preview shows the upcoming edition, or the latest non-empty one wh
   expect(upcomingOrLatest(content, 'midweek', config, new Date('2027-01-10T12:00:00Z')).id).toBe('2026-11-25-midweek');
   expect(upcomingOrLatest(content, 'sunday', config, new Date('2027-01-10T12:00:00Z')).id).toBe('2026-11-29-sunday');
   // No content at all: the upcoming edition, empty.
-  const none = upcomingOrLatest({ news: [], guides: [] }, 'sunday', config, new Date('2027-01-10T12:00:00Z'));
+  const none = upcomingOrLatest({ news: [], guides: [], editions: [] }, 'sunday', config, new Date('2027-01-10T12:00:00Z'));
   expect(none).toMatchObject({ id: '2027-01-17-sunday', empty: true });
 });

@@ -5,12 +5,15 @@ import { KIND_NAMES } from '../../src/editions/calendar.ts';
 import type { Edition } from '../../src/editions/compose.ts';
 import type { RecipientLinks, RenderOptions } from '../../src/render/types.ts';
 import { accents, cellType, colors, sizes } from '../theme.ts';
+import { EditorsLetter } from './editors-letter.tsx';
 import { Footer } from './footer.tsx';
 import { GuideDigest } from './guide-digest.tsx';
 import { Cell, LayoutTable } from './layout-table.tsx';
 import { Masthead } from './masthead.tsx';
+import { ReviewNote } from './review-note.tsx';
 import { NewsItem } from './news-item.tsx';
 import { SectionLabel } from './section-label.tsx';
+import { SponsorBlock } from './sponsor-block.tsx';
 
 export interface EditionEmailProps {
   edition: Edition;
@@ -43,6 +46,7 @@ const paperCell = { backgroundColor: colors.paper, color: colors.ink, ...cellTyp
 export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
   const accent = accents[edition.kind];
   const archive = site.archived === false ? undefined : archiveUrl(site.baseUrl, edition.id);
+  const sponsorAt = (position: 'top' | 'middle' | 'end') => (edition.sponsor?.position === position ? <SponsorBlock sponsor={edition.sponsor} /> : null);
   return (
     <Html lang="en">
       <Head>
@@ -64,7 +68,10 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
             wordBreak: 'break-word',
           }}
         >
+          {site.review ? <ReviewNote review={site.review} /> : null}
           <Masthead kind={edition.kind} number={edition.number} date={edition.date} archiveUrl={archive} />
+          {edition.letter ? <EditorsLetter letter={edition.letter} /> : null}
+          {sponsorAt('top')}
 
           <Cell style={{ ...paperCell, padding: `24px ${sizes.gutter}px 8px` }}>
             {edition.empty ? (
@@ -83,6 +90,7 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
               </>
             )}
           </Cell>
+          {sponsorAt('middle')}
 
           {edition.guides.length > 0 && (
             <Cell style={{ ...paperCell, padding: `16px ${sizes.gutter}px 12px` }}>
@@ -99,6 +107,7 @@ export const EditionLayout = ({ edition, links, site }: EditionEmailProps) => {
               ))}
             </Cell>
           )}
+          {sponsorAt('end')}
 
           <Footer
             kind={edition.kind}

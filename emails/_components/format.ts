@@ -29,3 +29,8 @@ export function shortDate(instant: Date, timeZone: string): string {
 export function siteHost(baseUrl: string): string {
   return URL.canParse(baseUrl) ? new URL(baseUrl).host : baseUrl;
 }
+
+/** A guide's estimated reading time: `7 min read`. */
+export function readingTime(minutes: number): string {
+  return `${minutes} min read`;
+}

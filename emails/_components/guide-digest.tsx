@@ -2,7 +2,7 @@
 /** @jsxImportSource react */
 import type { FeaturedGuide } from '../../src/editions/compose.ts';
 import { button, cellType, colors, label, serif, sizes } from '../theme.ts';
-import { shortDate } from './format.ts';
+import { readingTime, shortDate } from './format.ts';
 import { Cell, LayoutTable } from './layout-table.tsx';
 import { MarkdownBlock } from './markdown-block.tsx';
 
@@ -30,7 +30,7 @@ export const GuideDigest = ({ featured, guideUrl, accent, timezone }: GuideDiges
           ...cellType(),
         }}
       >
-        <p style={label(accent)}>{`Guide · ${guide.kind}`}</p>
+        <p style={label(accent)}>{`Guide · ${guide.kind} · ${readingTime(guide.readingMinutes)}`}</p>
         <p style={{ margin: '0 0 12px', ...serif(sizes.guideTitle, 1.25) }}>
           <a href={guideUrl} style={{ color: colors.digestText, textDecoration: 'none' }} target="_blank">
             {guide.title}

@@ -14,7 +14,7 @@ interface NewsItemProps {
   divider: boolean;
 }
 
-/** One news item, a row of the news table: source, date and importance, the headline linked to the source, the summary. */
+/** One news item, a row of the news table: source, date and importance, the headline linked to the source, the summary and why it matters. */
 export const NewsItem = ({ item, timezone, divider }: NewsItemProps) => (
   <Cell style={{ padding: '18px 0 6px', ...(divider ? { borderTop: `1px solid ${colors.rule}` } : {}), ...cellType(), color: colors.ink }}>
     <p style={{ margin: '0 0 6px', fontSize: `${sizes.small}px`, lineHeight: 1.5, color: colors.muted }}>
@@ -28,5 +28,11 @@ export const NewsItem = ({ item, timezone, divider }: NewsItemProps) => (
       </a>
     </p>
     <MarkdownBlock markdown={item.summary} />
+    {item.why ? (
+      <p style={{ margin: '0 0 12px' }}>
+        <strong>Why it matters: </strong>
+        {item.why}
+      </p>
+    ) : null}
   </Cell>
 );

@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
 import { KIND_NAMES } from '../editions/calendar.ts';
-import { editionJson, type Edition } from '../editions/compose.ts';
+import type { Edition } from '../editions/compose.ts';
+import { editionJson } from '../editions/edition-json.ts';
 import { composeEdition } from '../editions/edition-for.ts';
 import { formatLocal } from '../editions/time.ts';
 import { UsageError } from './command.ts';

@@ -20,7 +20,8 @@ import { UsageError, type Command } from './command.ts';
 /**
  * Exit codes of `almanac send`:
  * 0 every recipient is final and none failed or is in doubt, or there was nothing to do (everyone already has it, dry run, test copy sent);
- * 1 failures, in-doubt or deferred recipients remain, the run stopped (SMTP unreachable), or the edition was refused (empty, pre-send checks);
+ * 1 failures, in-doubt or deferred recipients remain, the run stopped (SMTP unreachable), or the edition was refused (empty, pre-send checks,
+ *   held, or its send time still ahead without --now);
  * 2 usage or configuration error;
  * 3 another run holds the edition's send lock (SQLite only: on PostgreSQL concurrent runs share the edition);
  * 130 / 143 interrupted by SIGINT / SIGTERM (resume by running the same command again).
@@ -87,6 +88,7 @@ export async function runSend(config: Config, opts: RunSendOptions): Promise<Run
       bar?.clear();
     }
     if (result.outcome === 'invalid-content') throw result.error;
+    if (result.notice) say(result.notice);
     for (const line of publishLines(result)) say(line);
     return { exitCode: exitCodeFor(result), editionId: result.editionId, ...('summary' in result ? { summary: result.summary } : {}) };
   } finally {
@@ -110,7 +112,7 @@ export function exitCodeFor(result: PublishResult): number {
   }
 }
 
-/** `send <kind> [--date D] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]` */
+/** `send <kind> [--date D | --latest] [--now] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]` */
 export const sendCommand: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {
     ...contentOption,
@@ -120,6 +122,7 @@ export const sendCommand: Command = async (ctx) => {
     'resend-unknown': { type: 'boolean' },
     force: { type: 'boolean' },
     report: { type: 'boolean' },
+    now: { type: 'boolean' },
   });
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const kind = kindArg(positionals[0]);
@@ -169,6 +172,8 @@ export const sendCommand: Command = async (ctx) => {
       to: values.to,
       resendUnknown: values['resend-unknown'],
       force: values.force,
+      // An edition whose send time is still ahead goes out only when asked (--now): no early send by accident.
+      refuseEarly: !values.now,
       signal: controller.signal,
       now: ctx.now(),
       out: ctx.stdout,

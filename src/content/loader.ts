@@ -1,8 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { parseDocument } from 'yaml';
-import type { z } from 'zod';
-import { EXPECTED, describeValue, guideFrontMatter, newsFrontMatter } from './schema.ts';
+import { join } from 'node:path';
+import { parseEditionFiles, type EditionFile, type KindWeekdays } from './edition-files.ts';
+import { displayPath, markdownFiles, parseFile } from './front-matter.ts';
+import { readingMinutes } from './reading-time.ts';
+import { guideFrontMatter, newsFrontMatter } from './schema.ts';
+
+export type { EditionFile, KindWeekdays, Sponsor } from './edition-files.ts';
 
 export interface NewsItem {
   /** File name without `.md`. */
@@ -17,6 +19,8 @@ export interface NewsItem {
   topics: string[];
   /** Markdown. */
   summary: string;
+  /** One sentence: why it matters (plain text), shown under the summary. */
+  why: string | undefined;
 }
 
 export interface Guide {
@@ -34,11 +38,21 @@ export interface Guide {
   body: string;
   /** The `## Recent developments` section without its heading, Markdown. */
   recent: string;
+  /** Estimated minutes to read the whole guide ("7 min read"). */
+  readingMinutes: number;
 }
 
 export interface Content {
   news: NewsItem[];
   guides: Guide[];
+  /** The editors' edition files (content/editions/<edition-id>.md), in id order. */
+  editions: EditionFile[];
+}
+
+/** How content is loaded. */
+export interface LoadOptions {
+  /** Each kind's weekday, to check that edition files are named for a real edition; without it only the id's form is checked. */
+  weekdays?: KindWeekdays;
 }
 
 /** Content that failed validation; `problems` holds one line per problem, naming file and field. */
@@ -51,162 +65,6 @@ export class ContentError extends Error {
 
 const RECENT_HEADING = /^##[ \t]+Recent developments[ \t]*#*[ \t]*$/im;
 
-interface SourceFile {
-  file: string;
-  slug: string;
-  /** The file's text, or undefined when it was too large to read (see `size`). */
-  text: string | undefined;
-  size: number;
-}
-
-/** The largest content file read: a news item is a few KB, a long guide a few tens of KB. */
-export const MAX_FILE_BYTES = 1024 * 1024;
-
-/** A slug is a URL path segment (a guide's page is /guides/<slug>): lowercase kebab-case. */
-const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-
-async function markdownFiles(dir: string, label: string): Promise<SourceFile[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new Error(`cannot read ${label} directory ${dir}`, { cause });
-  }
-  const files = names.filter((n) => n.endsWith('.md')).sort();
-  return Promise.all(
-    files.map(async (name) => {
-      const path = join(dir, name);
-      // Size first, so an oversized file is refused without being read into memory.
-      const { size } = await stat(path);
-      const text = size > MAX_FILE_BYTES ? undefined : await readFile(path, 'utf8');
-      return { file: displayPath(path), slug: name.slice(0, -3), text, size };
-    }),
-  );
-}
-
-function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
-}
-
-type FrontMatter =
-  | { kind: 'ok'; yaml: string; body: string; /** 1-based file line of the first YAML line. */ firstLine: number }
-  | { kind: 'missing' }
-  | { kind: 'unclosed' };
-
-/** A delimiter line: `---` alone (trailing spaces and tabs are invisible, so they are allowed). */
-const DELIMITER = /^---[ \t]*$/;
-
-/**
- * Splits `---` front matter from the Markdown body. The block ends only at a line that is `---`
- * on its own: in `title: Wait for it---` the dashes are part of the title.
- */
-function splitFrontMatter(text: string): FrontMatter {
-  const lines = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').split('\n');
-  if (!DELIMITER.test(lines[0] ?? '')) return { kind: 'missing' };
-  const end = lines.findIndex((line, i) => i > 0 && DELIMITER.test(line));
-  if (end < 0) return { kind: 'unclosed' };
-  return { kind: 'ok', yaml: lines.slice(1, end).join('\n'), body: lines.slice(end + 1).join('\n').trim(), firstLine: 2 };
-}
-
-/** How many aliases a front matter may expand; far above any honest use, far below a billion laughs. */
-const MAX_ALIASES = 100;
-
-/** The YAML value of a front matter block, or one line per problem (syntax errors, alias bombs). */
-function parseYaml(split: { yaml: string; firstLine: number }, file: string): { value: unknown } | { problems: string[] } {
-  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((error) => {
-        const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-        const line = error.linePos ? ` on line ${error.linePos[0].line + split.firstLine - 1}` : '';
-        return `${file}: front matter: invalid YAML${line} (${message})`;
-      }),
-    };
-  }
-  try {
-    // toJS expands aliases and refuses a document whose aliases would multiply (billion laughs).
-    return { value: doc.toJS({ maxAliasCount: MAX_ALIASES }) };
-  } catch (cause) {
-    return { problems: [`${file}: front matter: invalid YAML (${(cause as Error).message.split('\n')[0]})`] };
-  }
-}
-
-function fieldName(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
-}
-
-function expectationFor(path: PropertyKey[]): string {
-  const key = path.length > 1 && typeof path[1] === 'number' ? `${String(path[0])}[]` : String(path[0]);
-  return EXPECTED[key] ?? 'a valid value';
-}
-
-function valueAt(data: unknown, path: PropertyKey[]): unknown {
-  let v: unknown = data;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-interface ParsedFile<T> {
-  /** The validated fields, when the file name and every field are valid. */
-  data: T | undefined;
-  /** The YAML fields as written, when the front matter could be read (for checks across files). */
-  raw: Record<string, unknown> | undefined;
-  /** The Markdown body, when the front matter block could be found. */
-  body: string | undefined;
-}
-
-/**
- * Parses one file with a schema, pushing one line per problem: size, file name, front matter,
- * each invalid field. It goes as far as it can, so one run lists every problem of the file.
- */
-function parseFile<S extends z.ZodType>(source: SourceFile, schema: S, problems: string[]): ParsedFile<z.output<S>> {
-  if (source.text === undefined) {
-    problems.push(`${source.file}: file: expected at most ${MAX_FILE_BYTES} bytes (1 MB), found ${source.size} bytes; not read`);
-    return { data: undefined, raw: undefined, body: undefined };
-  }
-  const nameOk = SLUG.test(source.slug);
-  if (!nameOk) {
-    problems.push(`${source.file}: file name: expected lowercase kebab-case (a-z, 0-9 and single hyphens, e.g. gpt-4o-launch.md), found ${JSON.stringify(`${source.slug}.md`)}`);
-  }
-  const split = splitFrontMatter(source.text);
-  if (split.kind === 'missing') {
-    problems.push(`${source.file}: front matter: expected the file to start with a '---' block of YAML fields, found none`);
-    return { data: undefined, raw: undefined, body: undefined };
-  }
-  if (split.kind === 'unclosed') {
-    problems.push(`${source.file}: front matter: the '---' block on line 1 is not closed: expected a line '---' after the fields, found none`);
-    return { data: undefined, raw: undefined, body: undefined };
-  }
-  const yaml = parseYaml(split, source.file);
-  if ('problems' in yaml) {
-    problems.push(...yaml.problems);
-    return { data: undefined, raw: undefined, body: split.body };
-  }
-  if (yaml.value === null || typeof yaml.value !== 'object' || Array.isArray(yaml.value)) {
-    problems.push(`${source.file}: front matter: expected YAML fields (key: value), found ${describeValue(yaml.value)}`);
-    return { data: undefined, raw: undefined, body: split.body };
-  }
-  const raw = yaml.value as Record<string, unknown>;
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    // One line per field: zod may report several issues for one value.
-    const seen = new Set<string>();
-    for (const issue of result.error.issues) {
-      const field = fieldName(issue.path);
-      if (seen.has(field)) continue;
-      seen.add(field);
-      const found = describeValue(valueAt(raw, issue.path));
-      problems.push(`${source.file}: ${field}: expected ${expectationFor(issue.path)}, found ${found}`);
-    }
-  }
-  return { data: result.success && nameOk ? result.data : undefined, raw, body: split.body };
-}
-
 /** The `## Recent developments` section of a guide, without its heading. */
 export function recentDevelopments(body: string): string | undefined {
   const m = RECENT_HEADING.exec(body);
@@ -217,14 +75,15 @@ export function recentDevelopments(body: string): string | undefined {
 }
 
 /**
- * Loads and validates every news item and guide under `dir`.
+ * Loads and validates every news item, guide and edition file under `dir`.
  * Returns all problems at once; content is only returned when there are none.
  */
-export async function loadContent(dir: string): Promise<{ content: Content; problems: string[] }> {
+export async function loadContent(dir: string, options: LoadOptions = {}): Promise<{ content: Content; problems: string[] }> {
   const problems: string[] = [];
-  const [newsFiles, guideFiles] = await Promise.all([
+  const [newsFiles, guideFiles, editionFiles] = await Promise.all([
     markdownFiles(join(dir, 'news'), 'news'),
     markdownFiles(join(dir, 'guides'), 'guides'),
+    markdownFiles(join(dir, 'editions'), 'editions'),
   ]);
   if (newsFiles.length === 0 && guideFiles.length === 0) {
     problems.push(`${displayPath(dir)}: expected news/*.md and guides/*.md, found no content files`);
@@ -254,6 +113,7 @@ export async function loadContent(dir: string): Promise<{ content: Content; prob
       score: data.score,
       topics: data.topics,
       summary: body,
+      why: data.why,
     });
   }
 
@@ -280,14 +140,17 @@ export async function loadContent(dir: string): Promise<{ content: Content; prob
       url: data.url,
       body,
       recent,
+      readingMinutes: readingMinutes(body),
     });
   }
-  return { content: { news, guides }, problems };
+  const known = { news: new Set(newsFiles.map((f) => f.slug)), guides: new Set(guideFiles.map((f) => f.slug)) };
+  const editions = parseEditionFiles(editionFiles, known, options.weekdays, problems);
+  return { content: { news, guides, editions }, problems };
 }
 
 /** Loads content and throws ContentError when anything is invalid. */
-export async function loadValidContent(dir: string): Promise<Content> {
-  const { content, problems } = await loadContent(dir);
+export async function loadValidContent(dir: string, options: LoadOptions = {}): Promise<Content> {
+  const { content, problems } = await loadContent(dir, options);
   if (problems.length > 0) throw new ContentError(problems);
   return content;
 }

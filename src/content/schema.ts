@@ -4,6 +4,16 @@ import { z } from 'zod';
 const dateTime = z.iso.datetime({ offset: true, local: false });
 const httpUrl = z.url({ protocol: /^https?$/, normalize: false });
 const topic = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+const slug = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+const httpsUrl = z.url({ protocol: /^https$/, normalize: false });
+
+/** A news item's `why` is one sentence. */
+export const WHY_MAX = 300;
+/** The longest subject or preheader an edition file may set (the preheader's limit, src/editions/compose.ts PREHEADER_MAX). */
+export const OVERRIDE_MAX = 150;
+
+/** Where an edition's sponsor block sits: above the news, between the news and the guides, or after the guides. */
+export const SPONSOR_POSITIONS = ['top', 'middle', 'end'] as const;
 
 /** The front matter of `content/news/<slug>.md`. */
 export const newsFrontMatter = z.object({
@@ -13,6 +23,8 @@ export const newsFrontMatter = z.object({
   published: dateTime,
   score: z.number().int().min(1).max(10),
   topics: z.array(topic).default([]),
+  /** One sentence: why the story matters, shown under its summary. */
+  why: z.string().trim().min(1).max(WHY_MAX).optional(),
 });
 
 /** The front matter of `content/guides/<slug>.md`. */
@@ -25,6 +37,29 @@ export const guideFrontMatter = z.object({
   takeaways: z.array(z.string().trim().min(1)).min(1),
   url: httpUrl.optional(),
 });
+
+/**
+ * The front matter of `content/editions/<edition-id>.md`: what the editors decide for one edition.
+ * Strict: a misspelt field (`pinned:`) is reported instead of silently doing nothing.
+ */
+export const editionFrontMatter = z
+  .object({
+    subject: z.string().trim().min(1).max(OVERRIDE_MAX).optional(),
+    preheader: z.string().trim().min(1).max(OVERRIDE_MAX).optional(),
+    pin: z.array(slug).default([]),
+    exclude: z.array(slug).default([]),
+    guides: z.array(slug).min(1).optional(),
+    sponsor: z
+      .object({
+        name: z.string().trim().min(1).max(80),
+        url: httpsUrl,
+        text: z.string().trim().min(1).max(400),
+        position: z.enum(SPONSOR_POSITIONS).default('middle'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 /** What an editor is told each field should be. */
 export const EXPECTED: Record<string, string> = {
@@ -40,6 +75,20 @@ export const EXPECTED: Record<string, string> = {
   tldr: 'a non-empty text',
   takeaways: 'a list of one or more texts',
   'takeaways[]': 'a non-empty text',
+  why: `one sentence (at most ${WHY_MAX} characters) saying why the story matters`,
+  subject: `a non-empty text of at most ${OVERRIDE_MAX} characters`,
+  preheader: `a non-empty text of at most ${OVERRIDE_MAX} characters`,
+  pin: 'a list of news slugs such as [gpt-4o-launch]',
+  'pin[]': 'a news slug (a file name in news/ without .md)',
+  exclude: 'a list of news slugs such as [gpt-4o-launch]',
+  'exclude[]': 'a news slug (a file name in news/ without .md)',
+  guides: 'a list of one or more guide slugs such as [gpt-4o]',
+  'guides[]': 'a guide slug (a file name in guides/ without .md)',
+  sponsor: 'a mapping with name, url, text and optionally position',
+  'sponsor.name': 'the sponsor\'s name, a non-empty text of at most 80 characters',
+  'sponsor.url': 'an absolute https URL',
+  'sponsor.text': 'a non-empty text of at most 400 characters',
+  'sponsor.position': `one of ${SPONSOR_POSITIONS.join(', ')} (default middle)`,
 };
 
 /** A short description of a value found in front matter, for error lines. */

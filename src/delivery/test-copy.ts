@@ -7,7 +7,10 @@ import { bareAddress, type SendResult, type Transport } from './transport.ts';
 /** Subject prefix of a test copy. */
 export const TEST_SUBJECT_PREFIX = '[TEST] ';
 
-/** Sends one copy of an edition to `to`, subject prefixed "[TEST] "; the ledger is not touched. */
+/** Subject prefix of an editor's review copy (src/publish/review-copies.ts). */
+export const REVIEW_SUBJECT_PREFIX = '[REVIEW] ';
+
+/** Sends one copy of an edition to `to`, subject prefixed "[TEST] " (or `subjectPrefix`); the ledger is not touched. */
 export async function sendTestCopy(input: {
   rendered: RenderedEdition;
   to: string;
@@ -18,6 +21,8 @@ export async function sendTestCopy(input: {
   /** One-click unsubscribe headers: only when the links are a real subscriber's. */
   listUnsubscribe: boolean;
   clock?: () => Date;
+  /** @default TEST_SUBJECT_PREFIX */
+  subjectPrefix?: string;
 }): Promise<{ result: SendResult; messageId: string }> {
   const { config, rendered } = input;
   const template = compileMessage(rendered, {
@@ -32,9 +37,9 @@ export async function sendTestCopy(input: {
     links: input.links,
     messageId,
     date: (input.clock ?? (() => new Date()))(),
-    subjectPrefix: TEST_SUBJECT_PREFIX,
+    subjectPrefix: input.subjectPrefix ?? TEST_SUBJECT_PREFIX,
     listUnsubscribe: input.listUnsubscribe,
   });
-  const result = await input.transport.send({ from: bareAddress(config.from), to: input.to, raw, messageId, editionId: `${rendered.id}-test` });
+  const result = await input.transport.send({ from: bareAddress(config.from), to: input.to, raw, messageId, editionId: `${rendered.id}-${input.subjectPrefix === REVIEW_SUBJECT_PREFIX ? 'review' : 'test'}` });
   return { result, messageId };
 }

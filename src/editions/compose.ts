@@ -1,5 +1,5 @@
 import type { Kind } from '../config.ts';
-import type { Content, Guide, NewsItem } from '../content/loader.ts';
+import type { Content, EditionFile, Guide, NewsItem, Sponsor } from '../content/loader.ts';
 import { KIND_NAMES, type EditionSlot } from './calendar.ts';
 
 /** How many news items and guides each kind keeps. */
@@ -25,6 +25,28 @@ export interface Edition extends EditionSlot {
   guides: FeaturedGuide[];
   /** No news in the window: not sent unless forced. */
   empty: boolean;
+  /** The editor's letter (Markdown) from the edition file, shown at the top. */
+  letter: string | undefined;
+  /** The sponsor block from the edition file. */
+  sponsor: Sponsor | undefined;
+  /** What the edition file decided; undefined when the edition has none (the rules alone). */
+  choices: EditionChoices | undefined;
+}
+
+/** Which parts of an edition came from its edition file (`compose --json` shows them). */
+export interface EditionChoices {
+  /** The edition file, as messages name it. */
+  file: string;
+  subject: boolean;
+  preheader: boolean;
+  /** News slugs pinned to the top, in order. */
+  pinned: string[];
+  /** News slugs left out. */
+  excluded: string[];
+  /** The guides were chosen by the editors, not by pairing. */
+  guides: boolean;
+  letter: boolean;
+  sponsor: boolean;
 }
 
 function compareText(a: string, b: string): number {
@@ -88,47 +110,58 @@ function preheaderFor(slot: EditionSlot, news: NewsItem[], guides: FeaturedGuide
   return truncate(text.charAt(0).toUpperCase() + text.slice(1), PREHEADER_MAX);
 }
 
-/** Composes the edition for a slot: selects, orders and pairs news and guides. Deterministic. */
-export function compose(content: Content, slot: EditionSlot): Edition {
+/** The editors' guides in their order, each with the selected news sharing a topic with it. */
+function chosenGuides(guides: Guide[], slugs: string[], news: NewsItem[]): FeaturedGuide[] {
+  const bySlug = new Map(guides.map((g) => [g.slug, g]));
+  return slugs.flatMap((slug) => {
+    const guide = bySlug.get(slug);
+    return guide ? [{ guide, related: news.filter((item) => sharesTopic(guide, item)) }] : [];
+  });
+}
+
+/**
+ * The news of an edition: the pinned items first, in the file's order (even beyond the size limit),
+ * then the window's items by rank, without excluded ones, up to the kind's limit.
+ */
+function selectNews(content: Content, slot: EditionSlot, file: EditionFile | undefined): NewsItem[] {
   const { from, to } = slot.window;
-  const limits = LIMITS[slot.kind];
-  const news = content.news
-    .filter((item) => item.published > from && item.published <= to)
+  const limit = LIMITS[slot.kind].news;
+  const bySlug = new Map(content.news.map((n) => [n.slug, n]));
+  const pinned = (file?.pin ?? []).flatMap((slug) => bySlug.get(slug) ?? []);
+  const left = new Set([...(file?.pin ?? []), ...(file?.exclude ?? [])]);
+  const ranked = content.news
+    .filter((item) => item.published > from && item.published <= to && !left.has(item.slug))
     .sort(compareNews)
-    .slice(0, limits.news);
-  const guides = featureGuides(content.guides, news, limits.guides);
+    .slice(0, Math.max(0, limit - pinned.length));
+  return [...pinned, ...ranked];
+}
+
+/**
+ * Composes the edition for a slot: selects, orders and pairs news and guides by the rules, then
+ * applies the edition file's choices when there is one (content/editions/<id>.md). Deterministic.
+ */
+export function compose(content: Content, slot: EditionSlot): Edition {
+  const file = content.editions.find((e) => e.id === slot.id);
+  const news = selectNews(content, slot, file);
+  const guides = file?.guides ? chosenGuides(content.guides, file.guides, news) : featureGuides(content.guides, news, LIMITS[slot.kind].guides);
   return {
     ...slot,
-    subject: subjectFor(slot, news),
-    preheader: preheaderFor(slot, news, guides),
+    subject: file?.subject ?? subjectFor(slot, news),
+    preheader: file?.preheader ?? preheaderFor(slot, news, guides),
     news,
     guides,
     empty: news.length === 0,
-  };
-}
-
-/** The `compose --json` shape fixed in DESIGN.md. */
-export function editionJson(edition: Edition) {
-  return {
-    id: edition.id,
-    kind: edition.kind,
-    sendAt: edition.sendAt.toISOString(),
-    window: { from: edition.window.from.toISOString(), to: edition.window.to.toISOString() },
-    subject: edition.subject,
-    preheader: edition.preheader,
-    number: edition.number,
-    empty: edition.empty,
-    news: edition.news.map((n) => ({
-      url: n.url,
-      title: n.title,
-      score: n.score,
-      published: n.published.toISOString(),
-      topics: n.topics,
-    })),
-    guides: edition.guides.map((g) => ({
-      slug: g.guide.slug,
-      title: g.guide.title,
-      related: g.related.map((n) => n.url),
-    })),
+    letter: file?.letter,
+    sponsor: file?.sponsor,
+    choices: file && {
+      file: file.file,
+      subject: file.subject !== undefined,
+      preheader: file.preheader !== undefined,
+      pinned: file.pin,
+      excluded: file.exclude,
+      guides: file.guides !== undefined,
+      letter: file.letter !== undefined,
+      sponsor: file.sponsor !== undefined,
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { Config, Kind } from '../config.ts';
-import { loadValidContent, type Content } from '../content/loader.ts';
+import { loadValidContent, type Content, type KindWeekdays } from '../content/loader.ts';
 import { addDays } from './time.ts';
 import { editionOn, latestEdition, nextEdition, type EditionSlot } from './calendar.ts';
 import { compose, type Edition } from './compose.ts';
@@ -13,6 +13,16 @@ export const LATEST = 'latest';
 /** No edition of the kind up to now has any news (`--latest` on content with no news at all). */
 export class NoEditionError extends Error {
   override name = 'NoEditionError';
+}
+
+/** Each kind's send weekday, for checking edition file names (content/editions/<edition-id>.md). */
+export function kindWeekdays(config: Pick<Config, 'schedule'>): KindWeekdays {
+  return { midweek: config.schedule.midweek.weekday, sunday: config.schedule.sunday.weekday };
+}
+
+/** Loads valid content with edition files checked against this calendar; throws ContentError. */
+export function loadEditionContent(config: Config, contentDir = config.contentDir): Promise<Content> {
+  return loadValidContent(contentDir, { weekdays: kindWeekdays(config) });
 }
 
 /** The slot for `--date` (snapped to the kind's weekday) or, without one, the next edition from `now`. */
@@ -41,7 +51,7 @@ export async function composeEdition(
   contentDir = config.contentDir,
   now = new Date(),
 ): Promise<{ edition: Edition; content: Content }> {
-  const content = await loadValidContent(contentDir);
+  const content = await loadEditionContent(config, contentDir);
   if (choice !== LATEST) return { edition: compose(content, slotFor(kind, choice, config, now)), content };
   const slot = latestWithNews(content, kind, config, now);
   if (!slot) throw new NoEditionError(`no ${kind} edition up to ${now.toISOString()} has any news in ${contentDir}`);

@@ -8,7 +8,9 @@ import { normaliseEmail } from '../subscribers/email.ts';
 import { editionStatus } from '../store/editions.ts';
 import type { Store } from '../store/handle.ts';
 import { loadSecret } from '../store/secret.ts';
+import { storedEdition } from '../store/stored-editions.ts';
 import { SubscriberStore } from '../store/subscribers.ts';
+import { changesLine, storedParts } from './edition-to-send.ts';
 import { Tokens, recipientLinks } from '../subscribers/tokens.ts';
 
 /** What a test copy came to: the server's reply, and what the checks would have refused. */
@@ -23,18 +25,23 @@ export interface TestCopyResult {
 
 /**
  * Composes, renders and sends one copy of an edition marked [TEST] to one address; the ledger is
- * untouched. Throws ContentError on invalid content.
+ * untouched. A frozen edition's copy shows the stored edition (what subscribers get), with a warning
+ * when the files now compose it differently. Throws ContentError on invalid content.
  */
 export async function publishTestCopy(
   deps: { config: Config; store: Store; transport: Transport },
   opts: { kind: Kind; date?: EditionChoice; contentDir?: string; now?: Date; to: string },
 ): Promise<TestCopyResult> {
   const { config } = deps;
-  const { edition } = await composeEdition(opts.kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now);
+  const { edition: composed } = await composeEdition(opts.kind, opts.date, config, opts.contentDir ?? config.contentDir, opts.now);
+  const stored = await storedEdition(deps.store, composed.id);
+  const edition = stored ? storedParts(stored).edition : composed;
   // Every link in a test copy works or is left out: "View in browser" only once the archive has the edition.
   const archived = (await editionStatus(deps.store, edition.id)) === 'sent';
   const rendered = await renderEdition(edition, { baseUrl: config.baseUrl, postalAddress: config.postalAddress, timezone: config.timezone, archived });
   const warnings = preSendChecks(rendered).map((p) => `pre-send check: ${p}`);
+  const changed = stored && changesLine(stored, { edition: composed });
+  if (changed) warnings.push(changed.replace(/sending the stored edition$/, 'the test copy shows the stored edition'));
   if (edition.empty) warnings.push(`${edition.id} is empty (no news in its window)`);
 
   const to = normaliseEmail(opts.to);

@@ -11,6 +11,8 @@ export function publishLines(result: PublishResult): string[] {
     case 'empty':
     case 'refused':
     case 'locked':
+    case 'held':
+    case 'early':
       return [`almanac send: ${result.message}`];
     default:
       return summaryLines(result.summary, result.kind);

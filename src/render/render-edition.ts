@@ -14,8 +14,11 @@ export type { RecipientLinks, RenderedEdition, RenderOptions } from './types.ts'
 
 /** Refuses content that contains a slot marker, which personalisation would otherwise fill. */
 function assertNoMarkers(edition: Edition): void {
+  const file = edition.choices?.file ?? `the edition file of ${edition.id}`;
   const texts: [string, string][] = [
-    ...edition.news.map((n): [string, string] => [n.file, `${n.title}\n${n.source}\n${n.summary}\n${n.url}`]),
+    [file, `${edition.subject}\n${edition.preheader}\n${edition.letter ?? ''}`],
+    ...(edition.sponsor ? [[file, `${edition.sponsor.name}\n${edition.sponsor.text}\n${edition.sponsor.url}`] as [string, string]] : []),
+    ...edition.news.map((n): [string, string] => [n.file, `${n.title}\n${n.source}\n${n.summary}\n${n.url}\n${n.why ?? ''}`]),
     ...edition.guides.map(({ guide: g }): [string, string] => [g.file, `${g.title}\n${g.kind}\n${g.tldr}\n${g.takeaways.join('\n')}\n${g.recent}`]),
   ];
   for (const [file, text] of texts) {

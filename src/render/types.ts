@@ -19,6 +19,22 @@ export interface RenderOptions {
    * @default true
    */
   archived?: boolean;
+  /** A review copy's note for the editors, shown above the edition in both parts (src/publish/review-copies.ts). @default none */
+  review?: ReviewNote;
+}
+
+/** What an editor's review copy says above the edition. */
+export interface ReviewNote {
+  /** e.g. `draft (not approved yet)` or `approved by Ada at …`. */
+  state: string;
+  /** The send time in ALMANAC_TIMEZONE. */
+  sendAt: string;
+  /** The command that approves it (or that holds it, once approved). */
+  command: string;
+  /** The pre-send checks' problems; empty when they pass. */
+  checks: string[];
+  /** How the files now differ from the stored edition, when they do. */
+  changes?: string;
 }
 
 /** An edition rendered once; `html` and `text` still hold the per-recipient slots. */

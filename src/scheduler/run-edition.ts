@@ -5,7 +5,9 @@ import type { Store } from '../store/handle.ts';
 import { publishEdition, type PublishResult } from '../publish/publish-edition.ts';
 import { publishLines } from '../publish/summary-lines.ts';
 import { composeEdition } from '../editions/edition-for.ts';
-import { EMPTY_DETAIL, type EditionRunner, type RunResult } from './scheduler.ts';
+import { actorName } from '../publish/edition-to-send.ts';
+import { sendReviewCopies } from '../publish/review-copies.ts';
+import { EMPTY_DETAIL, type EditionRunner, type ReviewRunner, type RunResult } from './scheduler.ts';
 
 /**
  * The scheduler's runner: publishes the edition by the same use case as `almanac send <kind> --date <date>`
@@ -24,8 +26,10 @@ export function editionRunner(config: Config, deps: { store: Store; transport: T
           deps.log(`send.${name}`, { level, ...fields });
         },
       },
-      { kind, date, contentDir: deps.contentDir, signal },
+      { kind, date, contentDir: deps.contentDir, signal, actor: actorName('scheduler') },
     );
+    // The stored edition is sent as it is; say once per attempt when the files now compose it differently.
+    if (result.notice) deps.log('schedule.files-changed', { editionId: 'editionId' in result ? result.editionId : undefined, level: 'warn', detail: result.notice });
     return runResult(result);
   };
 }
@@ -41,6 +45,11 @@ export function editionIsEmpty(config: Config, contentDir: string): (kind: Kind,
   };
 }
 
+/** The scheduler's review runner: the editors' [REVIEW] copies of an upcoming edition, on the service's database and SMTP pool. */
+export function reviewRunner(config: Config, deps: { store: Store; transport: Transport; contentDir: string; clock?: () => Date }): ReviewRunner {
+  return (slot) => sendReviewCopies({ config, ...deps }, slot);
+}
+
 /** How the scheduler records a publish result: its outcome word and one line of detail. */
 function runResult(result: PublishResult): RunResult {
   const detail = publishLines(result).map((line) => line.trim()).join(' | ');
@@ -51,6 +60,10 @@ function runResult(result: PublishResult): RunResult {
       return { outcome: 'empty', detail: EMPTY_DETAIL };
     case 'locked':
       return { outcome: 'locked', detail };
+    case 'held':
+      return { outcome: 'awaiting-approval', detail };
+    case 'early':
+      return { outcome: 'failed', detail };
     case 'refused':
       return { outcome: 'failed', detail };
     case 'interrupted':

@@ -1,10 +1,11 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { KINDS, type Config, type Kind } from '../config.ts';
 import { editionStatus } from '../store/editions.ts';
+import { storedEdition } from '../store/stored-editions.ts';
 import { EditionFires, FIRE_HEARTBEAT_MS, FIRE_LEASE_MS, type FireResult } from '../store/fires.ts';
 import type { Store } from '../store/handle.ts';
 import { Heartbeat } from '../store/heartbeat.ts';
-import { latestEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
+import { latestEdition, nextEdition, nextInstants, type EditionSlot } from '../editions/calendar.ts';
 import { errorText, type Logger } from '../log.ts';
 
 /** What one attempt to send an edition came to. */
@@ -24,7 +25,9 @@ export type RunOutcome =
   /** SIGTERM arrived mid-send */
   | 'stopped'
   /** another scheduler on the same database fired it (it runs it, or its next attempt is not due yet) */
-  | 'elsewhere';
+  | 'elsewhere'
+  /** not approved (ALMANAC_APPROVAL=required) or held: not sent until it is approved or released */
+  | 'awaiting-approval';
 
 export interface RunResult {
   outcome: RunOutcome;
@@ -39,6 +42,17 @@ export const EMPTY_DETAIL = 'no news in the window; not sent';
 /** Sends one edition by the same path as `almanac send <kind> --date <date>`. */
 export type EditionRunner = (kind: Kind, date: string, signal: AbortSignal) => Promise<RunResult>;
 
+/** What sending an upcoming edition's review copies came to (src/publish/review-copies.ts). */
+export interface ReviewRunResult {
+  key: string;
+  sent: string[];
+  failed: { email: string; reason: string }[];
+  problems?: string[];
+}
+
+/** Sends the editors' [REVIEW] copies of an upcoming edition, once per edition and composition. */
+export type ReviewRunner = (slot: EditionSlot) => Promise<ReviewRunResult>;
+
 export interface SchedulerOptions {
   config: Config;
   /** The database (SQLite or PostgreSQL), shared with the sends. */
@@ -46,6 +60,8 @@ export interface SchedulerOptions {
   run: EditionRunner;
   /** Whether an edition has no news, so a missed one is not reported as stale "to send by hand"; undefined when the content cannot tell. */
   isEmpty?: (kind: Kind, date: string) => Promise<boolean | undefined>;
+  /** Sends review copies ALMANAC_REVIEW_LEAD_HOURS before each send time; none when unset (no ALMANAC_EDITORS). */
+  review?: ReviewRunner;
   log: Logger;
   /** The scheduler's idea of now; tests inject one. @default () => new Date() */
   clock?: () => Date;
@@ -69,6 +85,8 @@ export interface SchedulerHealth {
   last: Partial<Record<Kind, { edition: string; outcome: RunOutcome; at: string; detail: string }>>;
   /** Set while the last attempt at some edition failed (invalid content, transport). */
   error: string | null;
+  /** Editions due but not sent because they are not approved (ALMANAC_APPROVAL=required) or held. */
+  awaitingApproval: Partial<Record<Kind, { edition: string; since: string; detail: string }>>;
 }
 
 /**
@@ -87,6 +105,7 @@ export class Scheduler {
   private readonly lastAttempt = new Map<string, number>();
   private readonly reportedStale = new Set<string>();
   private readonly reportedElsewhere = new Map<string, string>();
+  private readonly reportedAwaiting = new Map<string, string>();
   private readonly fires: EditionFires;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +115,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.fires = new EditionFires(options.store, undefined, this.clock, options.fireLeaseMs ?? FIRE_LEASE_MS);
-    this.health = { running: false, timezone: options.config.timezone, next: this.nextInstants(), last: {}, error: null };
+    this.health = { running: false, timezone: options.config.timezone, next: this.nextInstants(), last: {}, error: null, awaitingApproval: {} };
   }
 
   /** Cron expression for a kind: minute hour * * weekday. */
@@ -129,6 +148,7 @@ export class Scheduler {
   /** Looks at the latest edition of every kind and sends what is due. */
   async catchUp(reason: string): Promise<void> {
     await Promise.all(KINDS.map((kind) => this.reconcile(kind, reason)));
+    await this.reviewDue();
   }
 
   /** Watchdog: after a wake, or when an unfinished edition's retry is due, catch up. */
@@ -146,10 +166,36 @@ export class Scheduler {
       const last = this.health.last[kind];
       if (!last || last.outcome === 'sent' || last.outcome === 'empty' || last.outcome === 'stopped') return false;
       // Fired elsewhere: ask again every tick (one query) so a dead scheduler's edition is taken over soon.
-      if (last.outcome === 'elsewhere') return true;
+      // Awaiting approval: likewise, so an edition approved within the grace period goes out at once.
+      if (last.outcome === 'elsewhere' || last.outcome === 'awaiting-approval') return true;
       return now - (this.lastAttempt.get(last.edition) ?? 0) >= retryMs;
     });
     await Promise.all(due.map((kind) => this.reconcile(kind, 'retry')));
+    await this.reviewDue();
+  }
+
+  /**
+   * Sends the review copies of each kind's next edition once its review time has come
+   * (ALMANAC_REVIEW_LEAD_HOURS before its send time, or now when the scheduler starts later than that).
+   * The runner sends each editor one copy per edition and composition, so asking every tick is cheap.
+   */
+  private async reviewDue(): Promise<void> {
+    const review = this.options.review;
+    if (!review || this.abort.signal.aborted) return;
+    const { config, log } = this.options;
+    const now = this.clock();
+    for (const kind of KINDS) {
+      const slot = nextEdition(kind, now, config);
+      if (now.getTime() < slot.sendAt.getTime() - config.review.leadMs) continue;
+      try {
+        const result = await review(slot);
+        if (result.sent.length > 0) log('schedule.review-sent', { editionId: slot.id, to: result.sent, composition: result.key });
+        if (result.failed.length > 0) log('schedule.review-failed', { editionId: slot.id, level: 'warn', failed: result.failed });
+        if (result.problems) log('schedule.review-failed', { editionId: slot.id, level: 'warn', detail: 'the content is invalid: no review copy could be made', problems: result.problems });
+      } catch (error) {
+        log('schedule.review-failed', { editionId: slot.id, level: 'warn', error: errorText(error) });
+      }
+    }
   }
 
   /**
@@ -184,6 +230,7 @@ export class Scheduler {
     if (await this.isFinished(slot)) return;
     const lateMs = now.getTime() - slot.sendAt.getTime();
     if (lateMs > config.catchUpGraceMs) {
+      if (this.health.awaitingApproval[kind]?.edition === slot.id) delete this.health.awaitingApproval[kind];
       if (!this.reportedStale.has(slot.id)) {
         this.reportedStale.add(slot.id);
         // An empty edition is never sent: say so, as a run on time would, instead of asking for a send by hand.
@@ -198,6 +245,12 @@ export class Scheduler {
       }
       return;
     }
+    const waiting = await this.approvalWait(slot);
+    if (waiting) {
+      this.awaitApproval(slot, waiting);
+      return;
+    }
+    if (this.health.awaitingApproval[kind]?.edition === slot.id) delete this.health.awaitingApproval[kind];
     const fire = await this.fires.take(slot.id);
     if (!fire.taken) {
       this.firedElsewhere(slot, fire);
@@ -227,6 +280,32 @@ export class Scheduler {
     await this.fires.finish(slot.id, this.nextAttemptAt(slot, result.outcome)).catch((error: unknown) => {
       log('schedule.fire-finish-failed', { editionId: slot.id, level: 'warn', error: errorText(error) });
     });
+  }
+
+  /**
+   * Why a due edition may not be sent yet, or undefined: held, or (ALMANAC_APPROVAL=required) not
+   * approved. An edition whose first copy went out already (a run resumed) is never waiting.
+   */
+  private async approvalWait(slot: EditionSlot): Promise<string | undefined> {
+    const stored = await storedEdition(this.options.store, slot.id);
+    if (stored?.firstCopyAt) return undefined;
+    if (stored?.state === 'held') return `held (approved by ${stored.approvedBy}, then held); release it with: npm run -s almanac -- editions release ${slot.id}`;
+    if (this.options.config.review.approval === 'required' && stored?.state !== 'approved') {
+      return `not approved (ALMANAC_APPROVAL=required); approve it with: npm run -s almanac -- editions approve ${slot.kind} --date ${slot.date}`;
+    }
+    return undefined;
+  }
+
+  /** A due edition waits for approval: /healthz says so, and the log once per edition and reason; every tick asks again. */
+  private awaitApproval(slot: EditionSlot, detail: string): void {
+    const at = this.clock().toISOString();
+    const since = this.health.awaitingApproval[slot.kind]?.edition === slot.id ? this.health.awaitingApproval[slot.kind]!.since : at;
+    this.health.awaitingApproval[slot.kind] = { edition: slot.id, since, detail };
+    this.health.last[slot.kind] = { edition: slot.id, outcome: 'awaiting-approval', at, detail };
+    if (this.reportedAwaiting.get(slot.id) === detail) return;
+    this.reportedAwaiting.set(slot.id, detail);
+    const graceEnds = new Date(slot.sendAt.getTime() + this.options.config.catchUpGraceMs).toISOString();
+    this.options.log('schedule.awaiting-approval', { editionId: slot.id, level: 'warn', detail, sendAt: slot.sendAt.toISOString(), graceEndsAt: graceEnds });
   }
 
   /** Another scheduler holds the edition: say so once per holder and state, and ask again on the next tick. */

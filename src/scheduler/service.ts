@@ -4,7 +4,7 @@ import { jsonLogger } from '../log.ts';
 import type { Store } from '../store/handle.ts';
 import { openStore } from '../store/open.ts';
 import { startWebServer, type RunningWebServer, type StartWebServerOptions } from '../web/start.ts';
-import { editionIsEmpty, editionRunner } from './run-edition.ts';
+import { editionIsEmpty, editionRunner, reviewRunner } from './run-edition.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface ServiceOptions {
@@ -31,6 +31,8 @@ export async function runService(config: Config, options: ServiceOptions): Promi
     log,
     run: editionRunner(config, { store, transport, contentDir: options.contentDir, log }),
     isEmpty: editionIsEmpty(config, options.contentDir),
+    // ALMANAC_EDITORS: each gets a [REVIEW] copy of every upcoming edition, ALMANAC_REVIEW_LEAD_HOURS before it.
+    review: config.review.editors.length > 0 ? reviewRunner(config, { store, transport, contentDir: options.contentDir }) : undefined,
   });
   let web: RunningWebServer | undefined;
 

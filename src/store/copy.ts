@@ -15,10 +15,13 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
   { table: 'engagement_events', keys: ['id'], page: 1000 },
   // Copied so a webhook replayed to the new database is still refused within its signature's lifetime.
   { table: 'webhook_nonces', keys: ['provider', 'nonce'], page: 1000 },
+  { table: 'stored_editions', keys: ['edition_id'], page: 20 },
+  { table: 'edition_audit', keys: ['id'], page: 1000 },
+  { table: 'edition_reviews', keys: ['edition_id', 'composition_key', 'email'], page: 1000 },
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires', 'webhook_nonces'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires', 'stored_editions', 'edition_audit', 'edition_reviews', 'webhook_nonces'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {
@@ -30,7 +33,8 @@ export type CopyCounts = Record<string, number>;
 
 /**
  * Copies everything `db copy` keeps (subscribers with their consent records and soft-bounce counts,
- * suppressions, the ledger, the archive, settings such as the signing secret and the last id) from
+ * suppressions, the ledger, the archive, the stored (frozen) editions with their history and review
+ * copies, settings such as the signing secret and the last id) from
  * `source` into an EMPTY `target` at the same schema version, in one target transaction, then
  * checks that every table has as many rows on both sides before committing. Send locks, claims and
  * scheduler fires are transient and not copied.
@@ -57,7 +61,10 @@ export async function copyDatabase(source: Store, target: Store, onTable?: (tabl
       onTable?.(table, inTarget);
     }
     // Rows copied with their ids leave PostgreSQL's identity sequence behind: move it past them.
-    if (target.dialect === 'postgres') await sql`SELECT setval(pg_get_serial_sequence('engagement_events', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM engagement_events), false)`.execute(tx);
+    if (target.dialect === 'postgres') {
+      await sql`SELECT setval(pg_get_serial_sequence('engagement_events', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM engagement_events), false)`.execute(tx);
+      await sql`SELECT setval(pg_get_serial_sequence('edition_audit', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM edition_audit), false)`.execute(tx);
+    }
     return counts;
   });
 }

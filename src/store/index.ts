@@ -15,3 +15,4 @@ export * from './secret.ts';
 export * from './send-lock.ts';
 export * from './subscribers.ts';
 export * from './types.ts';
+export * from './stored-editions.ts';

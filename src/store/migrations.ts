@@ -355,6 +355,50 @@ const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       }
     },
   },
+  // 9: the edition as the editors' object (src/store/stored-editions.ts): each edition as it was frozen
+  // (composition, rendering, hash) at approval or at its first copy, and sent as stored from then on;
+  // its history (audit log); and the review copies sent to the editors.
+  {
+    async up(tx, dialect) {
+      await tx.schema
+        .createTable('stored_editions')
+        .addColumn('edition_id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('send_at', 'text', (c) => c.notNull())
+        .addColumn('composition', 'text', (c) => c.notNull())
+        .addColumn('composition_hash', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('preheader', 'text', (c) => c.notNull())
+        .addColumn('html', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('news_count', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state IN ('frozen','approved','held')`))
+        .addColumn('frozen_at', 'text', (c) => c.notNull())
+        .addColumn('approved_by', 'text')
+        .addColumn('approved_at', 'text')
+        .addColumn('first_copy_at', 'text')
+        .execute();
+      // An identity column is the one difference: SQLite's INTEGER PRIMARY KEY is its rowid, PostgreSQL needs IDENTITY.
+      await tx.schema
+        .createTable('edition_audit')
+        .addColumn('id', dialect === 'postgres' ? 'bigint' : 'integer', (c) => (dialect === 'postgres' ? c.generatedByDefaultAsIdentity().primaryKey() : c.primaryKey()))
+        .addColumn('edition_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('who', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .execute();
+      await tx.schema.createIndex('edition_audit_edition').on('edition_audit').columns(['edition_id', 'id']).execute();
+      await tx.schema
+        .createTable('edition_reviews')
+        .addColumn('edition_id', 'text', (c) => c.notNull())
+        .addColumn('composition_key', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('edition_reviews_pk', ['edition_id', 'composition_key', 'email'])
+        .execute();
+    },
+  },
 ];
 
 /** Every migration in order; version N is `MIGRATIONS[N - 1]`. */

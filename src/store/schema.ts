@@ -21,6 +21,55 @@ export interface Database {
   engagement_events: EngagementEventsTable;
   schedule_fires: ScheduleFiresTable;
   webhook_nonces: WebhookNoncesTable;
+  stored_editions: StoredEditionsTable;
+  edition_audit: EditionAuditTable;
+  edition_reviews: EditionReviewsTable;
+}
+
+/**
+ * An edition as frozen (schema version 9, src/store/stored-editions.ts): at approval, or at the latest
+ * when its first copy is sent. Every later run sends this, never a new composition from the files.
+ */
+export interface StoredEditionsTable {
+  edition_id: string;
+  kind: string;
+  send_at: string;
+  /** The composed edition as JSON (src/editions/composition.ts), enough to render it again. */
+  composition: string;
+  /** SHA-256 of the composition: two hosts' files compose the same edition when they agree. */
+  composition_hash: string;
+  subject: string;
+  preheader: string;
+  /** The rendering sent (slots unfilled, untracked): every copy is this, byte for byte. */
+  html: string;
+  text: string;
+  news_count: number;
+  /** 'frozen' (at its first copy, not approved), 'approved', 'held' (approved, then stopped). */
+  state: 'frozen' | 'approved' | 'held';
+  frozen_at: string;
+  approved_by: string | null;
+  approved_at: string | null;
+  /** When a run first started sending it; from then on it can never be replaced. */
+  first_copy_at: string | null;
+}
+
+/** An edition's history: frozen, approved, held, released, review sent, … */
+export interface EditionAuditTable {
+  id: Generated<number>;
+  edition_id: string;
+  action: string;
+  who: string;
+  at: string;
+  detail: string | null;
+}
+
+/** A review copy sent to one editor for one edition and composition (sent once; src/publish/review-copies.ts). */
+export interface EditionReviewsTable {
+  edition_id: string;
+  /** The frozen composition's hash, or 'draft' for an edition not frozen yet. */
+  composition_key: string;
+  email: string;
+  sent_at: string;
 }
 
 /** The links of an edition that tracked URLs may lead to (src/tracking/): a token names one by index, never a URL. */

@@ -1,5 +1,6 @@
 import { decodeHTMLStrict } from 'entities';
 import { archiveUrl, guideUrl } from '../../emails/_components/edition-layout.tsx';
+import { SPONSOR_LINK_ATTRIBUTE } from '../../emails/_components/sponsor-block.tsx';
 import type { Edition } from '../editions/compose.ts';
 import { escapeHtml } from '../render/markdown.ts';
 import { SLOTS } from '../render/slots.ts';
@@ -33,8 +34,11 @@ const FOOTER_ANCHOR = 'Reply to this email to reach the editors.';
 /** What the footer says when links are counted per reader (ALMANAC_TRACKING_PERSONAL=true). */
 export const PERSONAL_NOTICE = 'Links to stories and guides in this email are counted per reader, so we know which ones you opened.';
 
-/** `<a …href="…"…>` start tags as React renders them (double-quoted attributes). */
-const ANCHOR_HREF = /(<a\b[^>]*?\shref=")([^"]*)(")/gi;
+/** `<a …href="…"…>` start tags as React renders them (double-quoted attributes): the whole tag, then its href. */
+const ANCHOR = /<a\b[^>]*>/gi;
+const HREF = /(\shref=")([^"]*)(")/i;
+/** The sponsor's link is never tracked (emails/_components/sponsor-block.tsx marks it), even when it is also a story's URL. */
+const SPONSOR_MARK = new RegExp(`\\s${SPONSOR_LINK_ATTRIBUTE}[\\s=>]`, 'i');
 
 /**
  * The edition's story and guide URLs: news items (also as a guide's "More on …"), and each
@@ -53,7 +57,7 @@ function ownLinks(edition: Edition, baseUrl: string): Map<string, { kind: 'news'
 
 /**
  * Rewrites the story and guide links of the rendered HTML once, for every copy:
- * `href="<story>"` becomes `href="BASE/r/<token>"`, numbered in order of first appearance (the same
+ * `href="<story>"` becomes `href="BASE/r/<token>"` (never the sponsor's link), numbered in order of first appearance (the same
  * URL twice shares one number; numbers of `known` links are kept, new URLs get new ones). Adds a honeypot link no person sees (display:none, no text, out of
  * the tab order; it leads to the edition's archive page) and, with opens, the pixel. The text part
  * is left as it is: plain-text readers see (and copy) the real URLs, and are not counted. With
@@ -68,17 +72,20 @@ export function rewriteEdition(rendered: RenderedEdition, edition: Edition, opti
   const reader = options.personal ? `.${SLOTS.trackingReader}` : '';
   const trackedUrl = (link: number, pixel = false) => `${options.baseUrl}/r/${options.tokens.sign({ editionId: edition.id, link, pixel })}${reader}`;
 
-  let html = rendered.html.replace(ANCHOR_HREF, (whole, open: string, href: string, close: string) => {
-    const url = decodeHTMLStrict(href);
-    const mine = own.get(url);
-    if (!mine) return whole;
-    let link = numbers.get(url);
-    if (link === undefined) {
-      link = ++last;
-      numbers.set(url, link);
-      links.push({ link, url, kind: mine.kind, label: mine.label });
-    }
-    return `${open}${escapeHtml(trackedUrl(link))}${close}`;
+  let html = rendered.html.replace(ANCHOR, (tag) => {
+    if (SPONSOR_MARK.test(tag)) return tag;
+    return tag.replace(HREF, (whole, open: string, href: string, close: string) => {
+      const url = decodeHTMLStrict(href);
+      const mine = own.get(url);
+      if (!mine) return whole;
+      let link = numbers.get(url);
+      if (link === undefined) {
+        link = ++last;
+        numbers.set(url, link);
+        links.push({ link, url, kind: mine.kind, label: mine.label });
+      }
+      return `${open}${escapeHtml(trackedUrl(link))}${close}`;
+    });
   });
 
   let honeypot = known.find((l) => l.kind === 'honeypot')?.link;

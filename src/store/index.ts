@@ -1,6 +1,7 @@
 export * from './claims.ts';
 export * from './copy.ts';
 export * from './desk-audit.ts';
+export * from './desk-queries.ts';
 export * from './desk-sessions.ts';
 export * from './dialect.ts';
 export * from './editions.ts';

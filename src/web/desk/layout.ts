@@ -9,7 +9,7 @@ header nav form{display:inline;margin:0}
 header nav button{font:inherit;font-size:15px;font-weight:400;background:none;color:#c9d2dc;border:0;padding:0 0 0 14px;min-height:28px;text-decoration:underline;cursor:pointer}
 @media (max-width:40rem){header nav{float:none;display:flex;flex-wrap:wrap;gap:0 14px}header nav a,header nav button,header .who{margin-left:0;padding-left:0}}
 main.desk{max-width:72rem;margin:20px auto;padding:0 20px;background:none}
-@media (max-width:40rem){main.desk{padding:0;margin:0}}
+@media (max-width:40rem){main.desk{padding:0;margin:0}main.desk>h1,main.desk>p{padding:0 16px}main.desk>h1{padding-top:16px}}
 .desk-grid{display:grid;gap:20px;grid-template-columns:minmax(0,1fr)}
 @media (min-width:960px){.desk-grid{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}.desk-grid .full{grid-column:1/-1}}
 .panel h2{font-size:1.3rem}
@@ -18,9 +18,13 @@ main.desk{max-width:72rem;margin:20px auto;padding:0 20px;background:none}
 .lifecycle{border:2px dashed #8a8f96;border-radius:4px;padding:8px 12px;color:#3b3a36;font-size:15px}
 .scroll{max-width:100%;overflow-x:auto}
 .scroll table{display:table}
+.scroll:focus-visible{outline:3px solid #0b4f8a;outline-offset:2px}
 table.data{border-collapse:collapse;font-size:15px;margin:0 0 1em}
 table.data th,table.data td{border:1px solid #e2dccf;padding:6px 8px;text-align:left;vertical-align:top}
-table.data td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.data td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.data th{white-space:nowrap}
+table.data td:first-child{min-width:10rem}
+table.data a{overflow-wrap:normal}
 .frames{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}
 .frames figure{margin:0;max-width:100%}
 .frames figcaption{font-weight:600;margin:0 0 6px}

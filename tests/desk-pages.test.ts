@@ -8,6 +8,7 @@ import { composeEdition } from '../src/editions/edition-for.ts';
 import { createSignInLink, spendSignInLink } from '../src/store/desk-sessions.ts';
 import { archivedHtml, editionReport } from '../src/store/editions.ts';
 import { addEditor } from '../src/store/editors.ts';
+import { insertEngagementEvents, saveEditionLinks } from '../src/store/engagement.ts';
 import type { Store } from '../src/store/handle.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { createWebServer } from '../src/web/server.ts';
@@ -18,6 +19,7 @@ import { csrfOf, DeskClient, send, signIn } from './desk-client.ts';
 import { freePort, tempDir, testConfig } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 import { describeEachDbShared, freshTarget, openTracked } from './store-db.ts';
+import { insertEditions } from './web-fixtures.ts';
 
 const SAM = 'sam@almanac.example';
 
@@ -103,6 +105,7 @@ describeEachDbShared('the desk’s pages', (dialect) => {
     const page = await editor.get('/desk/editions/2026-11-25-midweek');
     const before = smtp.messages.length;
     const audit = () => store.db.selectFrom('desk_audit').select(['actor', 'action', 'subject', 'detail']).where('action', '=', 'test-copy').where('subject', '=', '2026-11-25-midweek').execute();
+    expect((await send(`${web.url}/desk/editions/2026-11-25-midweek/test-copy`, { form: { csrf: 'x' } })).status).toBe(403); // no session
     const forged = await editor.post('/desk/editions/2026-11-25-midweek/test-copy', { to: 'victim@example.com' });
     expect(forged.status).toBe(403);
     const wrong = await editor.post('/desk/editions/2026-11-25-midweek/test-copy', { csrf: csrfOf((await admin.get('/desk')).body) });
@@ -166,23 +169,54 @@ describeEachDbShared('the desk’s pages', (dialect) => {
   });
 });
 
-test('the overview shows the scheduler of its process, as /healthz knows it', async () => {
+/** A web server in this process on a fresh SQLite database with one signed-in editor; `get` fetches a desk page as them. */
+async function oneEditorServer(env: Record<string, string>, extra: { health?: () => Record<string, unknown> } = {}) {
   const target = await freshTarget('sqlite');
   const db = await openTracked(target);
-  const config = testConfig({ ALMANAC_DB: target, ALMANAC_TIMEZONE: 'Europe/London' });
+  const config = testConfig({ ALMANAC_DB: target, ALMANAC_TIMEZONE: 'Europe/London', ...env });
   await addEditor(db, { email: 'ed@example.com', role: 'editor' }, 'operator', DESK_NOW);
   const opened = (await spendSignInLink(db, (await createSignInLink(db, 'ed@example.com', DESK_NOW))!.token, DESK_NOW))!;
-  const health = () => ({ running: true, timezone: 'Europe/London', next: { midweek: '2026-11-25T07:00:00.000Z' }, last: { sunday: { edition: '2026-11-22-sunday', outcome: 'sent', at: '2026-11-22T08:03:00.000Z' } }, error: null });
-  const transport = { kind: 'outbox', send: async () => ({ status: 'sent', response: '250' }), close: async () => {} } as unknown as Transport;
-  const server = await createWebServer({ config, store: db, transport, contentDir: 'content', clock: () => DESK_NOW, health, log: () => {} });
+  // Nothing is mailed here: a transport that would say so.
+  const transport = { kind: 'outbox', send: async () => ({ status: 'failed', code: 554, response: 'not in this test' }), close: async () => {} } as unknown as Transport;
+  const server = await createWebServer({ config, store: db, transport, contentDir: 'content', clock: () => DESK_NOW, log: () => {}, ...extra });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    db,
+    get: (path: string) => send(`http://127.0.0.1:${port}${path}`, { cookie: `almanac-desk=${opened.sessionId}` }),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+test('the overview shows the scheduler of its process, as /healthz knows it', async () => {
+  const health = () => ({ running: true, timezone: 'Europe/London', next: { midweek: '2026-11-25T07:00:00.000Z' }, last: { sunday: { edition: '2026-11-22-sunday', outcome: 'sent', at: '2026-11-22T08:03:00.000Z' } }, error: null });
+  const desk = await oneEditorServer({}, { health });
   try {
-    const { port } = server.address() as { port: number };
-    const page = await send(`http://127.0.0.1:${port}/desk`, { cookie: `almanac-desk=${opened.sessionId}` });
+    const page = await desk.get('/desk');
     expect(page.body).toContain('Scheduler in this process: <strong>running</strong>');
     expect(page.body).toContain('<li>midweek: 2026-11-25 07:00 GMT</li>');
     expect(page.body).toContain('<li>sunday: 2026-11-22-sunday sent at 2026-11-22 08:03 GMT</li>');
   } finally {
-    await new Promise((r) => server.close(r));
+    await desk.close();
+  }
+});
+
+test('with tracking on, the last sent editions show human clicks (machine clicks apart) and the edition page the clicks chart', async () => {
+  const desk = await oneEditorServer({ ALMANAC_TRACKING: 'clicks' });
+  try {
+    const id = '2026-11-22-sunday';
+    await insertEditions(desk.db, [[id, 'sunday', 47, '2026-11-22T08:00:00.000Z', 'Sunday with clicks', 'P', '<html><body>x</body></html>', 'sent']]);
+    await desk.db.db.insertInto('deliveries').values({ edition_id: id, subscriber_id: 1, email: 'a@example.com', state: 'sent', attempts: 1, last_reply: '250', message_id: '<1@x>', created_at: '2026-11-22T08:00:01.000Z', updated_at: '2026-11-22T08:00:01.000Z' }).execute();
+    await saveEditionLinks(desk.db, id, [{ link: 1, url: 'https://news.example/a', kind: 'news', label: 'Story A' }]);
+    const event = (cls: 'human' | 'machine') => ({ edition_id: id, link: 1, type: 'click' as const, class: cls, reason: cls === 'machine' ? 'scanner' : null, subscriber_id: null, at: '2026-11-22T09:00:00.000Z' });
+    await insertEngagementEvents(desk.db, [event('human'), event('human'), event('human'), event('machine'), event('machine')]);
+    const overview = await desk.get('/desk');
+    expect(overview.body).toContain('<th scope="col">Human clicks</th>');
+    expect(overview.body).toMatch(/2026-11-22-sunday<\/span><\/td><td class="n">1<\/td>(<td class="n">0<\/td>){4}<td class="n">3<\/td><\/tr>/);
+    const page = await desk.get(`/desk/editions/${id}`);
+    expect(page.body).toContain('<svg id="clicks-chart"');
+    expect(page.body).toContain('3 human clicks. 2 machine clicks');
+  } finally {
+    await desk.close();
   }
 });

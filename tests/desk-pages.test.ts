@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -16,7 +16,7 @@ import { startWebServer, type RunningWebServer } from '../src/web/start.ts';
 import type { Transport } from '../src/delivery/transport.ts';
 import { almanac } from './cli.ts';
 import { csrfOf, DeskClient, send, signIn } from './desk-client.ts';
-import { freePort, tempDir, testConfig } from './helpers.ts';
+import { freePort, tempDir, testConfig, writeContent } from './helpers.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 import { describeEachDbShared, freshTarget, openTracked } from './store-db.ts';
 import { insertEditions } from './web-fixtures.ts';
@@ -170,7 +170,7 @@ describeEachDbShared('the desk’s pages', (dialect) => {
 });
 
 /** A web server in this process on a fresh SQLite database with one signed-in editor; `get` fetches a desk page as them. */
-async function oneEditorServer(env: Record<string, string>, extra: { health?: () => Record<string, unknown> } = {}) {
+async function oneEditorServer(env: Record<string, string>, extra: { health?: () => Record<string, unknown>; contentDir?: string } = {}) {
   const target = await freshTarget('sqlite');
   const db = await openTracked(target);
   const config = testConfig({ ALMANAC_DB: target, ALMANAC_TIMEZONE: 'Europe/London', ...env });
@@ -178,7 +178,7 @@ async function oneEditorServer(env: Record<string, string>, extra: { health?: ()
   const opened = (await spendSignInLink(db, (await createSignInLink(db, 'ed@example.com', DESK_NOW))!.token, DESK_NOW))!;
   // Nothing is mailed here: a transport that would say so.
   const transport = { kind: 'outbox', send: async () => ({ status: 'failed', code: 554, response: 'not in this test' }), close: async () => {} } as unknown as Transport;
-  const server = await createWebServer({ config, store: db, transport, contentDir: 'content', clock: () => DESK_NOW, log: () => {}, ...extra });
+  const server = await createWebServer({ config, store: db, transport, contentDir: extra.contentDir ?? 'content', clock: () => DESK_NOW, log: () => {}, health: extra.health });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   return {
@@ -216,6 +216,23 @@ test('with tracking on, the last sent editions show human clicks (machine clicks
     const page = await desk.get(`/desk/editions/${id}`);
     expect(page.body).toContain('<svg id="clicks-chart"');
     expect(page.body).toContain('3 human clicks. 2 machine clicks');
+  } finally {
+    await desk.close();
+  }
+});
+
+test('invalid content: the overview and the edition page say so instead of failing, and there is no copy to frame', async () => {
+  const dir = writeContent([{ published: '2026-11-23T10:00:00Z' }], []);
+  writeFileSync(join(dir, 'news', 'broken.md'), '---\ntitle: no url or score\n---\nText.\n');
+  const desk = await oneEditorServer({}, { contentDir: dir });
+  try {
+    const overview = await desk.get('/desk');
+    expect(overview.status).toBe(200);
+    expect(overview.body).toMatch(/2026-11-29-sunday">[^<]+<\/a><\/td><td>2026-11-29 08:00 GMT<\/td><td><span class="state draft">draft<\/span><\/td><td class="n">\?<\/td>/);
+    const page = await desk.get('/desk/editions/2026-11-29-sunday');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('The content does not pass `almanac content check` right now');
+    expect((await desk.get('/desk/editions/2026-11-29-sunday/copy')).status).toBe(404);
   } finally {
     await desk.close();
   }

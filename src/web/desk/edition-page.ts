@@ -48,7 +48,10 @@ function checksSection(view: DeskEdition, who: Who): SafeHtml {
 }
 
 function framesSection(view: DeskEdition): SafeHtml {
-  if (!view.html) return html`<section class="panel full" aria-labelledby="copy-h"><h2 id="copy-h">As subscribers get it</h2><p>Nothing to show: see the checks.</p></section>`;
+  if (!view.html) {
+    const why = view.status === 'sent' ? 'No archive copy was kept for this edition.' : 'Nothing to show: see the checks.';
+    return html`<section class="panel full" aria-labelledby="copy-h"><h2 id="copy-h">As subscribers get it</h2><p>${why}</p></section>`;
+  }
   const src = `${editionHref(view.slot.id)}/copy`;
   const frame = (label: string, width: number) =>
     html`<figure><figcaption>${label} (${width} px)</figcaption><div class="frame-box" tabindex="0" role="region" aria-label="${label} frame"><iframe src="${src}" title="${editionTitle(view.slot)} at ${width} px, as a subscriber gets it" width="${width}" sandbox></iframe></div></figure>`;

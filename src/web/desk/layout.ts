@@ -32,8 +32,6 @@ table.data a{overflow-wrap:normal}
 .frame-box iframe{display:block;border:1px solid #8a8f96;background:#fff;height:900px}
 svg{max-width:100%;height:auto}
 ul.checks{padding-left:1.2em}
-.actions{display:flex;flex-wrap:wrap;gap:8px;align-items:center}
-.actions form{margin:0}
 `;
 
 /** The CSP of desk pages: the site's, plus frames from this origin (the edition page's sandboxed copies). */

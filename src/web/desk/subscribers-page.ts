@@ -1,5 +1,4 @@
-import { recordAudit } from '../../store/desk-audit.ts';
-import { auditOf } from '../../store/desk-audit.ts';
+import { auditOf, recordAudit } from '../../store/desk-audit.ts';
 import { deliveriesOf } from '../../store/desk-queries.ts';
 import { isLiftable, suppressionReasonIn } from '../../store/suppression.ts';
 import { editionsOf, STATUSES, type Subscriber, type UnsuppressOutcome } from '../../store/types.ts';

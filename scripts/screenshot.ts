@@ -1,7 +1,8 @@
 /**
  * Renders the Sunday edition from the shipped content and saves a PNG of it, as a subscriber
  * would see it, to docs/edition-sunday.png (Debian's Chromium, headless). `npm run screenshot`.
- * `npm run screenshot -- pages` saves the web server's home and guide pages at 1280 and 375 px instead.
+ * `npm run screenshot -- pages` saves the web server's home and guide pages at 1280 and 375 px instead;
+ * `npm run screenshot -- desk` the editors' desk (overview and an edition page) at 1280 and 375 px.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { openStore } from '../src/store/open.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { composeEdition } from '../src/editions/edition-for.ts';
 import { archiveCopy, renderEdition } from '../src/render/render-edition.ts';
+import { seedDesk, DESK_NOW } from './desk-seed.ts';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 
@@ -91,8 +93,57 @@ export async function screenshotPages(outDir = resolve('docs'), widths = [1280, 
   return written;
 }
 
+/** The desk pages shot by `desk`: docs/desk-<name>-<width>.png. */
+export const DESK_SHOTS = [
+  { name: 'overview', path: '/desk' },
+  { name: 'edition', path: '/desk/editions/2026-11-29-sunday' },
+] as const;
+
+/**
+ * Seeds a temporary database as the desk's demo (scripts/desk-seed.ts: subscribers over 12 weeks, the
+ * Sunday of 2026-11-22 sent through the outbox, an admin signed in), serves it with the clock at
+ * DESK_NOW and saves each desk page at 1280 and 375 px wide (full page). Returns the paths written.
+ */
+export async function screenshotDesk(outDir = resolve('docs'), widths = [1280, 375]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'almanac-desk-shots-'));
+  const written: string[] = [];
+  try {
+    const config = loadConfig({ ALMANAC_DB: join(dir, 'almanac.db'), ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_CONTENT_DIR: resolve('content'), ALMANAC_TIMEZONE: 'Europe/London' });
+    const { sessionId } = await seedDesk(config);
+    const web = await startWebServer(config, { port: 0, host: '127.0.0.1', clock: () => DESK_NOW });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    try {
+      mkdirSync(outDir, { recursive: true });
+      for (const shot of DESK_SHOTS) {
+        for (const width of widths) {
+          const context = await browser.newContext({ viewport: { width, height: 900 } });
+          await context.addCookies([{ name: 'almanac-desk', value: sessionId, url: web.url }]);
+          const page = await context.newPage();
+          await page.goto(`${web.url}${shot.path}`, { waitUntil: 'load' });
+          // Chromium does not paint sandboxed (cross-origin) frames out of view: make the whole page the view.
+          const height = await page.evaluate(() => document.documentElement.scrollHeight);
+          await page.setViewportSize({ width, height });
+          await page.waitForTimeout(300);
+          const out = join(outDir, `desk-${shot.name}-${width}.png`);
+          await page.screenshot({ path: out, fullPage: true });
+          await context.close();
+          written.push(out);
+        }
+      }
+    } finally {
+      await browser.close();
+      await web.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return written;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  if (process.argv[2] === 'pages') {
+  if (process.argv[2] === 'desk') {
+    for (const path of await screenshotDesk()) process.stdout.write(`wrote ${path}\n`);
+  } else if (process.argv[2] === 'pages') {
     for (const path of await screenshotPages()) process.stdout.write(`wrote ${path}\n`);
   } else {
     await main(process.argv[2]);

@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'subscribers add EMAIL [--name N] [--editions midweek,sunday] | import FILE.csv | export [--format csv|json] | remove EMAIL | list [--emails] [--json] | unsuppress EMAIL',
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
+  editors: {
+    usage: 'editors add EMAIL [--name N] [--role editor|admin] | list | remove EMAIL   (who may use the desk)',
+    load: async () => (await import('./commands/editors.ts')).editorsCommand,
+  },
   send: {
     usage: 'send <midweek|sunday> [--date D | --latest] [--now] [--dry-run] [--to EMAIL] [--resend-unknown] [--force] [--report] [--content DIR]',
     load: async () => (await import('./commands/send.ts')).sendCommand,

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { writeSchemaVersion } from '../src/store/dialect.ts';
 import { Ledger, LedgerBatch } from '../src/store/ledger.ts';
+import { createSignInLink, spendSignInLink } from '../src/store/desk-sessions.ts';
 import { markEditionSent, upsertEditionRow } from '../src/store/editions.ts';
+import { addEditor } from '../src/store/editors.ts';
 import { writeExport } from '../src/store/export.ts';
 import type { Store } from '../src/store/handle.ts';
 import { SCHEMA_VERSION } from '../src/store/migrations.ts';
@@ -36,6 +38,13 @@ async function populated(store: Store): Promise<void> {
   for (const id of ids.slice(0, 20)) batch.record({ subscriberId: id, state: id === ids[7] ? 'in_doubt' : 'sent', reply: '250 ok', messageId: `<${id}>` }, `c${id - 1}@example.com`);
   await new Ledger(store, '2026-11-25-midweek').commit(batch);
   await markEditionSent(store, '2026-11-25-midweek');
+  // The desk: two editors (with an audit entry each), a session and an unspent sign-in link.
+  const now = new Date('2026-11-24T12:00:00Z');
+  await addEditor(store, { email: 'ed@example.com', name: 'Ed', role: 'admin' }, 'operator', now);
+  await addEditor(store, { email: 'ann@example.com', role: 'editor' }, 'operator', now);
+  const link = (await createSignInLink(store, 'ed@example.com', now))!;
+  await spendSignInLink(store, link.token, now);
+  await createSignInLink(store, 'ann@example.com', now);
 }
 
 async function exportJson(store: Store): Promise<unknown> {
@@ -106,15 +115,23 @@ describe.skipIf(!PG_URL)(`almanac db copy${PG_URL ? '' : ` (${PG_SKIP_REASON})`}
     expect(result.stdout).toMatch(/suppressions +2 rows\n/);
     expect(result.stdout).toMatch(/editions +1 rows\n/);
     expect(result.stdout).toContain('row counts match in every table');
+    expect(result.stdout).toMatch(/editors +2 rows\n/);
+    expect(result.stdout).toMatch(/desk_audit +2 rows\n/);
+    expect(result.stdout).not.toMatch(/desk_sessions|desk_sign_in_links/);
 
     const copy = await openTracked(url);
     expect(await exportJson(copy)).toEqual(await exportJson(source));
     expect(await loadSecret(copy, { secret: undefined })).toBe(await loadSecret(source, { secret: undefined }));
-    for (const table of ['settings', 'suppressions', 'editions', 'deliveries'] as const) {
-      const order = table === 'settings' ? 'key' : table === 'suppressions' ? 'email_hash' : table === 'editions' ? 'id' : 'subscriber_id';
+    for (const table of ['settings', 'suppressions', 'editions', 'deliveries', 'editors', 'desk_audit'] as const) {
+      const order = ({ settings: 'key', suppressions: 'email_hash', editions: 'id', deliveries: 'subscriber_id', editors: 'email', desk_audit: 'id' } as const)[table];
       const rows = (s: Store) => s.db.selectFrom(table).selectAll().orderBy(order).execute();
       expect(await rows(copy), table).toEqual(await rows(source));
     }
+    // Sessions and sign-in links are credentials: not copied (editors sign in again); the audit log goes on.
+    expect(await copy.db.selectFrom('desk_sessions').selectAll().execute()).toEqual([]);
+    expect(await copy.db.selectFrom('desk_sign_in_links').selectAll().execute()).toEqual([]);
+    await addEditor(copy, { email: 'new@example.com', role: 'editor' }, 'operator', new Date('2026-11-25T00:00:00Z'));
+    expect((await copy.db.selectFrom('desk_audit').select('id').orderBy('id').execute()).map((r) => Number(r.id))).toEqual([1, 2, 3]);
     // New subscribers on PostgreSQL continue the id sequence, never reusing the erased id.
     const next = (await new SubscriberStore(copy).add({ email: 'after@example.com', editions: ['midweek'] })).subscriber!;
     expect(next.id).toBe(32);

@@ -34,7 +34,7 @@ describeEachDb('Migrations', (dialect) => {
     expect(results.filter((r) => r.before === 0)).toHaveLength(1);
     expect(await migrate(store)).toEqual({ before: SCHEMA_VERSION, after: SCHEMA_VERSION });
     expect(Object.keys(await columns(store))).toEqual([
-      'deliveries', 'edition_audit', 'edition_reviews', 'edition_runs', 'editions', 'engagement_events', 'schedule_fires', 'send_claims', 'send_locks', 'send_passes', 'settings', 'stored_editions', 'subscribers', 'suppressions', 'tracked_links', 'webhook_nonces',
+      'deliveries', 'desk_audit', 'desk_sessions', 'desk_sign_in_links', 'edition_audit', 'edition_reviews', 'edition_runs', 'editions', 'editors', 'engagement_events', 'schedule_fires', 'send_claims', 'send_locks', 'send_passes', 'settings', 'stored_editions', 'subscribers', 'suppressions', 'tracked_links', 'webhook_nonces',
     ]);
     await expect(pingStore(store)).resolves.toBeUndefined();
     await store.close();

@@ -18,10 +18,14 @@ const COPIED: readonly { table: keyof Database; keys: readonly string[]; page: n
   { table: 'stored_editions', keys: ['edition_id'], page: 20 },
   { table: 'edition_audit', keys: ['id'], page: 1000 },
   { table: 'edition_reviews', keys: ['edition_id', 'composition_key', 'email'], page: 1000 },
+  // Who may use the desk, and the record of what was done there. Their sign-in links and sessions are not
+  // copied: they are live credentials, and editors sign in again on the new database (see README).
+  { table: 'editors', keys: ['email'], page: 1000 },
+  { table: 'desk_audit', keys: ['id'], page: 1000 },
 ];
 
 /** Every table of the schema: the target must have no row in any of them. */
-const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires', 'stored_editions', 'edition_audit', 'edition_reviews', 'webhook_nonces'];
+const ALL_TABLES: readonly (keyof Database)[] = ['settings', 'subscribers', 'suppressions', 'editions', 'deliveries', 'send_locks', 'send_passes', 'send_claims', 'edition_runs', 'tracked_links', 'engagement_events', 'schedule_fires', 'stored_editions', 'edition_audit', 'edition_reviews', 'webhook_nonces', 'editors', 'desk_sign_in_links', 'desk_sessions', 'desk_audit'];
 
 /** The target database already holds data; nothing was copied. */
 export class CopyRefusedError extends Error {
@@ -37,7 +41,7 @@ export type CopyCounts = Record<string, number>;
  * copies, settings such as the signing secret and the last id) from
  * `source` into an EMPTY `target` at the same schema version, in one target transaction, then
  * checks that every table has as many rows on both sides before committing. Send locks, claims and
- * scheduler fires are transient and not copied.
+ * scheduler fires are transient and not copied, nor are the desk's sign-in links and sessions (credentials).
  */
 export async function copyDatabase(source: Store, target: Store, onTable?: (table: string, rows: number) => void): Promise<CopyCounts> {
   return transaction(target, async (tx) => {
@@ -62,8 +66,9 @@ export async function copyDatabase(source: Store, target: Store, onTable?: (tabl
     }
     // Rows copied with their ids leave PostgreSQL's identity sequence behind: move it past them.
     if (target.dialect === 'postgres') {
-      await sql`SELECT setval(pg_get_serial_sequence('engagement_events', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM engagement_events), false)`.execute(tx);
-      await sql`SELECT setval(pg_get_serial_sequence('edition_audit', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM edition_audit), false)`.execute(tx);
+      for (const table of ['engagement_events', 'edition_audit', 'desk_audit']) {
+        await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM ${sql.table(table)}), false)`.execute(tx);
+      }
     }
     return counts;
   });

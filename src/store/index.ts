@@ -1,7 +1,11 @@
 export * from './claims.ts';
 export * from './copy.ts';
+export * from './desk-audit.ts';
+export * from './desk-queries.ts';
+export * from './desk-sessions.ts';
 export * from './dialect.ts';
 export * from './editions.ts';
+export * from './editors.ts';
 export * from './engagement.ts';
 export * from './export.ts';
 export type * from './handle.ts';

@@ -399,7 +399,51 @@ const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
         .execute();
     },
   },
+  // 10: the editors' desk (src/web/desk/): who may enter, their emailed sign-in links and sessions
+  // (only SHA-256 hashes of the secrets), and the audit log of what they changed.
+  { up: createDeskTables },
 ];
+
+/** Migration 10's tables (the desk), written with the schema builder for both databases. */
+async function createDeskTables(tx: Tx, dialect: DialectName): Promise<void> {
+  await tx.schema
+    .createTable('editors')
+    .addColumn('email', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text')
+    .addColumn('role', 'text', (c) => c.notNull().check(sql`role IN ('editor','admin')`))
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await tx.schema
+    .createTable('desk_sign_in_links')
+    .addColumn('token_hash', 'text', (c) => c.primaryKey())
+    .addColumn('email', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addColumn('used_at', 'text')
+    .execute();
+  await tx.schema.createIndex('desk_sign_in_links_email').on('desk_sign_in_links').columns(['email', 'created_at']).execute();
+  await tx.schema
+    .createTable('desk_sessions')
+    .addColumn('id_hash', 'text', (c) => c.primaryKey())
+    .addColumn('email', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('last_seen_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .execute();
+  await tx.schema.createIndex('desk_sessions_email').on('desk_sessions').column('email').execute();
+  // The id: SQLite's INTEGER PRIMARY KEY is its rowid (allocated on insert); PostgreSQL needs an identity column.
+  await tx.schema
+    .createTable('desk_audit')
+    .addColumn('id', dialect === 'postgres' ? 'bigint' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('subject', 'text', (c) => c.notNull())
+    .addColumn('detail', 'text')
+    .execute();
+  await tx.schema.createIndex('desk_audit_subject').on('desk_audit').columns(['subject', 'id']).execute();
+}
 
 /** Every migration in order; version N is `MIGRATIONS[N - 1]`. */
 export const MIGRATIONS: readonly (RawMigration | SchemaMigration)[] = [...RAW_MIGRATIONS, ...SCHEMA_MIGRATIONS];

@@ -24,6 +24,10 @@ export interface Database {
   stored_editions: StoredEditionsTable;
   edition_audit: EditionAuditTable;
   edition_reviews: EditionReviewsTable;
+  editors: EditorsTable;
+  desk_sign_in_links: DeskSignInLinksTable;
+  desk_sessions: DeskSessionsTable;
+  desk_audit: DeskAuditTable;
 }
 
 /**
@@ -241,4 +245,53 @@ export interface WebhookNoncesTable {
   nonce: string;
   /** When the signature stops being accepted; the row is pruned after that. */
   expires_at: string;
+}
+
+/** Who may use the editors' desk (`almanac editors add|list|remove`, src/store/editors.ts). */
+export interface EditorsTable {
+  /** Normalised address: the editor's name on the desk and where sign-in links go. */
+  email: string;
+  name: string | null;
+  /** 'editor' (looks, sends test copies) or 'admin' (also manages editors and subscribers). */
+  role: 'editor' | 'admin';
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * An emailed sign-in link of the desk (src/store/desk-sessions.ts): only the SHA-256 of its token is
+ * kept. It works once (`used_at` set by the POST that spends it) and until `expires_at`.
+ */
+export interface DeskSignInLinksTable {
+  token_hash: string;
+  email: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+/**
+ * A signed-in editor's session, shared by every web server on the database: only the SHA-256 of the
+ * cookie's value is kept. It ends after 12 hours without a request, at `expires_at` (7 days after
+ * sign-in), on sign-out, and when the editor is removed.
+ */
+export interface DeskSessionsTable {
+  id_hash: string;
+  email: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
+/** Every change made through the desk (and to the editors list): who, when, what, on what (src/store/desk-audit.ts). */
+export interface DeskAuditTable {
+  id: Generated<number>;
+  at: string;
+  /** The editor's address, or 'operator' for the command line. */
+  actor: string;
+  /** 'test-copy', 'unsuppress', 'editor-add', 'editor-update', 'editor-remove', … */
+  action: string;
+  /** What it was done to: an edition id, `subscriber <id>` (never an address), an editor's address. */
+  subject: string;
+  detail: string | null;
 }

@@ -34,6 +34,8 @@ export interface WebDeps {
   tracking?: TrackingDeps;
   /** Click/open events counted per client (address or reader) per window. @default { limit: CLIENT_EVENTS, windowMs: CLIENT_WINDOW_MS } */
   trackingRateLimit?: { limit: number; windowMs: number };
+  /** Desk sign-in requests per address and per client per window. @default src/web/desk/state.ts SIGN_IN_RATE_LIMIT */
+  signInRateLimit?: { perAddress: { limit: number; windowMs: number }; perClient: { limit: number; windowMs: number } };
 }
 
 /** Shared state of one server: the store, tokens, limiter and the background work in flight. */
@@ -107,3 +109,9 @@ export interface RouteRequest {
 }
 
 export type Handler = (r: RouteRequest, app: App) => Promise<Reply> | Reply;
+
+/** A URL pattern (path parameters are one segment each) and its handler per method. */
+export interface Route {
+  pattern: RegExp;
+  methods: Partial<Record<'GET' | 'POST', Handler>>;
+}

@@ -1,7 +1,8 @@
 import { NEWSLETTER_NAME } from '../editions/compose.ts';
 import { html, raw, type SafeHtml } from './html.ts';
 
-const CSS = `
+/** The site's stylesheet, inlined in every page (the desk adds its own rules after it). */
+export const SITE_CSS = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:#efe9dd;color:#1d1f23;font:17px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
@@ -105,7 +106,7 @@ export function layout(title: string, body: SafeHtml, opts: { footer?: string; w
 <title>${title} · ${NEWSLETTER_NAME}</title>
 <link rel="icon" href="data:,">
 <link rel="alternate" type="application/rss+xml" title="${NEWSLETTER_NAME}" href="/feed.xml">
-<style>${raw(CSS)}</style>
+<style>${raw(SITE_CSS)}</style>
 </head>
 <body>
 <header><a href="/">${NEWSLETTER_NAME}</a><nav><a href="/archive">Archive</a><a href="/subscribe">Subscribe</a></nav></header>

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createApp, type App, type Handler, type RouteRequest, type WebDeps } from './app.ts';
+import { createApp, type App, type Route, type RouteRequest, type WebDeps } from './app.ts';
+import { DESK_ROUTES } from './desk/routes.ts';
 import { HttpError, parseBody, wantsJson, writeReply, type ParsedBody } from './http.ts';
 import { errorReply } from './pages.ts';
 import * as routes from './routes/index.ts';
@@ -8,11 +9,6 @@ import { ClientAddress } from './trust-proxy.ts';
 import { handleTracking } from '../tracking/handler.ts';
 
 export type { WebDeps } from './app.ts';
-
-interface Route {
-  pattern: RegExp;
-  methods: Partial<Record<'GET' | 'POST', Handler>>;
-}
 
 /** Every URL the server answers; path parameters are one segment each. */
 const ROUTES: Route[] = [
@@ -29,6 +25,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/webhooks\/mailgun$/, methods: { POST: routes.mailgunWebhook } },
   { pattern: /^\/webhooks\/postmark$/, methods: { POST: routes.postmarkWebhook } },
   { pattern: /^\/webhooks\/ses$/, methods: { POST: routes.sesWebhook } },
+  // The editors' desk (src/web/desk/): signed-in pages under /desk.
+  ...DESK_ROUTES,
 ];
 
 const servers = new WeakMap<Server, App>();
@@ -55,7 +53,7 @@ export function serverIdle(server: Server): Promise<void> {
 
 function safePath(req: IncomingMessage): string {
   // Tokens are credentials: keep them out of logs.
-  return (req.url ?? '').split('?')[0]!.replace(/^\/(confirm|unsubscribe|preferences|r)\/.*/, '/$1/…');
+  return (req.url ?? '').split('?')[0]!.replace(/^\/(confirm|unsubscribe|preferences|r|desk\/sign-in)\/.*/, '/$1/…');
 }
 
 function decodeParam(param: string): string {

@@ -23,6 +23,8 @@ export interface StartWebServerOptions {
   store?: Store;
   /** Reuse a transport instead of createTransport(config) (it is then not closed by close()). */
   transport?: Transport;
+  /** The server's idea of now (tests fix it). @default () => new Date() */
+  clock?: () => Date;
 }
 
 /** A listening web server. */
@@ -52,7 +54,7 @@ export async function startWebServer(config: Config, opts: StartWebServerOptions
   const port = opts.port ?? config.port;
   const host = opts.host ?? config.host;
   try {
-    server = await createWebServer({ config, store, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health, tracking });
+    server = await createWebServer({ config, store, transport, contentDir: opts.contentDir ?? config.contentDir, health: opts.health, tracking, clock: opts.clock });
   } catch (error) {
     await release();
     throw error;

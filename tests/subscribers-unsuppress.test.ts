@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import type { Transport } from '../src/delivery/transport.ts';
@@ -8,9 +7,10 @@ import type { DialectName, Store } from '../src/store/handle.ts';
 import { LateLedger } from '../src/store/late.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
 import { hashEmail } from '../src/subscribers/email.ts';
-import { createWebServer, serverIdle } from '../src/web/server.ts';
+import { createWebServer } from '../src/web/server.ts';
 import { almanac } from './cli.ts';
 import { testConfig } from './helpers.ts';
+import { subscribeByForm } from './web-fixtures.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 import { describeEachDb, describeEachDbShared, freshStore, freshTarget, openTracked } from './store-db.ts';
 
@@ -47,22 +47,7 @@ describeEachDbShared('a bounced or complained subscriber who confirms a new requ
     await smtp.close();
   });
 
-  /** Submits the form; returns the confirmation link of the email it caused (undefined when none went out). */
-  async function subscribe(email: string, editions: string[]): Promise<string | undefined> {
-    const before = smtp.messages.length;
-    const body = new URLSearchParams({ email, editions_shown: '1' });
-    for (const e of editions) body.append('editions', e);
-    const res = await fetch(`${origin}/subscribe`, { method: 'POST', body });
-    expect(res.status).toBe(200);
-    await res.text();
-    await serverIdle(server);
-    if (smtp.messages.length === before) return undefined;
-    expect(smtp.messages.at(-1)!.to).toEqual([email.toLowerCase()]);
-    const mail = await simpleParser(smtp.messages.at(-1)!.raw);
-    const link = /https:\/\/almanac\.test(\/confirm\/[A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
-    expect(link).toBeDefined();
-    return `${origin}${link}`;
-  }
+  const subscribe = (email: string, editions: string[]) => subscribeByForm({ origin, server, smtp }, email, editions);
 
   test.each([
     ['bounced', 'hard@example.com', '550 5.1.1 <hard@example.com>: no such user'],

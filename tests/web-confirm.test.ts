@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTransport } from '../src/delivery/create-transport.ts';
 import type { Transport } from '../src/delivery/transport.ts';
 import type { DialectName, Store } from '../src/store/handle.ts';
 import { SubscriberStore } from '../src/store/subscribers.ts';
-import { createWebServer, serverIdle } from '../src/web/server.ts';
+import { createWebServer } from '../src/web/server.ts';
 import { testConfig } from './helpers.ts';
+import { subscribeByForm } from './web-fixtures.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
 import { confirmRequest } from '../src/store/confirm.ts';
 import { describeEachDb, describeEachDbShared, freshStore, handles } from './store-db.ts';
@@ -39,21 +39,7 @@ describeEachDbShared('confirmation links', (dialect: DialectName) => {
     await smtp.close();
   });
 
-  /** Submits the form and returns the confirmation link of the email it caused (undefined when none was sent). */
-  async function subscribe(email: string, editions: string[]): Promise<string | undefined> {
-    const before = smtp.messages.length;
-    const body = new URLSearchParams({ email, editions_shown: '1' });
-    for (const e of editions) body.append('editions', e);
-    const res = await fetch(`${origin}/subscribe`, { method: 'POST', body });
-    expect(res.status).toBe(200);
-    await res.text();
-    await serverIdle(server);
-    if (smtp.messages.length === before) return undefined;
-    const mail = await simpleParser(smtp.messages.at(-1)!.raw);
-    const link = /https:\/\/almanac\.test(\/confirm\/[A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
-    expect(link).toBeDefined();
-    return `${origin}${link}`;
-  }
+  const subscribe = (email: string, editions: string[]) => subscribeByForm({ origin, server, smtp }, email, editions);
 
   describe('a confirmation link confirms only the request it was sent for', () => {
     test('an older link does not confirm a newer pending request for other editions; the newer link does', async () => {

@@ -1,3 +1,8 @@
+import type { Server } from 'node:http';
+import { simpleParser } from 'mailparser';
+import { expect } from 'vitest';
+import { serverIdle } from '../src/web/server.ts';
+import type { TestSmtpServer } from './smtp.ts';
 import type { Store } from '../src/store/handle.ts';
 
 /** `[id, kind, number, sendAt, subject, preheader, html, status]` of an `editions` row. */
@@ -22,4 +27,28 @@ export async function insertEditions(store: Store, rows: EditionFixture[]): Prom
       })),
     )
     .execute();
+}
+
+/**
+ * Submits the subscribe form at `origin` for `email` and `editions`; returns the absolute confirmation
+ * link of the email it caused, or undefined when none went out.
+ */
+export async function subscribeByForm(
+  web: { origin: string; server: Server; smtp: TestSmtpServer },
+  email: string,
+  editions: string[],
+): Promise<string | undefined> {
+  const before = web.smtp.messages.length;
+  const body = new URLSearchParams({ email, editions_shown: '1' });
+  for (const e of editions) body.append('editions', e);
+  const res = await fetch(`${web.origin}/subscribe`, { method: 'POST', body });
+  expect(res.status).toBe(200);
+  await res.text();
+  await serverIdle(web.server);
+  if (web.smtp.messages.length === before) return undefined;
+  expect(web.smtp.messages.at(-1)!.to).toEqual([email.toLowerCase()]);
+  const mail = await simpleParser(web.smtp.messages.at(-1)!.raw);
+  const link = /https:\/\/almanac\.test(\/confirm\/[A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
+  expect(link).toBeDefined();
+  return `${web.origin}${link}`;
 }

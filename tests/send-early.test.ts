@@ -21,11 +21,14 @@ describeEachDb('send refuses an edition whose send time is still ahead, unless -
     const db = dialect === 'sqlite' ? join(tempDir(), 'a.db') : await freshTarget('postgres');
     const store = await openTracked(db);
     await seedSubscribers(new SubscriberStore(store), [address(1), address(2)]);
-    // News for the next Midweek, wherever today is: published a minute before its send instant (ahead of now).
-    const next = nextEdition('midweek', new Date(), testConfig());
+    // The CLI's clock is fixed (ALMANAC_NOW) on a Monday: the next Midweek is two days ahead, with news
+    // published a minute before its send instant (after "now").
+    const now = new Date('2026-12-07T12:00:00Z');
+    const next = nextEdition('midweek', now, testConfig());
+    expect(next.id).toBe('2026-12-09-midweek');
     const published = new Date(next.window.to.getTime() - 60_000).toISOString();
     const content = writeContent([{ slug: 'soon', title: 'Soon', published, score: 7, topics: ['x'] }], [{ slug: 'g', topics: ['x'] }]);
-    const env = { ALMANAC_DB: db, SMTP_URL: server.url, ALMANAC_CONTENT_DIR: content, ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_SECRET: 'early-test-secret-01234' };
+    const env = { ALMANAC_DB: db, SMTP_URL: server.url, ALMANAC_CONTENT_DIR: content, ALMANAC_BASE_URL: 'https://almanac.example', ALMANAC_SECRET: 'early-test-secret-01234', ALMANAC_NOW: now.toISOString() };
 
     for (const args of [['send', 'midweek'], ['send', 'midweek', '--date', next.date]]) {
       const early = await almanac(args, env);
@@ -42,8 +45,8 @@ describeEachDb('send refuses an edition whose send time is still ahead, unless -
     expect(dry.code, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`dry run: ${next.id} would go to 2 of 2 active subscribers`);
 
-    const now = await almanac(['send', 'midweek', '--now'], env);
-    expect(now.code, now.stdout + now.stderr).toBe(0);
+    const sent = await almanac(['send', 'midweek', '--now'], env);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
     expect(server.recipients().sort()).toEqual([address(1), address(2)]);
     expect((await storedEdition(store, next.id))?.state).toBe('frozen');
   });

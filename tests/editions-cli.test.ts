@@ -133,12 +133,14 @@ describeEachDb('editions list', (dialect) => {
     expect(entries.filter((x) => x.kind === 'sunday').length).toBe(6);
   });
 
-  test('the CLI lists the next edition as approved after `approve --next`, with --json and in a table (dates relative to now)', async () => {
+  test('the CLI lists the next edition as approved after `approve --next`, with --json and in a table (the CLI clock fixed by ALMANAC_NOW)', async () => {
     const e = await environment(dialect, 0);
-    const next = nextEdition('midweek', new Date(), testConfig());
+    const now = new Date('2026-12-07T12:00:00Z'); // a Monday: the next Midweek is 2026-12-09
+    const next = nextEdition('midweek', now, testConfig());
+    expect(next.id).toBe('2026-12-09-midweek');
     const published = new Date(next.window.to.getTime() - 3_600_000).toISOString();
     const content = writeContent([{ slug: 'soon', title: 'Coming soon', published, score: 7, topics: ['x'] }], [{ slug: 'g', topics: ['x'] }]);
-    const env = { ...e.env, ALMANAC_CONTENT_DIR: content };
+    const env = { ...e.env, ALMANAC_CONTENT_DIR: content, ALMANAC_NOW: now.toISOString() };
     const approved = await almanac(['editions', 'approve', 'midweek', '--next', '--by', 'Ada'], env);
     expect(approved.code, approved.stdout + approved.stderr).toBe(0);
     const list = JSON.parse((await almanac(['editions', 'list', '--json'], env)).stdout) as { id: string; state: string; news: number; approvedBy: string; changed: boolean; sendAt: string }[];

@@ -59,7 +59,7 @@ function localTime(date: Date, config: Config): string {
 const list: Action = async (ctx, args, config, store) => {
   const { values, positionals } = parse(args, { ...contentOption, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const { entries, contentProblems } = await listEditions({ config, store }, { contentDir: contentDir(values, config) });
+  const { entries, contentProblems } = await listEditions({ config, store }, { contentDir: contentDir(values, config), now: ctx.now() });
   if (values.json) {
     ctx.stdout.write(`${JSON.stringify(entries.map((e) => entryJson(e, config)))}\n`);
     return 0;
@@ -105,7 +105,7 @@ const approveAction: Action = async (ctx, args, config, store) => {
   const kind = kindArg(positionals[0]);
   const date = approvalChoice(values);
   const by = actor(values.by);
-  const result = await approve({ config, store }, { kind, date, by, contentDir: contentDir(values, config), force: values.force });
+  const result = await approve({ config, store }, { kind, date, by, contentDir: contentDir(values, config), force: values.force, now: ctx.now() });
   if (result.outcome === 'refused') {
     ctx.stdout.write(`almanac editions approve: ${result.message}\n`);
     return 1;

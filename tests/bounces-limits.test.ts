@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -13,11 +12,11 @@ import { verpEnvelopeSender } from '../src/bounces/verp.ts';
 import { sendEdition } from '../src/delivery/sender.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
+import { startAlmanac } from './cli.ts';
 import { EDITION_ID, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
 import { freePort, testConfig } from './helpers.ts';
 import { describeEachDb, freshTarget, openTracked, PG_URL } from './store-db.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const BOUNCE = 'bounces@bounces.almanac.example';
 const SECRET = 'test-secret-0123456789abcdef'; // the harness's
 
@@ -83,23 +82,11 @@ class RawSession {
   }
 }
 
-/** A child process of the CLI; resolves once `ready` appears in its output. */
+/** A child process of the CLI, stopped after the test; resolves once `ready` appears in its output. */
 async function startCli(args: string[], env: Record<string, string>, ready: string) {
-  const child = spawn(process.execPath, ['scripts/almanac.mjs', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((r) => child.on('close', () => r()));
-  cleanup.push(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  const start = Date.now();
-  while (!output.includes(ready)) {
-    if (Date.now() - start > 60_000 || child.exitCode !== null) throw new Error(`${args.join(' ')} did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, output: () => output };
+  const cli = await startAlmanac(args, env, ready);
+  cleanup.push(cli.stop);
+  return cli;
 }
 
 /** A harness with one copy of the Midweek edition sent to gone@example.org, and its VERP address. */

@@ -9,6 +9,7 @@ import { sendEdition } from '../src/delivery/sender.ts';
 import type { DialectName } from '../src/store/handle.ts';
 import { loadSecret } from '../src/store/secret.ts';
 import { bounceFixture } from './bounces-fixtures.ts';
+import { startAlmanac } from './cli.ts';
 import { EDITION_ID, copyRow, harness, seedSubscribers, subscriberNamed, type Harness } from './delivery-fixtures.ts';
 import { freePort } from './helpers.ts';
 import { describeEachDb } from './store-db.ts';
@@ -86,10 +87,9 @@ describeEachDb('almanac bounces serve (SMTP listener)', (dialect) => {
     await sendEdition(h.deps(), { edition: h.edition, rendered: h.rendered });
     const bounceTo = verpEnvelopeSender(h.config, await loadSecret(h.store, h.config), EDITION_ID, (await subscriberNamed(h, 'gone@example.org')).id);
     const [webPort, smtpPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['scripts/almanac.mjs', 'start', '--port', String(webPort)], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
+    const start = await startAlmanac(
+      ['start', '--port', String(webPort)],
+      {
         ALMANAC_DB: h.config.dbPath,
         ALMANAC_CONTENT_DIR: h.contentDir,
         ALMANAC_OUTBOX: join(h.dir, 'outbox'),
@@ -98,26 +98,14 @@ describeEachDb('almanac bounces serve (SMTP listener)', (dialect) => {
         ALMANAC_BOUNCE_SMTP_PORT: String(smtpPort),
         ALMANAC_BOUNCE_SMTP_HOST: '127.0.0.1',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<void>((r) => child.on('close', () => r()));
-    cleanup.push(async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    });
-    const start = Date.now();
-    while (!output.includes('bounces.listening')) {
-      if (Date.now() - start > 30_000 || child.exitCode !== null) throw new Error(`start did not open the bounce listener:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      'bounces.listening',
+      30_000,
+    );
+    cleanup.push(start.stop);
     await deliver(smtpPort, [bounceTo], bounceFixture('qmail-no-mailbox', { to: bounceTo, rcpt: 'gone@example.org', messageId: '<x@y.example>' }));
     expect((await subscriberNamed(h, 'gone@example.org')).status).toBe('bounced');
-    child.kill('SIGTERM');
-    await exited;
-    expect(output).toContain('bounces.applied');
+    await start.stop();
+    expect(start.output()).toContain('bounces.applied');
   }, 60_000);
 });
 

@@ -44,6 +44,46 @@ export async function main(date = '2026-11-22', out = resolve('docs/edition-sund
   process.stdout.write(`wrote ${out}\n`);
 }
 
+/**
+ * Saves each of `shots` served at `url` at each width, full page, as `outDir/<prefix>-<name>-<width>.png`;
+ * returns the paths. `cookies` are set before each page opens; `fitHeight` makes the whole page the
+ * view first (Chromium does not paint sandboxed, cross-origin frames out of view).
+ */
+async function shootPages(
+  url: string,
+  prefix: string,
+  shots: readonly { name: string; path: string }[],
+  widths: number[],
+  outDir: string,
+  options: { cookies?: { name: string; value: string; url: string }[]; fitHeight?: boolean } = {},
+): Promise<string[]> {
+  const written: string[] = [];
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    mkdirSync(outDir, { recursive: true });
+    for (const shot of shots) {
+      for (const width of widths) {
+        const context = await browser.newContext({ viewport: { width, height: 900 } });
+        if (options.cookies) await context.addCookies(options.cookies);
+        const page = await context.newPage();
+        await page.goto(`${url}${shot.path}`, { waitUntil: 'load' });
+        if (options.fitHeight) {
+          const height = await page.evaluate(() => document.documentElement.scrollHeight);
+          await page.setViewportSize({ width, height });
+          await page.waitForTimeout(300);
+        }
+        const out = join(outDir, `${prefix}-${shot.name}-${width}.png`);
+        await page.screenshot({ path: out, fullPage: true });
+        await context.close();
+        written.push(out);
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  return written;
+}
+
 /** The web pages shot by `pages`: docs/web-<name>-<width>.png. */
 export const PAGE_SHOTS = [
   { name: 'home', path: '/' },
@@ -70,21 +110,9 @@ export async function screenshotPages(outDir = resolve('docs'), widths = [1280, 
       await store.close();
     }
     const web = await startWebServer(config, { port: 0, host: '127.0.0.1' });
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     try {
-      mkdirSync(outDir, { recursive: true });
-      for (const shot of PAGE_SHOTS) {
-        for (const width of widths) {
-          const page = await browser.newPage({ viewport: { width, height: 900 } });
-          await page.goto(`${web.url}${shot.path}`, { waitUntil: 'load' });
-          const out = join(outDir, `web-${shot.name}-${width}.png`);
-          await page.screenshot({ path: out, fullPage: true });
-          await page.close();
-          written.push(out);
-        }
-      }
+      written.push(...(await shootPages(web.url, 'web', PAGE_SHOTS, widths, outDir)));
     } finally {
-      await browser.close();
       await web.close();
     }
   } finally {
@@ -111,27 +139,10 @@ export async function screenshotDesk(outDir = resolve('docs'), widths = [1280, 3
     const config = loadConfig({ ALMANAC_DB: join(dir, 'almanac.db'), ALMANAC_OUTBOX: join(dir, 'outbox'), ALMANAC_CONTENT_DIR: resolve('content'), ALMANAC_TIMEZONE: 'Europe/London' });
     const { sessionId } = await seedDesk(config);
     const web = await startWebServer(config, { port: 0, host: '127.0.0.1', clock: () => DESK_NOW });
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     try {
-      mkdirSync(outDir, { recursive: true });
-      for (const shot of DESK_SHOTS) {
-        for (const width of widths) {
-          const context = await browser.newContext({ viewport: { width, height: 900 } });
-          await context.addCookies([{ name: 'almanac-desk', value: sessionId, url: web.url }]);
-          const page = await context.newPage();
-          await page.goto(`${web.url}${shot.path}`, { waitUntil: 'load' });
-          // Chromium does not paint sandboxed (cross-origin) frames out of view: make the whole page the view.
-          const height = await page.evaluate(() => document.documentElement.scrollHeight);
-          await page.setViewportSize({ width, height });
-          await page.waitForTimeout(300);
-          const out = join(outDir, `desk-${shot.name}-${width}.png`);
-          await page.screenshot({ path: out, fullPage: true });
-          await context.close();
-          written.push(out);
-        }
-      }
+      const cookies = [{ name: 'almanac-desk', value: sessionId, url: web.url }];
+      written.push(...(await shootPages(web.url, 'desk', DESK_SHOTS, widths, outDir, { cookies, fitHeight: true })));
     } finally {
-      await browser.close();
       await web.close();
     }
   } finally {
